@@ -1,0 +1,11 @@
+"""iamd: an open-source integrated air and missile defense simulator.
+
+Public API: :func:`load_scenario`, :func:`simulate`, :class:`Scenario`, :class:`RunResult`.
+"""
+
+__version__ = "0.1.0"
+
+from iamd.scenario.load import Scenario, load_scenario  # noqa: E402
+from iamd.sim.run import RunResult, simulate  # noqa: E402
+
+__all__ = ["RunResult", "Scenario", "__version__", "load_scenario", "simulate"]

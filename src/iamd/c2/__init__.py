@@ -1,0 +1,1 @@
+"""Battle management: threat assessment, fire-unit envelopes, assignment doctrine."""

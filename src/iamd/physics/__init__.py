@@ -1,0 +1,1 @@
+"""Threat flight models and the precomputed truth table."""

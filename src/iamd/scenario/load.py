@@ -1,0 +1,350 @@
+"""Load a scenario: YAML with positions -> pydantic models -> cross-checks -> Scenario.
+
+Every problem found is reported at once, each as ``file:line:col: message``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from iamd.errors import Problem, ScenarioError
+from iamd.scenario.catalog import SECTIONS, Catalog, bundled_catalog_data
+from iamd.scenario.schema import ScenarioFile
+from iamd.scenario.yamlpos import Loc, Located, load_file, loads
+
+UNIT_HINTS = {
+    "_deg": "degrees",
+    "_km": "kilometres",
+    "_m": "metres",
+    "_s": "seconds",
+    "_usd": "US dollars",
+    "_m_s": "metres per second",
+    "_kw": "kilowatts",
+    "_m2": "square metres",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A validated scenario and the catalog it resolves against.
+
+    Attributes
+    ----------
+    spec : ScenarioFile
+        The file's content with defaults filled in.
+    catalog : Catalog
+        The bundled catalog with the scenario's overrides applied.
+    source : str
+        Where it was read from (a path or ``bundled:NAME``).
+    """
+
+    spec: ScenarioFile
+    catalog: Catalog
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def bundled_scenarios() -> dict[str, str]:
+    """Names of the bundled scenarios and their one-line descriptions."""
+    out: dict[str, str] = {}
+    folder = resources.files("iamd.scenario").joinpath("library")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            data = loads(entry.read_text("utf-8"), entry.name).data
+            out[entry.name.removesuffix(".yaml")] = str(data.get("description", "")).strip()
+    return out
+
+
+def resolve_scenario_path(name_or_path: str) -> tuple[str, str]:
+    """Text and display name of a scenario given by path or bundled name.
+
+    Raises
+    ------
+    ScenarioError
+        When it is neither an existing file nor a bundled scenario.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return "", str(path)
+    folder = resources.files("iamd.scenario").joinpath("library")
+    bundled = folder.joinpath(f"{name_or_path}.yaml")
+    if bundled.is_file():
+        return bundled.read_text("utf-8"), f"{name_or_path}.yaml"
+    names = ", ".join(bundled_scenarios())
+    raise ScenarioError(
+        [Problem(name_or_path, 0, 0, f"no such file or bundled scenario (bundled: {names})")]
+    )
+
+
+def _unit_hint(loc: Loc) -> str:
+    last = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    for suffix in sorted(UNIT_HINTS, key=len, reverse=True):
+        if last.endswith(suffix):
+            return f" ('{last}' is in {UNIT_HINTS[suffix]})"
+    return ""
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model class a field leads to, through Optional, list and dict."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            if arg is not type(None):
+                return _unwrap(arg)
+    if origin in (list, dict, tuple):
+        args = typing.get_args(annotation)
+        return _unwrap(args[-1]) if args else None
+    return annotation
+
+
+def _model_at(root: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    model: Any = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = _unwrap(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> Loc:
+    # pydantic inserts union member tags (e.g. 'Position') and '[key]' parts; keep data paths.
+    return tuple(p for p in loc if isinstance(p, int) or not (p[:1].isupper() or "[" in p))
+
+
+def pydantic_problems(
+    exc: ValidationError, located: Located, root: type[BaseModel], prefix: Loc = ()
+) -> list[Problem]:
+    """Turn pydantic errors into located problems with helpful messages."""
+    problems = []
+    for err in exc.errors():
+        loc = (*prefix, *_clean_loc(err["loc"]))
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            parent = _model_at(root, _clean_loc(err["loc"])[:-1])
+            allowed = sorted(parent.model_fields) if parent else []
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            listing = f" (allowed: {', '.join(allowed)})" if allowed and not close else ""
+            problems.append(located.problem(loc, f"unknown key '{key}'{hint}{listing}", key=True))
+            continue
+        if kind == "missing":
+            problems.append(located.problem(loc[:-1], f"missing required key '{loc[-1]}'"))
+            continue
+        msg = str(err["msg"]).replace("Value error, ", "")
+        where = ".".join(str(p) for p in loc) or "scenario"
+        problems.append(located.problem(loc, f"{where}: {msg}{_unit_hint(loc)}"))
+    return problems
+
+
+def _names(items: Any) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [str(it["name"]) for it in items if isinstance(it, dict) and "name" in it]
+
+
+def _merge_catalog(located: Located) -> tuple[dict[str, Any], list[Problem]]:
+    base = bundled_catalog_data()
+    merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in base.items()}
+    problems: list[Problem] = []
+    overrides = located.data.get("catalog") if isinstance(located.data, dict) else None
+    if not isinstance(overrides, dict):
+        return merged, problems
+    for section, entries in overrides.items():
+        if section not in SECTIONS or not isinstance(entries, dict):
+            continue  # the schema reports these
+        for name, fields in entries.items():
+            loc: Loc = ("catalog", section, name)
+            if not isinstance(fields, dict):
+                continue
+            fields = dict(fields)
+            parent = fields.pop("base", None)
+            if name in base[section] and parent is None:
+                merged[section][name] = {**base[section][name], **fields}
+            elif parent is not None and parent in base[section]:
+                merged[section][name] = {**base[section][parent], **fields}
+            else:
+                known = ", ".join(base[section])
+                problems.append(
+                    located.problem(
+                        loc,
+                        f"unknown {section} class '{name}'; override one of {known}, "
+                        "or add a new class with 'base: EXISTING'",
+                        key=True,
+                    )
+                )
+                continue
+            try:
+                SECTIONS[section].model_validate(merged[section][name])
+            except ValidationError as exc:
+                problems.extend(pydantic_problems(exc, located, SECTIONS[section], loc))
+    return merged, problems
+
+
+def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
+    """Cross-references checked on the raw data, so they are reported with schema errors."""
+    data = located.data if isinstance(located.data, dict) else {}
+    problems: list[Problem] = []
+    owners = _names(data.get("owners"))
+    assets = _names(data.get("assets"))
+    c2 = _names(data.get("c2_nodes"))
+
+    for section in ("owners", "assets", "sensors", "c2_nodes", "fire_units"):
+        seen: set[str] = set()
+        for i, item in enumerate(data.get(section) or []):
+            if isinstance(item, dict) and "name" in item:
+                if str(item["name"]) in seen:
+                    problems.append(
+                        located.problem((section, i, "name"), f"duplicate name '{item['name']}'")
+                    )
+                seen.add(str(item["name"]))
+
+    def ref(loc: Loc, value: Any, allowed: list[str], what: str) -> None:
+        if isinstance(value, str) and value not in allowed:
+            close = difflib.get_close_matches(value, allowed, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problems.append(
+                located.problem(loc, f"unknown {what} '{value}'; {hint}known: {', '.join(allowed)}")
+            )
+
+    for i, owner in enumerate(data.get("owners") or []):
+        if isinstance(owner, dict):
+            for j, other in enumerate(owner.get("shares_with") or []):
+                ref(("owners", i, "shares_with", j), other, owners, "owner")
+    for section, key, cat in (
+        ("sensors", "type", "sensors"),
+        ("fire_units", "interceptor", "interceptors"),
+    ):
+        for i, item in enumerate(data.get(section) or []):
+            if isinstance(item, dict):
+                ref((section, i, key), item.get(key), list(catalog[cat]), f"catalog {cat} class")
+                ref((section, i, "owner"), item.get("owner"), owners, "owner")
+    for i, item in enumerate(data.get("c2_nodes") or []):
+        if isinstance(item, dict):
+            ref(("c2_nodes", i, "owner"), item.get("owner"), owners, "owner")
+    for i, item in enumerate(data.get("fire_units") or []):
+        if isinstance(item, dict):
+            ref(("fire_units", i, "c2"), item.get("c2"), c2, "C2 node")
+    for i, salvo in enumerate(data.get("raid") or []):
+        if not isinstance(salvo, dict):
+            continue
+        ref(("raid", i, "threat"), salvo.get("threat"), list(catalog["threats"]), "threat class")
+        for j, target in enumerate(salvo.get("targets") or []):
+            ref(("raid", i, "targets", j), target, assets, "asset")
+        problems.extend(_range_problems(located, data, catalog, i, salvo))
+    for name, entry in catalog["interceptors"].items():
+        for threat in (entry.get("pk") or {}) if isinstance(entry, dict) else {}:
+            if threat not in catalog["threats"]:
+                loc: Loc = ("catalog", "interceptors", name, "pk", threat)
+                problems.append(located.problem(loc, f"pk names unknown threat class '{threat}'"))
+    return problems
+
+
+def _range_problems(
+    located: Located, data: dict[str, Any], catalog: dict[str, Any], i: int, salvo: dict[str, Any]
+) -> list[Problem]:
+    """A ballistic salvo's targets must lie within its class's range band."""
+    from iamd.geo import great_circle_distance_m
+
+    threat = catalog["threats"].get(salvo.get("threat"))
+    area = salvo.get("launch_area")
+    if not isinstance(threat, dict) or threat.get("kind") != "ballistic" or not isinstance(area, dict):
+        return []
+    points: list[tuple[Loc, float, float]] = []
+    assets = {a.get("name"): a for a in data.get("assets") or [] if isinstance(a, dict)}
+    for j, target in enumerate(salvo.get("targets") or []):
+        asset = assets.get(target)
+        point = asset.get("point") if isinstance(asset, dict) else None
+        if isinstance(asset, dict) and isinstance(asset.get("polygon"), list):
+            try:
+                verts = np.asarray(asset["polygon"], dtype=float)
+                point = {"lat_deg": verts[:, 0].mean(), "lon_deg": verts[:, 1].mean()}
+            except (ValueError, IndexError):
+                point = None
+        if isinstance(point, dict):
+            points.append((("raid", i, "targets", j), point.get("lat_deg"), point.get("lon_deg")))
+    for j, aim in enumerate(salvo.get("aimpoints") or []):
+        if isinstance(aim, dict):
+            points.append((("raid", i, "aimpoints", j), aim.get("lat_deg"), aim.get("lon_deg")))
+    problems = []
+    for loc, lat, lon in points:
+        try:
+            d_km = float(
+                great_circle_distance_m(
+                    np.radians(float(area["lat_deg"])),
+                    np.radians(float(area["lon_deg"])),
+                    np.radians(float(lat)),
+                    np.radians(float(lon)),
+                )
+                / 1000.0
+            )
+            lo, hi = float(threat["min_range_km"]), float(threat["max_range_km"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if not lo <= d_km <= hi:
+            problems.append(
+                located.problem(
+                    loc,
+                    f"target is {d_km:,.0f} km from the launch area; "
+                    f"'{salvo.get('threat')}' flies {lo:,.0f}-{hi:,.0f} km",
+                )
+            )
+    return problems
+
+
+def scenario_from_located(located: Located, source: str) -> Scenario:
+    """Validate parsed data into a :class:`Scenario`, reporting every problem at once."""
+    if not isinstance(located.data, dict):
+        raise ScenarioError([located.problem((), "a scenario file is a mapping of keys to values")])
+    problems: list[Problem] = []
+    spec: ScenarioFile | None = None
+    try:
+        spec = ScenarioFile.model_validate(located.data)
+    except ValidationError as exc:
+        problems.extend(pydantic_problems(exc, located, ScenarioFile))
+    merged, cat_problems = _merge_catalog(located)
+    problems.extend(cat_problems)
+    problems.extend(_ref_problems(located, merged))
+    if problems or spec is None:
+        raise ScenarioError(problems)
+    return Scenario(spec=spec, catalog=Catalog.model_validate(merged), source=source)
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load and validate a scenario file or a bundled scenario by name.
+
+    Raises
+    ------
+    ScenarioError
+        With every problem found, each located as file:line:col.
+    """
+    text, display = resolve_scenario_path(str(name_or_path))
+    if text:
+        located = loads(text, display)
+        source = f"bundled:{display.removesuffix('.yaml')}"
+    else:
+        located = load_file(Path(display), display)
+        source = display
+    return scenario_from_located(located, source)
+
+
+def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
+    """Validate scenario YAML given as text (tests, uploads)."""
+    return scenario_from_located(loads(text, file), file)

@@ -1,0 +1,1 @@
+"""Sensors: radars and spaceborne launch warning."""

@@ -1,0 +1,107 @@
+"""Event kinds, their priorities, and the event log.
+
+The engine orders events by ``(t_s, priority, seq)``: at one instant physical
+outcomes come first, then perception, then decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+
+from iamd.geo import ecef2geodetic
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+class Kind(IntEnum):
+    """Scheduled event kinds; the value is the priority at equal times."""
+
+    IMPACT = 0
+    FAIL = 1
+    INTERCEPT = 2
+    KILL_ASSESSMENT = 3
+    RELOAD = 4
+    SCAN = 5
+    LAUNCH_WARNING = 6
+    C2_CYCLE = 7
+    END = 8
+
+
+@dataclass(slots=True)
+class EventLog:
+    """Rows of ``events.parquet``, appended in processing order (single rows or batches)."""
+
+    t_s: list[F64] = field(default_factory=list)
+    kind: list[list[str]] = field(default_factory=list)
+    threat: list[I64] = field(default_factory=list)
+    unit: list[list[str]] = field(default_factory=list)
+    owner: list[list[str]] = field(default_factory=list)
+    interceptor: list[list[str]] = field(default_factory=list)
+    engagement: list[I64] = field(default_factory=list)
+    value: list[F64] = field(default_factory=list)
+    ecef_m: list[F64] = field(default_factory=list)
+
+    def add(
+        self,
+        t_s: float | F64,
+        kind: str,
+        threat: int | I64 = -1,
+        unit: str = "",
+        owner: str = "",
+        interceptor: str = "",
+        engagement: int = -1,
+        value: float | F64 = np.nan,
+        ecef_m: F64 | None = None,
+    ) -> None:
+        """Append one row, or a batch when ``threat`` is an array."""
+        ids = np.atleast_1d(np.asarray(threat, dtype=np.int64))
+        k = ids.shape[0]
+        if k == 0:
+            return
+        self.t_s.append(np.broadcast_to(np.asarray(t_s, dtype=np.float64), (k,)).copy())
+        self.kind.append([kind] * k)
+        self.threat.append(ids)
+        self.unit.append([unit] * k)
+        self.owner.append([owner] * k)
+        self.interceptor.append([interceptor] * k)
+        self.engagement.append(np.full(k, engagement, dtype=np.int64))
+        self.value.append(np.broadcast_to(np.asarray(value, dtype=np.float64), (k,)).copy())
+        pos = np.full((k, 3), np.nan) if ecef_m is None else np.asarray(ecef_m).reshape(k, 3)
+        self.ecef_m.append(pos)
+
+    def table(self) -> pa.Table:
+        """The log as an Arrow table in processing order, positions as lat/lon/alt."""
+        if not self.t_s:
+            return pa.table(
+                {
+                    "t_s": pa.array([], pa.float64()),
+                    "kind": pa.array([], pa.string()),
+                }
+            )
+        pos = np.concatenate(self.ecef_m)
+        lat, lon, alt = ecef2geodetic(pos)
+
+        def flat(rows: list[list[str]]) -> pa.Array:
+            return pa.array([s for r in rows for s in r], pa.string()).dictionary_encode()
+
+        return pa.table(
+            {
+                "t_s": np.concatenate(self.t_s),
+                "kind": flat(self.kind),
+                "threat": np.concatenate(self.threat).astype(np.int32),
+                "unit": flat(self.unit),
+                "owner": flat(self.owner),
+                "interceptor": flat(self.interceptor),
+                "engagement": np.concatenate(self.engagement).astype(np.int32),
+                "value": np.concatenate(self.value),
+                "lat_deg": np.degrees(lat),
+                "lon_deg": np.degrees(lon),
+                "alt_m": alt,
+            }
+        )

@@ -1,0 +1,206 @@
+"""One replication end to end, its summary, and its run directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from iamd import __version__
+from iamd.errors import IamdError
+from iamd.geo import ecef2geodetic
+from iamd.physics.truth import TruthTable, fly
+from iamd.scenario.load import Scenario
+from iamd.sim.engine import FATE_NAMES, Engine, Outcome
+from iamd.sim.world import World, build_world
+
+TRUTH_ROUTE_STRIDE = 3
+"""Keep every third route-threat sample (30 s) in truth.parquet; ballistic ones all."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Everything one replication produced."""
+
+    scenario: Scenario
+    seed: int
+    world: World
+    outcome: Outcome
+    summary: dict[str, Any]
+
+
+def simulate(
+    scenario: Scenario, seed: int | None = None, progress: Callable[[float], None] | None = None
+) -> RunResult:
+    """Fly the raid, run the engine, summarise.
+
+    Streams: ``SeedSequence(seed).spawn(2)`` gives the raid (launch times, points,
+    dispersion, failures) and the engine (detection, noise, intercept outcomes).
+    """
+    seed = scenario.spec.seed if seed is None else seed
+    t0 = time.perf_counter()
+    raid_seq, engine_seq = np.random.SeedSequence(seed).spawn(2)
+    truth = fly(scenario, np.random.default_rng(raid_seq))
+    world = build_world(scenario, truth)
+    outcome = Engine(world, engine_seq).run(progress)
+    summary = summarise(world, outcome, seed, time.perf_counter() - t0)
+    return RunResult(scenario=scenario, seed=seed, world=world, outcome=outcome, summary=summary)
+
+
+def _fates(mask: np.ndarray, out: Outcome) -> dict[str, int]:
+    launched = mask & out.launched
+    d = {"launched": int(launched.sum())}
+    for code, name in enumerate(FATE_NAMES):
+        d[name] = int((launched & (out.fate == code)).sum())
+    d["engaged"] = int((launched & out.engaged).sum())
+    d["not_engaged_open_area"] = int((launched & ~out.engaged & (out.fate == 4)).sum())
+    order = ["launched", "failed", "intercepted", "impacted_asset", "impacted_open",
+             "airborne_at_end", "engaged", "not_engaged_open_area"]
+    return {k: d[k] for k in order}
+
+
+def summarise(world: World, out: Outcome, seed: int, wall_time_s: float) -> dict[str, Any]:
+    """The ``summary.json`` contract of a run."""
+    tr, spec = world.truth, world.scenario.spec
+    threats: dict[str, Any] = _fates(np.ones(tr.n, dtype=bool), out)
+    threats["by_class"] = {
+        name: _fates(tr.class_idx == k, out)
+        for k, name in enumerate(tr.class_names)
+        if (tr.class_idx == k).any()
+    }
+    interceptors: dict[str, dict[str, Any]] = {}
+    by_owner: dict[str, dict[str, int]] = {o: {"fired": 0, "kills": 0} for o in world.owners}
+    for u, unit in enumerate(world.units):  # loop over fire units (tens)
+        rec = interceptors.setdefault(unit.interceptor, {"fired": 0, "kills": 0, "cost_usd": 0.0})
+        rec["fired"] += int(out.fired[u])
+        rec["kills"] += int(out.kills[u])
+        rec["cost_usd"] += float(out.fired[u] * unit.ic.cost_usd)
+        by_owner[unit.owner]["fired"] += int(out.fired[u])
+        by_owner[unit.owner]["kills"] += int(out.kills[u])
+    assets = {
+        a.name: {"hits": int(out.asset_hits[k]), "value_lost": float(out.asset_value_lost[k])}
+        for k, a in enumerate(spec.assets)
+    }
+    return {
+        "iamd_version": __version__,
+        "scenario": spec.name,
+        "seed": int(seed),
+        "sim_duration_s": float(spec.duration_s),
+        "wall_time_s": float(wall_time_s),
+        "threats": threats,
+        "interceptors": dict(sorted(interceptors.items())),
+        "by_owner": by_owner,
+        "assets": assets,
+        "cost_usd": {"interceptors": float(sum(v["cost_usd"] for v in interceptors.values()))},
+        "tracking": {"mode": spec.tracking.mode},
+    }
+
+
+def truth_table(tr: TruthTable, out: Outcome) -> pa.Table:
+    """Sampled truth, cut at each threat's end (kill, failure, impact), as lat/lon/alt."""
+    seg = np.repeat(np.arange(tr.n), np.diff(tr.offset))
+    end = np.where(np.isnan(out.t_fate_s), tr.t_end_s, out.t_fate_s)
+    local = np.arange(seg.size) - tr.offset[seg]
+    keep = (tr.t_s <= end[seg]) & (tr.ballistic[seg] | (local % TRUTH_ROUTE_STRIDE == 0))
+    keep &= out.launched[seg]
+    lat, lon, alt = ecef2geodetic(tr.state[keep, :3])
+    return pa.table(
+        {
+            "threat": seg[keep].astype(np.int32),
+            "class": pa.array(np.asarray(tr.class_names)[tr.class_idx[seg[keep]]]).dictionary_encode(),
+            "fate": pa.array(np.asarray(FATE_NAMES)[out.fate[seg[keep]]]).dictionary_encode(),
+            "t_s": tr.t_s[keep],
+            "lat_deg": np.degrees(lat),
+            "lon_deg": np.degrees(lon),
+            "alt_m": alt,
+            "speed_m_s": np.linalg.norm(tr.state[keep, 3:], axis=1),
+        }
+    )
+
+
+def tracks_table(result: RunResult) -> pa.Table:
+    """Every track update of every picture."""
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "owner", "threat", "x", "sig")}
+    for o, pic in enumerate(result.outcome.pictures):
+        if not pic.log.t_s:
+            continue
+        t = np.concatenate(pic.log.t_s)
+        cols["t"].append(t)
+        cols["owner"].append(np.full(t.size, o))
+        cols["threat"].append(np.concatenate(pic.log.threat))
+        cols["x"].append(np.concatenate(pic.log.state))
+        cols["sig"].append(np.concatenate(pic.log.sigma_m))
+    if not cols["t"]:
+        return pa.table({"t_s": pa.array([], pa.float64())})
+    x = np.concatenate(cols["x"])
+    lat, lon, alt = ecef2geodetic(x[:, :3])
+    owners = np.asarray(result.world.owners)[np.concatenate(cols["owner"])]
+    return pa.table(
+        {
+            "t_s": np.concatenate(cols["t"]),
+            "owner": pa.array(owners).dictionary_encode(),
+            "track": np.concatenate(cols["threat"]).astype(np.int32),
+            "truth_threat": np.concatenate(cols["threat"]).astype(np.int32),
+            "lat_deg": np.degrees(lat),
+            "lon_deg": np.degrees(lon),
+            "alt_m": alt,
+            "vx_m_s": x[:, 3], "vy_m_s": x[:, 4], "vz_m_s": x[:, 5],
+            "pos_sigma_m": np.concatenate(cols["sig"]),
+        }
+    )
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_run_dir(result: RunResult, out_dir: Path, with_map: bool = True) -> Path:
+    """Write summary.json, the three Parquet tables, scenario.yaml and map.png."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        pq_opts: dict[str, Any] = {"compression": "zstd", "write_statistics": False}
+        _write_atomic(out_dir / "events.parquet",
+                      lambda p: pq.write_table(result.outcome.events.table(), p, **pq_opts))
+        _write_atomic(out_dir / "truth.parquet",
+                      lambda p: pq.write_table(truth_table(result.world.truth, result.outcome), p, **pq_opts))
+        _write_atomic(out_dir / "tracks.parquet",
+                      lambda p: pq.write_table(tracks_table(result), p, **pq_opts))
+        resolved = {
+            **result.scenario.spec.model_dump(mode="json"),
+            "resolved_catalog": _used_catalog(result.scenario),
+        }
+        _write_atomic(out_dir / "scenario.yaml", lambda p: p.write_text(
+            yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), "utf-8"))
+        _write_atomic(out_dir / "summary.json", lambda p: p.write_text(
+            json.dumps(result.summary, indent=2) + "\n", "utf-8"))
+        if with_map:
+            from iamd.viz.theatre_map import draw_map
+
+            _write_atomic(out_dir / "map.png", lambda p: draw_map(result, p))
+    except OSError as exc:
+        raise IamdError(f"cannot write run directory {out_dir}: {exc.strerror or exc}") from None
+    return out_dir
+
+
+def _used_catalog(scenario: Scenario) -> dict[str, Any]:
+    spec, cat = scenario.spec, scenario.catalog
+    used = {
+        "interceptors": sorted({f.interceptor for f in spec.fire_units}),
+        "threats": sorted({s.threat for s in spec.raid}),
+        "sensors": sorted({s.type for s in spec.sensors}),
+    }
+    return {
+        section: {name: getattr(cat, section)[name].model_dump(mode="json") for name in names}
+        for section, names in used.items()
+    }
