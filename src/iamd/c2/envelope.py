@@ -4,7 +4,8 @@ A fire unit can engage a threat at a point of its predicted path when the point
 lies inside the interceptor's envelope (slant range and altitude bands) and the
 interceptor, launched now, gets there in time: reaction plus flyout at mean speed
 (kinetic), or reaction, slew and dwell (laser). The earliest such point is the
-predicted intercept point (PIP).
+predicted intercept point (PIP). Feasibility only shrinks as the launch time
+moves later along a fixed predicted path.
 
 Laser dwell (fluence ``F`` on a spot of half-angle ``theta`` at range ``R``, power
 ``P``, extinction ``sigma``):
@@ -28,25 +29,59 @@ BOOL = NDArray[np.bool_]
 
 
 def laser_dwell_s(
-    range_m: F64, power_w: float, divergence_rad: float, extinction_per_m: float, fluence_j_m2: F64
+    range_m: F64, power_w: F64 | float, divergence_rad: F64 | float,
+    extinction_per_m: F64 | float, fluence_j_m2: F64,
 ) -> F64:
     """Time a laser must hold its spot on a target to deposit the kill fluence, s."""
     r = np.minimum(np.asarray(range_m, dtype=np.float64), 1e6)  # beyond any laser's reach
     spot_m2 = np.pi * (divergence_rad * r) ** 2
-    delivered_w = power_w * np.exp(-extinction_per_m * r)
+    delivered_w = np.maximum(power_w * np.exp(-extinction_per_m * r), 1e-9)
     return np.asarray(fluence_j_m2 * spot_m2 / delivered_w)
 
 
 @dataclass(frozen=True, slots=True)
+class UnitEnvelopes:
+    """Envelope figures of u fire units as arrays (u,), SI units."""
+
+    ecef_m: F64
+    min_range_m: F64
+    max_range_m: F64
+    min_alt_m: F64
+    max_alt_m: F64
+    speed_m_s: F64
+    reaction_s: F64
+    laser: BOOL
+    power_w: F64
+    divergence_rad: F64
+    extinction_per_m: F64
+    slew_s: F64
+
+    @staticmethod
+    def of(ecef_m: list[F64], classes: list[InterceptorClass]) -> UnitEnvelopes:
+        def a(f: str, scale: float = 1.0) -> F64:
+            return np.array([getattr(c, f) * scale for c in classes], dtype=np.float64)
+
+        return UnitEnvelopes(
+            ecef_m=np.asarray(ecef_m, dtype=np.float64).reshape(-1, 3),
+            min_range_m=a("min_range_km", 1e3), max_range_m=a("max_range_km", 1e3),
+            min_alt_m=a("min_alt_km", 1e3), max_alt_m=a("max_alt_km", 1e3),
+            speed_m_s=a("speed_m_s"), reaction_s=a("reaction_s"),
+            laser=np.array([c.kind == "laser" for c in classes]),
+            power_w=a("power_kw", 1e3), divergence_rad=a("divergence_urad", 1e-6),
+            extinction_per_m=a("extinction_per_km", 1e-3), slew_s=a("slew_s"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Opportunity:
-    """A fire unit's earliest intercept on each of k assessed threats.
+    """Each of u units' earliest intercept on each of k assessed threats.
 
     Attributes
     ----------
-    feasible : (k,) an intercept is possible now.
-    later : (k,) an intercept becomes possible at some later point of the path.
-    t_intercept_s : (k,) absolute time of the earliest intercept (nan when not feasible).
-    pip_m : (k, 3) predicted intercept point.
+    feasible : (u, k) an intercept is possible launching now.
+    later : (u, k) the path crosses the unit's envelope at some later point.
+    t_intercept_s : (u, k) absolute time of the earliest intercept (nan when not feasible).
+    pip_m : (u, k, 3) predicted intercept point.
     """
 
     feasible: BOOL
@@ -56,41 +91,37 @@ class Opportunity:
 
 
 def opportunities(
-    unit_ecef_m: F64,
-    ic: InterceptorClass,
+    units: UnitEnvelopes,
     t_now_s: float,
     path_t_s: F64,
     path_m: F64,
     t_impact_s: F64,
     fluence_j_m2: F64,
 ) -> Opportunity:
-    """Earliest feasible intercept of each path (k, s) by one unit launching at ``t_now_s``."""
-    tau = path_t_s - t_now_s
-    rng = np.linalg.norm(path_m - unit_ecef_m, axis=2)
-    alt = altitude_m(path_m)
+    """Earliest feasible intercept of each path (k, s) by each unit launching at ``t_now_s``."""
+    tau = (path_t_s - t_now_s)[None]  # (1, k, s)
+    rng = np.linalg.norm(path_m[None] - units.ecef_m[:, None, None, :], axis=3)  # (u, k, s)
+    alt = altitude_m(path_m)[None]
+    col = (slice(None), None, None)
     in_env = (
-        (rng >= ic.min_range_km * 1e3)
-        & (rng <= ic.max_range_km * 1e3)
-        & (alt >= ic.min_alt_km * 1e3)
-        & (alt <= ic.max_alt_km * 1e3)
-        & (tau > 0)
-        & (path_t_s < t_impact_s[:, None])
+        (rng >= units.min_range_m[col]) & (rng <= units.max_range_m[col])
+        & (alt >= units.min_alt_m[col]) & (alt <= units.max_alt_m[col])
+        & (tau > 0) & (path_t_s < t_impact_s[:, None])[None]
     )
-    if ic.kind == "laser":
-        tof = ic.reaction_s + ic.slew_s + laser_dwell_s(
-            rng, ic.power_kw * 1e3, ic.divergence_urad * 1e-6, ic.extinction_per_km * 1e-3,
-            fluence_j_m2[:, None],
+    tof = units.reaction_s[col] + rng / units.speed_m_s[col]
+    if units.laser.any():
+        lz = units.laser
+        dwell = laser_dwell_s(
+            rng[lz], units.power_w[lz][col], units.divergence_rad[lz][col],
+            units.extinction_per_m[lz][col], fluence_j_m2[None, :, None],
         )
-    else:
-        tof = ic.reaction_s + rng / ic.speed_m_s
+        tof[lz] = units.reaction_s[lz][col] + units.slew_s[lz][col] + dwell
     ok = in_env & (tau >= tof)
-    feasible = ok.any(axis=1)
-    first = np.argmax(ok, axis=1)
-    rows = np.arange(path_m.shape[0])
-    t_int = np.where(feasible, path_t_s[rows, first], np.nan)
+    feasible = ok.any(axis=2)
+    first = np.argmax(ok, axis=2)  # (u, k)
+    k_idx = np.arange(path_m.shape[0])[None, :]
+    t_int = np.where(feasible, path_t_s[k_idx, first], np.nan)
     return Opportunity(
-        feasible=feasible,
-        later=in_env.any(axis=1),
-        t_intercept_s=t_int,
-        pip_m=path_m[rows, first],
+        feasible=feasible, later=in_env.any(axis=2), t_intercept_s=t_int,
+        pip_m=path_m[k_idx, first],
     )

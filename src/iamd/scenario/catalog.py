@@ -37,7 +37,7 @@ class InterceptorClass(_Entry):
     max_alt_km: float = Field(gt=0)
     speed_m_s: float = Field(gt=0, description="mean flyout speed to the intercept point")
     reaction_s: float = Field(ge=0, description="decision to launch (or to lase)")
-    divert_m: float = Field(gt=0, description="largest prediction error the kill vehicle absorbs")
+    divert_m: float = Field(gt=0, description="seeker basket: largest guidance error the kill vehicle absorbs")
     pk: dict[str, float] = Field(description="single-shot kill probability by threat class")
     cost_usd: float = Field(ge=0)
     launchers: int = Field(ge=1)
@@ -79,6 +79,9 @@ class SensorClass(_Entry):
     kind: Literal["radar", "spaceborne"]
     ref_range_km: float = Field(default=0.0, ge=0, description="radar: 1 m2 gives ref SNR here")
     ref_snr_db: float = 13.0
+    track_gain_db: float = Field(
+        default=6.0, ge=0, le=30, description="radar: extra SNR on threats already tracked"
+    )
     pfa: float = Field(default=1e-6, gt=0, lt=1)
     max_range_km: float = Field(gt=0)
     sector_deg: float = Field(default=360.0, gt=0, le=360)

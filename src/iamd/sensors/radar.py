@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from iamd.geo import EARTH_MEAN_RADIUS_M, aer2ecef, ecef2geodetic, enu2aer, enu_rotation, geodetic2ecef
+from iamd.geo import EARTH_MEAN_RADIUS_M, aer2ecef, enu2aer, enu_rotation, geodetic2ecef
+from iamd.physics.ballistic import altitude_m
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -41,21 +42,16 @@ def above_horizon(
 ) -> NDArray[np.bool_]:
     """Whether the straight ray on a k-Earth clears the ground, per target.
 
-    On the effective Earth of radius :math:`kR` rays are straight. The radar sits
-    at radius :math:`kR + h_r`, the target at :math:`kR + h_t`, separated by the
-    central angle :math:`d / kR` for ground distance ``ground_m``; the target is
-    visible when the segment between them stays above :math:`kR`.
+    On the effective Earth of radius :math:`a = kR` rays are straight; a segment
+    between heights :math:`h_1, h_2` clears the sphere exactly when the central angle
+    between its ends, ``ground_m / a``, is at most the sum of their horizon angles
+    :math:`\\arccos(a / (a + h))`.
     """
     re = k * EARTH_MEAN_RADIUS_M
-    theta = np.asarray(ground_m) / re
-    ax, ay = re + np.asarray(h_radar_m), 0.0
-    bx = (re + h_target_m) * np.cos(theta)
-    by = (re + h_target_m) * np.sin(theta)
-    dx, dy = bx - ax, by - ay
-    seg2 = np.maximum(dx * dx + dy * dy, 1e-12)
-    u = np.clip(-(ax * dx + ay * dy) / seg2, 0.0, 1.0)
-    cx, cy = ax + u * dx, ay + u * dy
-    return np.asarray(np.hypot(cx, cy) >= re)
+    h1 = np.maximum(np.asarray(h_radar_m, dtype=np.float64), 0.0)
+    h2 = np.maximum(np.asarray(h_target_m, dtype=np.float64), 0.0)
+    limit = np.arccos(re / (re + h1)) + np.arccos(re / (re + h2))
+    return np.asarray(np.asarray(ground_m) / re <= limit)
 
 
 def pd_swerling1(snr: F64, pfa: float) -> F64:
@@ -81,6 +77,7 @@ class RadarSite:
     max_range_m: float
     ref_range_m: float
     ref_snr: float
+    track_gain: float
     pfa: float
     scan_s: float
     sigma_range_m: float
@@ -91,7 +88,7 @@ class RadarSite:
     def build(
         name: str, owner: str, lat_deg: float, lon_deg: float, alt_m: float, boresight_deg: float,
         sector_deg: float, min_el_deg: float, max_el_deg: float, max_range_km: float,
-        ref_range_km: float, ref_snr_db: float, pfa: float, scan_s: float, sigma_range_m: float,
+        ref_range_km: float, ref_snr_db: float, track_gain_db: float, pfa: float, scan_s: float, sigma_range_m: float,
         sigma_angle_mrad: float, false_alarms_per_scan: float,
     ) -> RadarSite:
         lat, lon = np.radians(lat_deg), np.radians(lon_deg)
@@ -102,7 +99,8 @@ class RadarSite:
             half_sector_rad=float(np.radians(sector_deg) / 2.0),
             min_el_rad=float(np.radians(min_el_deg)), max_el_rad=float(np.radians(max_el_deg)),
             max_range_m=max_range_km * 1000.0, ref_range_m=ref_range_km * 1000.0,
-            ref_snr=float(10 ** (ref_snr_db / 10.0)), pfa=pfa, scan_s=scan_s,
+            ref_snr=float(10 ** (ref_snr_db / 10.0)), track_gain=float(10 ** (track_gain_db / 10.0)),
+            pfa=pfa, scan_s=scan_s,
             sigma_range_m=sigma_range_m, sigma_angle_rad=sigma_angle_mrad * 1e-3,
             false_alarms_per_scan=false_alarms_per_scan,
         )
@@ -124,28 +122,64 @@ class Detections:
     sigma: F64
 
 
-def in_coverage(site: RadarSite, pos_m: F64) -> tuple[NDArray[np.bool_], F64, F64, F64]:
-    """Which ECEF points (k, 3) the radar covers; also their az, el, range."""
-    enu = (pos_m - site.ecef_m) @ site.rot.T
+@dataclass(frozen=True, slots=True)
+class RadarBank:
+    """Several radars' coverage figures stacked as arrays (r,), for one vectorised test."""
+
+    ecef_m: F64
+    rot: F64
+    alt_m: F64
+    boresight_rad: F64
+    half_sector_rad: F64
+    min_el_rad: F64
+    max_el_rad: F64
+    max_range_m: F64
+
+    @staticmethod
+    def of(sites: list[RadarSite]) -> RadarBank:
+        def a(f: str) -> F64:
+            return np.array([getattr(x, f) for x in sites], dtype=np.float64)
+
+        return RadarBank(
+            ecef_m=np.array([x.ecef_m for x in sites]).reshape(-1, 3),
+            rot=np.array([x.rot for x in sites]).reshape(-1, 3, 3),
+            alt_m=a("alt_m"), boresight_rad=a("boresight_rad"),
+            half_sector_rad=a("half_sector_rad"), min_el_rad=a("min_el_rad"),
+            max_el_rad=a("max_el_rad"), max_range_m=a("max_range_m"),
+        )
+
+
+def bank_coverage(bank: RadarBank, pos_m: F64) -> tuple[NDArray[np.bool_], F64, F64, F64]:
+    """Which radars cover which ECEF points (k, 3); also az, el, range, all (r, k)."""
+    enu = np.einsum("rij,rkj->rki", bank.rot, pos_m[None] - bank.ecef_m[:, None])
     az, el, rng = enu2aer(enu)
-    off = np.abs((az - site.boresight_rad + np.pi) % (2 * np.pi) - np.pi)
-    _, _, h_t = ecef2geodetic(pos_m)
-    ground = EARTH_MEAN_RADIUS_M * np.arctan2(np.hypot(enu[:, 0], enu[:, 1]), EARTH_MEAN_RADIUS_M + enu[:, 2])
+    col = (slice(None), None)
+    off = np.abs((az - bank.boresight_rad[col] + np.pi) % (2 * np.pi) - np.pi)
+    horiz = np.hypot(enu[..., 0], enu[..., 1])
+    ground = EARTH_MEAN_RADIUS_M * np.arctan2(horiz, EARTH_MEAN_RADIUS_M + enu[..., 2])
     ok = (
-        (rng <= site.max_range_m)
-        & (off <= site.half_sector_rad + 1e-12)
-        & (el >= site.min_el_rad)
-        & (el <= site.max_el_rad)
-        & above_horizon(site.alt_m, h_t, ground)
+        (rng <= bank.max_range_m[col])
+        & (off <= bank.half_sector_rad[col] + 1e-12)
+        & (el >= bank.min_el_rad[col])
+        & (el <= bank.max_el_rad[col])
+        & above_horizon(bank.alt_m[col], altitude_m(pos_m)[None], ground)
     )
     return ok, az, el, rng
 
 
+def in_coverage(site: RadarSite, pos_m: F64) -> tuple[NDArray[np.bool_], F64, F64, F64]:
+    """Which ECEF points (k, 3) one radar covers; also their az, el, range (k,)."""
+    ok, az, el, rng = bank_coverage(RadarBank.of([site]), pos_m)
+    return ok[0], az[0], el[0], rng[0]
+
+
 def scan(
     site: RadarSite,
+    bank: RadarBank,
     threat_idx: I64,
     pos_m: F64,
     rcs_m2: F64,
+    tracked: NDArray[np.bool_],
     rng_detect: np.random.Generator,
     rng_noise: np.random.Generator,
 ) -> Detections:
@@ -153,16 +187,21 @@ def scan(
 
     Parameters
     ----------
+    site, bank : the radar, and the same radar as a bank of one (built once by the caller).
     threat_idx : (k,) identities of the candidates.
     pos_m : (k, 3) their ECEF positions at the scan time.
     rcs_m2 : (k,) their radar cross sections.
+    tracked : (k,) already held in a track: the radar spends track-mode energy on them
+        (SNR times ``track_gain``).
 
     Returns
     -------
     Detections, false alarms last.
     """
-    ok, az, el, r = in_coverage(site, pos_m)
+    cov, az2, el2, r2 = bank_coverage(bank, pos_m)
+    ok, az, el, r = cov[0], az2[0], el2[0], r2[0]
     snr = site.ref_snr * rcs_m2 * (site.ref_range_m / np.maximum(r, 1.0)) ** 4
+    snr = np.where(tracked, snr * site.track_gain, snr)
     pd = np.where(ok, pd_swerling1(snr, site.pfa), 0.0)
     hit = rng_detect.uniform(0.0, 1.0, pd.shape[0]) < pd
     n_fa = int(rng_detect.poisson(site.false_alarms_per_scan)) if site.false_alarms_per_scan else 0

@@ -16,17 +16,19 @@ from numpy.typing import NDArray
 
 from iamd.c2.assess import PATH_STEPS, assess
 from iamd.c2.doctrine import Candidates, assign, hold_for_cheaper
-from iamd.c2.envelope import Opportunity, opportunities
+from iamd.c2.envelope import UnitEnvelopes, opportunities
 from iamd.sensors import radar as radar_mod
 from iamd.sensors.spaceborne import in_boost, reports
 from iamd.sim.events import EventLog, Kind
 from iamd.sim.world import World
-from iamd.tracking.ideal import Picture, absorb_positions, absorb_radar, drop_stale, extrapolate
+from iamd.tracking.ideal import Pictures, absorb_positions, absorb_radar, drop_stale, extrapolate
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 ALIVE, FAILED, INTERCEPTED, IMPACT_ASSET, IMPACT_OPEN = 0, 1, 2, 3, 4
+LOOK_AGAIN_S = 20.0
+"""Least time between a kill assessment and impact in which a second engagement can act."""
 FATE_NAMES = ("airborne_at_end", "failed", "intercepted", "impacted_asset", "impacted_open")
 
 
@@ -70,7 +72,7 @@ class Outcome:
     asset_hits: I64
     asset_value_lost: F64
     events: EventLog
-    pictures: list[Picture]
+    pictures: Pictures
     engagements: list[Engagement] = field(default_factory=list)
 
 
@@ -109,11 +111,20 @@ class Engine:
         self.engaged = np.zeros(n, dtype=bool)
         self.engage_count = np.zeros(n, dtype=np.int64)
         self.engaged_until = np.zeros(n)
+        self.miss_prob = np.ones(n)  # chance every engagement in flight fails
         self.known_dead = np.zeros(n, dtype=bool)
         self.warned = np.zeros(n, dtype=bool)
-        self.pictures = [Picture.empty(o, n) for o in world.owners]
+        self.pictures = Pictures.empty(len(world.owners), n)
         self.windows = sensor_windows(world)
-        self._opp_cache: dict[int, Opportunity] = {}
+        self.feeders = [
+            [s for s, site in enumerate(world.radars)
+             if o in world.receivers[world.owners.index(site.owner)]]
+            for o in range(len(world.owners))
+        ]
+        self.site_banks = [radar_mod.RadarBank.of([r]) for r in world.radars]
+        self.feeder_banks = [
+            radar_mod.RadarBank.of([world.radars[s] for s in f]) if f else None for f in self.feeders
+        ]
         u = len(world.units)
         self.rounds = np.array([x.rounds for x in world.units], dtype=np.int64)
         self.reloads = np.array([x.reloads for x in world.units], dtype=np.int64)
@@ -129,6 +140,16 @@ class Engine:
         self.node_awake = np.zeros(len(world.nodes), dtype=bool)
         self.node_units = [
             [i for i, x in enumerate(world.units) if x.node == k] for k in range(len(world.nodes))
+        ]
+        self.node_env = [
+            UnitEnvelopes.of([world.units[u].ecef_m for u in us], [world.units[u].ic for u in us])
+            for us in self.node_units
+        ]
+        # pk of each node's units against each threat class, (u, classes)
+        self.node_pk = [
+            np.array([[world.units[u].ic.pk.get(c, 0.0) for c in world.truth.class_names]
+                      for u in us]).reshape(len(us), len(world.truth.class_names))
+            for us in self.node_units
         ]
         self.cache_updates = [np.full(n, -1, dtype=np.int64) for _ in world.owners]
         self.cache_path_t = [np.zeros((n, PATH_STEPS + 1)) for _ in world.owners]
@@ -234,15 +255,18 @@ class Engine:
         cand = np.flatnonzero(self.alive(t_s) & (win[:, 0] <= t_s) & (win[:, 1] >= t_s))
         if cand.size:
             pos = w.truth.state_at(cand, np.full(cand.size, t_s))[:, :3]
-            det = radar_mod.scan(site, cand, pos, w.rcs_m2[cand], self.rng.detect, self.rng.noise)
+            tracked = self.pictures.active[w.owners.index(site.owner), cand]
+            det = radar_mod.scan(site, self.site_banks[s], cand, pos, w.rcs_m2[cand], tracked, self.rng.detect,
+                                 self.rng.noise)
             real = det.threat >= 0
             if real.any():
                 ids, rae = det.threat[real], det.rae[real]
                 meas_ecef = radar_mod.rae2ecef(site, rae)
-                for o in w.receivers[w.owners.index(site.owner)]:
-                    new = absorb_radar(self.pictures[o], t_s, ids, rae, det.sigma, site.ecef_m,
-                                       site.rot, meas_ecef, w.motion)
-                    self.on_new_tracks(t_s, o, new, site.name)
+                owners = w.receivers[w.owners.index(site.owner)]
+                new = absorb_radar(self.pictures, owners, t_s, ids, rae, det.sigma, site.ecef_m,
+                                   site.rot, meas_ecef, w.motion)
+                for o, fresh in zip(owners, new, strict=True):
+                    self.on_new_tracks(t_s, o, fresh, site.name)
             self.log.add(t_s, "scan", -1, unit=site.name, owner=site.owner,
                          value=float((~real).sum()))
         self.push_scan(s, t_s + site.scan_s, site.scan_s)
@@ -257,9 +281,10 @@ class Engine:
             first = ids[~self.warned[ids]]
             self.warned[ids] = True
             self.log.add(t_s, "launch_warning", first, unit=sp.name, owner=sp.owner)
-            for o in w.receivers[w.owners.index(sp.owner)]:
-                new = absorb_positions(self.pictures[o], t_s, ids, z, sp.sc.sigma_pos_m, w.motion)
-                self.on_new_tracks(t_s, o, new, sp.name)
+            owners = w.receivers[w.owners.index(sp.owner)]
+            new = absorb_positions(self.pictures, owners, t_s, ids, z, sp.sc.sigma_pos_m, w.motion)
+            for o, fresh in zip(owners, new, strict=True):
+                self.on_new_tracks(t_s, o, fresh, sp.name)
         upcoming = w.truth.t_launch_s[w.truth.ballistic] + w.burn_s[w.truth.ballistic]
         if (upcoming >= t_s + sp.sc.scan_s).any():
             nxt = t_s + sp.sc.scan_s
@@ -281,19 +306,25 @@ class Engine:
 
     # -- battle management ------------------------------------------------------------------
     def refresh_assessment(self, o: int, ids: I64) -> None:
-        pic, w = self.pictures[o], self.w
-        stale = ids[self.cache_updates[o][ids] != pic.updates[ids]]
+        pics, w = self.pictures, self.w
+        stale = ids[self.cache_updates[o][ids] != pics.updates[o, ids]]
         if stale.size == 0:
             return
-        ta = assess(stale, pic.x[stale], pic.t_s[stale], w.motion.ballistic[stale],
+        ta = assess(stale, pics.x[o, stale], pics.t_s[o, stale], w.motion.ballistic[stale],
                     w.motion.beta_kg_m2[stale], w.damage[stale], w.assets,
                     self.doctrine.asset_margin_km * 1e3)
-        self.cache_updates[o][stale] = pic.updates[stale]
+        self.cache_updates[o][stale] = pics.updates[o, stale]
         self.cache_path_t[o][stale] = ta.path_t_s
         self.cache_path[o][stale] = ta.path_m
         self.cache_impact_t[o][stale] = ta.t_impact_s
         self.cache_asset[o][stale] = ta.asset
         self.cache_value[o][stale] = ta.value_at_risk
+
+    def covered(self, o: int, points_m: F64) -> NDArray[np.bool_]:
+        """Which points (k, 3) some radar feeding picture ``o`` covers (fire-control support)."""
+        if points_m.shape[0] == 0 or self.feeder_banks[o] is None:
+            return np.zeros(points_m.shape[0], dtype=bool)
+        return np.asarray(radar_mod.bank_coverage(self.feeder_banks[o], points_m)[0].any(axis=0))
 
     def capacity(self, units: list[int], t_s: float, cycle_s: float) -> I64:
         salvo = self.doctrine.salvo
@@ -307,96 +338,94 @@ class Engine:
         return np.maximum(np.array(cap, dtype=np.int64), 0)
 
     def on_cycle(self, t_s: float, k: int) -> None:
-        w = self.w
+        """One battle-management cycle of C2 node ``k``: assess, find opportunities, assign."""
+        w, doc = self.w, self.doctrine
         _, o, cycle_s = w.nodes[k]
-        pic = self.pictures[o]
-        dropped = drop_stale(pic, t_s, w.scenario.spec.tracking.drop_after_s)
+        dropped = drop_stale(self.pictures, o, t_s, w.scenario.spec.tracking.drop_after_s)
         self.log.add(t_s, "track_drop", dropped, owner=w.owners[o])
-        firm = pic.firm()
+        firm = self.pictures.firm(o)
         firm = firm[~self.known_dead[firm]]
-        busy = bool(self.busy[self.node_units[k]].sum()) if self.node_units[k] else False
+        units = self.node_units[k]
+        busy = bool(self.busy[units].sum()) if units else False
         if firm.size == 0 and not busy:
             self.node_awake[k] = False
             return
         self.push(t_s + cycle_s, Kind.C2_CYCLE, k)
-        eligible = firm[self.engaged_until[firm] <= t_s]
-        if not self.doctrine.shoot_look_shoot:
+        covered = (self.engaged_until[firm] > t_s) & (1.0 - self.miss_prob[firm] >= doc.cover_pk)
+        eligible = firm[~covered]
+        if not doc.shoot_look_shoot:
             eligible = eligible[self.engage_count[eligible] == 0]
-        units = self.node_units[k]
         if eligible.size == 0 or not units:
             return
         self.refresh_assessment(o, eligible)
-        path_t = self.cache_path_t[o][eligible]
-        path = self.cache_path[o][eligible]
         t_imp = self.cache_impact_t[o][eligible]
         asset = self.cache_asset[o][eligible]
+        opp = opportunities(self.node_env[k], t_s, self.cache_path_t[o][eligible],
+                            self.cache_path[o][eligible], t_imp, w.fluence_j_m2[eligible])
+        pk = self.node_pk[k][:, w.truth.class_idx[eligible]]  # (u, k)
+        usable = pk >= max(doc.min_pk, 1e-9)
+        engage_all = np.array([w.units[u].engage_all for u in units])
+        usable &= engage_all[:, None] | (asset >= 0)[None, :]
         cap = self.capacity(units, t_s, cycle_s)
-        cls = w.truth.class_idx[eligible]
-        parts: list[tuple[int, I64, F64, F64]] = []
-        later_rows, later_cost = [], []
-        for j, u in enumerate(units):  # loop over fire units (tens), vectorised over threats
-            spec_u = w.units[u]
-            ic = spec_u.ic
-            pk_cls = np.array([ic.pk.get(c, 0.0) for c in w.truth.class_names])[cls]
-            opp = opportunities(spec_u.ecef_m, ic, t_s, path_t, path, t_imp, w.fluence_j_m2[eligible])
-            usable = pk_cls >= max(self.doctrine.min_pk, 1e-9)
-            if not spec_u.engage_all:
-                usable &= asset >= 0
-            has_ammo = self.rounds[u] + self.reloads[u] > 0 or ic.kind == "laser"
-            if has_ammo:
-                lr = np.flatnonzero(opp.later & usable)
-                later_rows.append(lr)
-                later_cost.append(np.full(lr.size, ic.cost_usd))
-            rows = np.flatnonzero(opp.feasible & usable)
-            if cap[j] > 0 and rows.size:
-                parts.append((j, rows, pk_cls[rows], opp.t_intercept_s[rows]))
-            self._opp_cache[j] = opp
-        if not parts:
+        feasible = opp.feasible & usable & (cap > 0)[:, None]
+        uu, rr = np.nonzero(feasible)
+        fc = self.covered(o, opp.pip_m[uu, rr])
+        uu, rr = uu[fc], rr[fc]
+        if uu.size == 0:
             return
-        cand = Candidates(
-            unit=np.concatenate([np.full(r.size, j) for j, r, _, _ in parts]),
-            row=np.concatenate([r for _, r, _, _ in parts]),
-            pk=np.concatenate([p for _, _, p, _ in parts]),
-            cost_usd=np.concatenate([np.full(r.size, w.units[units[j]].ic.cost_usd) for j, r, _, _ in parts]),
-            layer=np.concatenate([np.full(r.size, w.units[units[j]].ic.layer) for j, r, _, _ in parts]),
-        )
-        if self.doctrine.prefer_cheap:
-            hold = hold_for_cheaper(cand, np.concatenate(later_rows), np.concatenate(later_cost),
-                                    eligible.size) & ~w.motion.ballistic[eligible][cand.row]
-            keep = ~hold
-            cand = Candidates(cand.unit[keep], cand.row[keep], cand.pk[keep], cand.cost_usd[keep],
-                              cand.layer[keep])
+        cost = np.array([w.units[u].ic.cost_usd for u in units])
+        layer = np.array([w.units[u].ic.layer for u in units], dtype=np.int64)
+        cand = Candidates(unit=uu, row=rr, pk=pk[uu, rr], cost_usd=cost[uu], layer=layer[uu])
+        if doc.prefer_cheap:
+            ammo = np.array([self.rounds[u] + self.reloads[u] > 0 or w.units[u].ic.kind == "laser"
+                             for u in units])
+            lu, lr = np.nonzero(opp.later & usable & ammo[:, None])
+            hold = hold_for_cheaper(cand, lr, cost[lu], eligible.size)
+            keep = ~(hold & ~w.motion.ballistic[eligible][rr])
+            cand = Candidates(uu[keep], rr[keep], cand.pk[keep], cand.cost_usd[keep], cand.layer[keep])
         value = self.cache_value[o][eligible]
         priority = np.empty(eligible.size, dtype=np.int64)
         priority[np.lexsort((t_imp, -value))] = np.arange(eligible.size)
-        au, ar = assign(cand, priority, w.motion.ballistic[eligible], cap,
-                        self.doctrine.prefer_cheap)
-        pk_of = {(int(a), int(b)): float(p) for a, b, p in zip(cand.unit, cand.row, cand.pk, strict=True)}
+        au, ar = assign(cand, priority, w.motion.ballistic[eligible], cap, doc.prefer_cheap)
         for j, r in zip(au.tolist(), ar.tolist(), strict=True):  # the engagements started
-            opp = self._opp_cache[j]
-            self.start_engagement(t_s, units[j], int(eligible[r]), float(opp.t_intercept_s[r]),
-                                  opp.pip_m[r], pk_of[(j, r)])
+            self.start_engagement(t_s, units[j], int(eligible[r]), float(opp.t_intercept_s[j, r]),
+                                  opp.pip_m[j, r], float(pk[j, r]))
 
     def start_engagement(self, t_s: float, u: int, i: int, t_int: float, pip: F64, pk: float) -> None:
-        spec_u = self.w.units[u]
+        """Commit unit ``u`` to threat ``i``: rounds, channel, launch and intercept events.
+
+        The interceptor leaves so as to arrive at ``t_int`` (not before the reaction time);
+        when no time would be left after the kill assessment to engage again before the
+        predicted impact, ``last_look_salvo`` interceptors go instead of ``salvo``.
+        """
+        spec_u, doc = self.w.units[u], self.doctrine
         ic = spec_u.ic
-        shots = self.doctrine.salvo if ic.kind == "kinetic" else 1
+        shots = 1
+        if ic.kind == "kinetic":
+            o = self.w.owners.index(spec_u.owner)
+            time_left = self.cache_impact_t[o][i] - (t_int + doc.kill_assessment_s)
+            look_possible = doc.shoot_look_shoot and time_left > LOOK_AGAIN_S
+            shots = doc.salvo if look_possible else max(doc.salvo, doc.last_look_salvo)
+            shots = int(min(shots, self.rounds[u]))
+        flyout_s = float(np.linalg.norm(pip - spec_u.ecef_m)) / ic.speed_m_s if ic.kind == "kinetic" else 0.0
+        t_launch = max(t_s + ic.reaction_s, t_int - flyout_s)
         e = len(self.engagements)
-        self.engagements.append(Engagement(u, i, t_s + ic.reaction_s, t_int, pip, pk, shots))
+        self.engagements.append(Engagement(u, i, t_launch, t_int, pip, pk, shots))
         self.engaged[i] = True
         self.engage_count[i] += 1
         self.engaged_until[i] = np.inf
+        self.miss_prob[i] *= (1.0 - pk) ** shots
         self.busy[u] += 1
         self.fired[u] += shots
         if ic.kind == "kinetic":
             self.rounds[u] -= shots
             self.next_launch[u] = t_s + ic.launch_interval_s * shots
-            if self.rounds[u] < self.doctrine.salvo and self.reloads[u] > 0 and not self.reloading[u]:
+            if self.rounds[u] < doc.salvo and self.reloads[u] > 0 and not self.reloading[u]:
                 self.reloading[u] = True
                 self.push(t_s + ic.reload_s, Kind.RELOAD, u)
-        self.log.add(t_s + ic.reaction_s, "launch_interceptor", i, unit=spec_u.name,
-                     owner=spec_u.owner, interceptor=spec_u.interceptor, engagement=e,
-                     value=float(shots), ecef_m=spec_u.ecef_m)
+        self.log.add(t_launch, "launch_interceptor", i, unit=spec_u.name, owner=spec_u.owner,
+                     interceptor=spec_u.interceptor, engagement=e, value=float(shots),
+                     ecef_m=spec_u.ecef_m)
         self.push(t_int, Kind.INTERCEPT, e)
 
     def on_intercept(self, t_s: float, e: int) -> None:
@@ -431,10 +460,10 @@ class Engine:
         if spec_u.ic.kind == "laser":
             inside = np.linalg.norm(true_m - spec_u.ecef_m) <= spec_u.ic.max_range_km * 1e3
             return 0.0 if inside else float("inf")
-        pic = self.pictures[self.w.owners.index(spec_u.owner)]
-        if not pic.active[i]:
+        o = self.w.owners.index(spec_u.owner)
+        if not self.pictures.active[o, i]:
             return float(np.linalg.norm(true_m - pip_m))
-        x, _ = extrapolate(pic, np.array([i]), t_s, self.w.motion)
+        x, _ = extrapolate(self.pictures, np.array([o]), np.array([i]), t_s, self.w.motion)
         return float(np.linalg.norm(true_m - x[0, :3]))
 
     def on_kill_assessment(self, t_s: float, e: int) -> None:
@@ -442,6 +471,7 @@ class Engine:
         if self.fate[i] == INTERCEPTED:
             self.known_dead[i] = True
         self.engaged_until[i] = t_s
+        self.miss_prob[i] = 1.0
         self.log.add(t_s, "kill_assessment", i, engagement=e, value=float(self.fate[i] != ALIVE))
 
     def on_reload(self, t_s: float, u: int) -> None:

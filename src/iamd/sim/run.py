@@ -129,18 +129,14 @@ def truth_table(tr: TruthTable, out: Outcome) -> pa.Table:
 
 def tracks_table(result: RunResult) -> pa.Table:
     """Every track update of every picture."""
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "owner", "threat", "x", "sig")}
-    for o, pic in enumerate(result.outcome.pictures):
-        if not pic.log.t_s:
-            continue
-        t = np.concatenate(pic.log.t_s)
-        cols["t"].append(t)
-        cols["owner"].append(np.full(t.size, o))
-        cols["threat"].append(np.concatenate(pic.log.threat))
-        cols["x"].append(np.concatenate(pic.log.state))
-        cols["sig"].append(np.concatenate(pic.log.sigma_m))
-    if not cols["t"]:
+    log = result.outcome.pictures.log
+    if not log.t_s:
         return pa.table({"t_s": pa.array([], pa.float64())})
+    cols = {
+        "t": [np.concatenate(log.t_s)], "owner": [np.concatenate(log.owner)],
+        "threat": [np.concatenate(log.threat)], "x": [np.concatenate(log.state)],
+        "sig": [np.concatenate(log.sigma_m)],
+    }
     x = np.concatenate(cols["x"])
     lat, lon, alt = ecef2geodetic(x[:, :3])
     owners = np.asarray(result.world.owners)[np.concatenate(cols["owner"])]

@@ -89,7 +89,7 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
             RadarSite.build(
                 s.name, s.owner, s.lat_deg, s.lon_deg, s.alt_m + sc.mast_m, s.boresight_deg,
                 sc.sector_deg, sc.min_el_deg, sc.max_el_deg, sc.max_range_km, sc.ref_range_km,
-                sc.ref_snr_db, sc.pfa, sc.scan_s, sc.sigma_range_m, sc.sigma_angle_mrad,
+                sc.ref_snr_db, sc.track_gain_db, sc.pfa, sc.scan_s, sc.sigma_range_m, sc.sigma_angle_mrad,
                 sc.false_alarms_per_scan,
             )
         )

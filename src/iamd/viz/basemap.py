@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from typing import Any
 from importlib import resources
 
 import numpy as np
@@ -17,10 +18,16 @@ F64 = NDArray[np.float64]
 
 
 @cache
+def _topology() -> dict[str, Any]:
+    text = resources.files("iamd.data").joinpath("countries-50m.json").read_text("utf-8")
+    topo: dict[str, Any] = json.loads(text)
+    return topo
+
+
+@cache
 def border_arcs() -> tuple[F64, ...]:
     """Every arc of the topology as an (m, 2) array of (lon_deg, lat_deg)."""
-    text = resources.files("iamd.data").joinpath("countries-50m.json").read_text("utf-8")
-    topo = json.loads(text)
+    topo = _topology()
     scale = np.asarray(topo["transform"]["scale"], dtype=np.float64)
     translate = np.asarray(topo["transform"]["translate"], dtype=np.float64)
     return tuple(
@@ -40,3 +47,21 @@ def arcs_in(lon_min: float, lon_max: float, lat_min: float, lat_max: float) -> l
         if inside.any():
             out.append(arc)
     return out
+
+
+@cache
+def land_rings() -> tuple[F64, ...]:
+    """Outer and inner rings of the land polygons, (m, 2) lon/lat arrays.
+
+    A ring lists arc indices; a negative index ``~k`` means arc ``k`` reversed, and
+    consecutive arcs share their joining point (TopoJSON specification).
+    """
+    arcs = border_arcs()
+    rings = []
+    for geom in _topology()["objects"]["land"]["geometries"]:
+        polys = geom["arcs"] if geom["type"] == "MultiPolygon" else [geom["arcs"]]
+        for poly in polys:
+            for ring in poly:
+                parts = [arcs[k] if k >= 0 else arcs[~k][::-1] for k in ring]
+                rings.append(np.concatenate([p if i == 0 else p[1:] for i, p in enumerate(parts)]))
+    return tuple(rings)

@@ -10,12 +10,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from iamd.geo import ecef2geodetic  # noqa: E402
 from iamd.sim.engine import FATE_NAMES  # noqa: E402
-from iamd.viz.basemap import arcs_in  # noqa: E402
+from iamd.viz.basemap import arcs_in, land_rings  # noqa: E402
 
 if TYPE_CHECKING:
     from iamd.sim.run import RunResult
@@ -29,6 +29,13 @@ FATE_COLOURS = {
 }
 PARTNER_COLOURS = ["#1f77b4", "#17becf", "#e377c2", "#8c564b", "#bcbd22", "#393b79"]
 LAYER_MARKERS = {1: "^", 2: "v", 3: "D", 4: "s", 5: "*"}
+
+
+def _overlaps(ring: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    return bool(
+        ring[:, 0].max() >= box[0] and ring[:, 0].min() <= box[1]
+        and ring[:, 1].max() >= box[2] and ring[:, 1].min() <= box[3]
+    )
 
 
 def draw_map(result: RunResult, path: Path) -> None:
@@ -53,6 +60,8 @@ def draw_map(result: RunResult, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(11, 8), dpi=110)
     ax.set_facecolor("#dfeaf3")
+    land = [r for r in land_rings() if _overlaps(r, box)]
+    ax.add_collection(PolyCollection(land, facecolors="#f4f1e8", edgecolors="none", zorder=0))
     borders = arcs_in(box[0] - 5, box[1] + 5, box[2] - 5, box[3] + 5)
     ax.add_collection(LineCollection(borders, colors="#555555", linewidths=0.6, zorder=1))
 

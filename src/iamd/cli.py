@@ -1,0 +1,199 @@
+"""The ``iamd`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from iamd.errors import IamdError, ScenarioError
+
+app = typer.Typer(
+    help="iamd: integrated air and missile defense simulator. "
+    "Start with 'iamd demo', or 'iamd run SCENARIO'.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: IamdError) -> typer.Exit:
+    if isinstance(exc, ScenarioError):
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        err.print(f"{len(exc.problems)} problem(s) found", style="red")
+    else:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+    return typer.Exit(code=2)
+
+
+@app.command()
+def validate(
+    scenario: Annotated[str, typer.Argument(help="scenario file, or the name of a bundled one")],
+) -> None:
+    """Check a scenario; print every problem as FILE:LINE:COL: message (exit 2 if any)."""
+    from iamd.scenario.load import load_scenario
+
+    try:
+        s = load_scenario(scenario)
+    except IamdError as exc:
+        raise _fail(exc) from None
+    spec = s.spec
+    n = sum(x.count for x in spec.raid)
+    out.print(
+        f"{scenario}: valid ({len(spec.owners)} owners, {len(spec.assets)} assets, "
+        f"{len(spec.sensors)} sensors, {len(spec.fire_units)} fire units, {n} threats)"
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editor completion)."""
+    from iamd.scenario.schema import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def scenarios() -> None:
+    """List the bundled scenarios."""
+    from iamd.scenario.load import bundled_scenarios
+
+    table = Table(title="bundled scenarios")
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    for name, desc in bundled_scenarios().items():
+        table.add_row(name, desc)
+    out.print(table)
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="scenario file, or the name of a bundled one")],
+    seed: Annotated[int | None, typer.Option(help="random seed (default: the scenario's)")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="run directory (default: runs/NAME-SEED)")
+    ] = None,
+    no_map: Annotated[bool, typer.Option("--no-map", help="skip drawing map.png")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Simulate one replication of a scenario and write its run directory."""
+    _run(scenario, seed, out_dir, no_map, quiet)
+
+
+@app.command()
+def demo(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Run the bundled 'regional-raid' scenario into runs/demo."""
+    _run("regional-raid", None, Path("runs/demo"), False, quiet)
+
+
+def _run(scenario: str, seed: int | None, out_dir: Path | None, no_map: bool, quiet: bool) -> None:
+    from iamd.scenario.load import load_scenario
+    from iamd.sim.run import simulate, write_run_dir
+
+    if seed is not None and seed < 0:
+        raise _fail(IamdError("--seed must be a non-negative integer"))
+    try:
+        s = load_scenario(scenario)
+    except IamdError as exc:
+        raise _fail(exc) from None
+    seed_used = s.spec.seed if seed is None else seed
+    target = out_dir or Path("runs") / f"{s.name}-{seed_used}"
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} / {task.total:,.0f} simulated s"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(s.name, total=s.spec.duration_s)
+        result = simulate(s, seed_used, progress=lambda t: bar.update(task, completed=t))
+    try:
+        write_run_dir(result, target, with_map=not no_map)
+    except IamdError as exc:
+        raise _fail(exc) from None
+    print_summary(result.summary)
+    rtf = result.summary["sim_duration_s"] / max(result.summary["wall_time_s"], 1e-9)
+    out.print(
+        f"run directory: {target}  (simulated {result.summary['sim_duration_s'] / 3600:.1f} h "
+        f"in {result.summary['wall_time_s']:.1f} s, {rtf:,.0f}x real time)"
+    )
+
+
+def print_summary(summary: dict[str, object]) -> None:
+    """Readable tables of a run's summary."""
+    threats = summary["threats"]
+    assert isinstance(threats, dict)
+    cols = ["launched", "failed", "intercepted", "impacted_asset", "impacted_open",
+            "airborne_at_end", "engaged"]
+    t = Table(title=f"{summary['scenario']}, seed {summary['seed']}: threat fates")
+    t.add_column("class", style="bold")
+    for c in cols:
+        t.add_column(c.replace("_", " "), justify="right")
+    for name, rec in threats["by_class"].items():
+        t.add_row(name, *(str(rec[c]) for c in cols))
+    t.add_row("all", *(str(threats[c]) for c in cols), style="bold")
+    out.print(t)
+
+    i = Table(title="interceptors")
+    i.add_column("type", style="bold")
+    for c in ("fired", "kills", "cost (USD)"):
+        i.add_column(c, justify="right")
+    inter = summary["interceptors"]
+    assert isinstance(inter, dict)
+    for name, rec in inter.items():
+        i.add_row(name, str(rec["fired"]), str(rec["kills"]), f"{rec['cost_usd']:,.0f}")
+    cost = summary["cost_usd"]
+    assert isinstance(cost, dict)
+    i.add_row("all", str(sum(r["fired"] for r in inter.values())),
+              str(sum(r["kills"] for r in inter.values())), f"{cost['interceptors']:,.0f}",
+              style="bold")
+    out.print(i)
+
+    o = Table(title="partners")
+    o.add_column("owner", style="bold")
+    o.add_column("fired", justify="right")
+    o.add_column("kills", justify="right")
+    owners = summary["by_owner"]
+    assert isinstance(owners, dict)
+    for name, rec in owners.items():
+        o.add_row(name, str(rec["fired"]), str(rec["kills"]))
+    a = Table(title="defended assets")
+    a.add_column("asset", style="bold")
+    a.add_column("hits", justify="right")
+    a.add_column("value lost", justify="right")
+    assets = summary["assets"]
+    assert isinstance(assets, dict)
+    for name, rec in assets.items():
+        a.add_row(name, str(rec["hits"]), f"{rec['value_lost']:.1f}")
+    out.print(o)
+    out.print(a)
+
+
+def main() -> None:
+    """Console-script entry point: user errors exit 2 with a message, never a traceback."""
+    try:
+        app()
+    except IamdError as exc:
+        for line in str(exc).splitlines():
+            err.print(line, markup=False, highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
