@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -21,17 +22,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
+# tables stay whole when piped (a terminal's own width is used when there is one)
+out = Console(width=None if sys.stdout.isatty() else 100)
 err = Console(stderr=True)
 
 
 def _fail(exc: IamdError) -> typer.Exit:
+    # plain writes: one problem per line, never wrapped, so editors and CI can parse them
     if isinstance(exc, ScenarioError):
         for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        err.print(f"{len(exc.problems)} problem(s) found", style="red")
+            sys.stderr.write(f"{problem}\n")
+        sys.stderr.write(f"{len(exc.problems)} problem(s) found\n")
     else:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.stderr.write(f"error: {exc}\n")
     return typer.Exit(code=2)
 
 
@@ -136,18 +139,20 @@ def print_summary(summary: dict[str, object]) -> None:
     """Readable tables of a run's summary."""
     threats = summary["threats"]
     assert isinstance(threats, dict)
-    cols = ["launched", "failed", "intercepted", "impacted_asset", "impacted_open",
-            "airborne_at_end", "engaged"]
-    t = Table(title=f"{summary['scenario']}, seed {summary['seed']}: threat fates")
-    t.add_column("class", style="bold")
-    for c in cols:
-        t.add_column(c.replace("_", " "), justify="right")
+    cols = {"launched": "launched", "failed": "failed", "intercepted": "killed",
+            "impacted_asset": "on asset", "impacted_open": "open", "airborne_at_end": "airborne",
+            "engaged": "engaged"}
+    t = Table(title=f"{summary['scenario']}, seed {summary['seed']}: threat fates",
+              box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("class", style="bold", no_wrap=True)
+    for header in cols.values():
+        t.add_column(header, justify="right", min_width=len(header))
     for name, rec in threats["by_class"].items():
         t.add_row(name, *(str(rec[c]) for c in cols))
     t.add_row("all", *(str(threats[c]) for c in cols), style="bold")
     out.print(t)
 
-    i = Table(title="interceptors")
+    i = Table(title="interceptors", box=box.SIMPLE_HEAD)
     i.add_column("type", style="bold")
     for c in ("fired", "kills", "cost (USD)"):
         i.add_column(c, justify="right")
@@ -162,7 +167,7 @@ def print_summary(summary: dict[str, object]) -> None:
               style="bold")
     out.print(i)
 
-    o = Table(title="partners")
+    o = Table(title="partners", box=box.SIMPLE_HEAD)
     o.add_column("owner", style="bold")
     o.add_column("fired", justify="right")
     o.add_column("kills", justify="right")
@@ -170,7 +175,7 @@ def print_summary(summary: dict[str, object]) -> None:
     assert isinstance(owners, dict)
     for name, rec in owners.items():
         o.add_row(name, str(rec["fired"]), str(rec["kills"]))
-    a = Table(title="defended assets")
+    a = Table(title="defended assets", box=box.SIMPLE_HEAD)
     a.add_column("asset", style="bold")
     a.add_column("hits", justify="right")
     a.add_column("value lost", justify="right")
@@ -187,8 +192,7 @@ def main() -> None:
     try:
         app()
     except IamdError as exc:
-        for line in str(exc).splitlines():
-            err.print(line, markup=False, highlight=False)
+        sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")

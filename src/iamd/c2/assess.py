@@ -159,7 +159,7 @@ def predict_ballistic(x: F64, beta_kg_m2: F64) -> tuple[F64, F64, F64]:
 def predict_route(
     x: F64, assets: AssetGeometry, margin_m: float
 ) -> tuple[F64, F64, F64, I64]:
-    """Extrapolate drones and cruise missiles along their velocity.
+    """Extrapolate drones and cruise missiles in level flight along their ground velocity.
 
     Returns path_rel_s, path_m, (impact, t_go) stacked (n, 4), threatened asset (n,).
     """
@@ -185,7 +185,12 @@ def predict_route(
         best_along[ok] = along[ok]
         t_go[ok] = along[ok] / speed[ok]
     rel = t_go[:, None] * np.linspace(0.0, 1.0, PATH_STEPS + 1)[None, :]
-    path = x[:, None, :3] + rel[..., None] * x[:, None, 3:]
+    # level flight: horizontal velocity only, each point lifted back to the current radius
+    r = np.linalg.norm(x[:, :3], axis=1, keepdims=True)
+    up = x[:, :3] / r
+    v_h = x[:, 3:] - np.sum(x[:, 3:] * up, axis=1, keepdims=True) * up
+    path = x[:, None, :3] + rel[..., None] * v_h[:, None, :]
+    path *= r[:, :, None] / np.linalg.norm(path, axis=2, keepdims=True)
     impact = path[:, -1]
     return rel, path, np.concatenate([impact, t_go[:, None]], axis=1), asset
 

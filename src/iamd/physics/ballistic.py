@@ -244,5 +244,5 @@ def solve_burnout_velocity(
         slope = (err - err_prev) / np.where(v_cur == v_prev, 1.0, v_cur - v_prev)
         step = np.where(np.abs(slope) > 0, -err / np.where(slope == 0, 1.0, slope), 0.0)
         v_prev, err_prev = v_cur, err
-        v_cur = np.clip(v_cur + step, 0.5 * v, 3.0 * v)
+        v_cur = np.clip(v_cur + step, 0.5 * v, 5.0 * v)
     return aim_velocity(burnout_m, target_m, gamma, v_cur), dt

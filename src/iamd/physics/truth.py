@@ -79,20 +79,17 @@ class TruthTable:
         hi = self.offset[idx + 1] - 1
         t = np.asarray(t_s, dtype=np.float64)
         j = np.searchsorted(self.search_key, idx * KEY_STRIDE_S + t, side="right") - 1
-        j = np.clip(j, lo, np.maximum(hi - 1, lo))
+        j = np.maximum(np.minimum(j, hi - 1), lo)
         j1 = np.minimum(j + 1, hi)
-        h = self.t_s[j1] - self.t_s[j]
-        h_safe = np.where(h > 0, h, 1.0)
-        u = np.clip((t - self.t_s[j]) / h_safe, 0.0, 1.0)[:, None]
-        p0, v0 = self.state[j, :3], self.state[j, 3:]
-        p1, v1 = self.state[j1, :3], self.state[j1, 3:]
-        hh = h[:, None]
-        h00 = 2 * u**3 - 3 * u**2 + 1
-        h10 = u**3 - 2 * u**2 + u
-        h01 = -2 * u**3 + 3 * u**2
-        h11 = u**3 - u**2
-        pos = h00 * p0 + h10 * hh * v0 + h01 * p1 + h11 * hh * v1
-        vel = (1 - u) * v0 + u * v1
+        t0 = self.t_s[j]
+        h = (self.t_s[j1] - t0)[:, None]
+        u = np.maximum(np.minimum((t - t0)[:, None] / np.where(h > 0, h, 1.0), 1.0), 0.0)
+        a, b = self.state[j], self.state[j1]
+        hv0, hv1 = h * a[:, 3:], h * b[:, 3:]
+        dp = b[:, :3] - a[:, :3]
+        # cubic Hermite in powers of u
+        pos = a[:, :3] + u * (hv0 + u * (3 * dp - 2 * hv0 - hv1 + u * (hv0 + hv1 - 2 * dp)))
+        vel = a[:, 3:] + u * (b[:, 3:] - a[:, 3:])
         return np.concatenate([pos, vel], axis=1)
 
 

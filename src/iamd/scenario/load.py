@@ -150,6 +150,9 @@ def pydantic_problems(
             continue
         msg = str(err["msg"]).replace("Value error, ", "")
         where = ".".join(str(p) for p in loc) or "scenario"
+        if kind == "too_short":
+            need = (err.get("ctx") or {}).get("min_length", 1)
+            msg = f"is empty; give at least {need} item(s)" if not err["input"] else msg
         problems.append(located.problem(loc, f"{where}: {msg}{_unit_hint(loc)}"))
     return problems
 

@@ -22,6 +22,10 @@ MAX_DEPTH = 64
 MAX_NODES = 1_000_000
 
 Loc = tuple[str | int, ...]
+SAFE_TAGS = {
+    f"tag:yaml.org,2002:{t}"
+    for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+}
 
 
 @dataclass(slots=True)
@@ -113,6 +117,11 @@ def loads(text: str, file: str = "<string>") -> Located:
                 [Problem(file, *_mark(node), f"more than {MAX_NODES} values (alias bomb?); refused")]
             )
         located.positions[loc] = _mark(node)
+        if node.tag not in SAFE_TAGS:
+            problems.append(
+                Problem(file, *_mark(node), f"unsupported YAML tag '{node.tag}'; only plain data")
+            )
+            return None
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:

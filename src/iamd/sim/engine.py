@@ -27,6 +27,8 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 ALIVE, FAILED, INTERCEPTED, IMPACT_ASSET, IMPACT_OPEN = 0, 1, 2, 3, 4
+WINDOW_MARGIN_S = 15.0
+"""Widening of sensor windows: more than the truth sampling of any threat (10 s)."""
 LOOK_AGAIN_S = 20.0
 """Least time between a kill assessment and impact in which a second engagement can act."""
 FATE_NAMES = ("airborne_at_end", "failed", "intercepted", "impacted_asset", "impacted_open")
@@ -38,6 +40,7 @@ class Engagement:
 
     unit: int
     threat: int
+    t_decided_s: float
     t_launch_s: float
     t_intercept_s: float
     pip_m: F64
@@ -77,18 +80,25 @@ class Outcome:
 
 
 def sensor_windows(world: World) -> list[F64]:
-    """Per radar, each threat's [first, last] time within instrumented range, (n, 2)."""
+    """Per radar, each threat's [first, last] time inside its coverage, (n, 2).
+
+    Coverage is the full geometric test (range, sector, elevation, horizon) on the
+    truth samples, widened by one route sample at each end so that entry and exit
+    between samples are scanned; scans outside every window are skipped.
+    """
     tr = world.truth
     out = []
     seg = np.repeat(np.arange(tr.n), np.diff(tr.offset))
     for site in world.radars:  # loop over sensors (tens), vectorised over samples
-        near = np.linalg.norm(tr.state[:, :3] - site.ecef_m, axis=1) <= site.max_range_m
+        near = np.flatnonzero(
+            np.linalg.norm(tr.state[:, :3] - site.ecef_m, axis=1) <= site.max_range_m
+        )
+        seen = near[radar_mod.in_coverage(site, tr.state[near, :3])[0]]
         first = np.full(tr.n, np.inf)
         last = np.full(tr.n, -np.inf)
-        np.minimum.at(first, seg[near], tr.t_s[near])
-        np.maximum.at(last, seg[near], tr.t_s[near])
-        # widen by one sample so the entry and exit between samples are scanned
-        out.append(np.stack([first - 30.0, last + 30.0], axis=1))
+        np.minimum.at(first, seg[seen], tr.t_s[seen])
+        np.maximum.at(last, seg[seen], tr.t_s[seen])
+        out.append(np.stack([first - WINDOW_MARGIN_S, last + WINDOW_MARGIN_S], axis=1))
     return out
 
 
@@ -410,7 +420,7 @@ class Engine:
         flyout_s = float(np.linalg.norm(pip - spec_u.ecef_m)) / ic.speed_m_s if ic.kind == "kinetic" else 0.0
         t_launch = max(t_s + ic.reaction_s, t_int - flyout_s)
         e = len(self.engagements)
-        self.engagements.append(Engagement(u, i, t_launch, t_int, pip, pk, shots))
+        self.engagements.append(Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots))
         self.engaged[i] = True
         self.engage_count[i] += 1
         self.engaged_until[i] = np.inf

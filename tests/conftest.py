@@ -1,0 +1,35 @@
+"""Shared fixtures: small scenarios written as YAML text."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+
+import pytest
+
+from iamd.scenario.load import Scenario, load_scenario_text
+
+BASE = """
+name: test
+origin: {lat_deg: 32.0, lon_deg: 35.0}
+duration_s: 600
+seed: 3
+owners:
+  - name: blue
+assets:
+  - {name: Town, value: 50, point: {lat_deg: 32.0, lon_deg: 35.0}, radius_km: 3}
+sensors:
+  - {name: radar, type: fire_control_radar, owner: blue, lat_deg: 31.95, lon_deg: 35.0, alt_m: 100}
+c2_nodes:
+  - {name: bmc, owner: blue, lat_deg: 31.95, lon_deg: 35.0, cycle_s: 1}
+"""
+
+
+@pytest.fixture
+def make_scenario() -> Callable[[str], Scenario]:
+    """Build a scenario from the shared header plus the given YAML (units and raid)."""
+
+    def build(extra: str) -> Scenario:
+        return load_scenario_text(BASE + textwrap.dedent(extra), "test.yaml")
+
+    return build

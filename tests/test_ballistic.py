@@ -1,0 +1,63 @@
+"""Ballistic flight against the closed-form vacuum solution, and targeting with drag."""
+
+import numpy as np
+import pytest
+
+from iamd.geo import EARTH_MEAN_RADIUS_M, destination, geodetic2ecef
+from iamd.physics.ballistic import (
+    integrate,
+    range_angle_rad,
+    solve_burnout_velocity,
+    vacuum_flight,
+    vacuum_speed_m_s,
+)
+
+R = EARTH_MEAN_RADIUS_M
+
+
+@pytest.mark.parametrize(("speed_m_s", "gamma_deg"), [(1500, 45), (3000, 40), (4500, 30), (2000, 60)])
+def test_vacuum_range_and_time_on_sphere_match_kepler(speed_m_s, gamma_deg):
+    g = np.radians(gamma_deg)
+    phi, t_flight = vacuum_flight(R, speed_m_s, g)
+    pos = np.array([[R, 0.0, 0.0]])
+    vel = np.array([[speed_m_s * np.sin(g), speed_m_s * np.cos(g), 0.0]])
+    _, t_imp, impact, _ = integrate(pos, vel, np.array([np.inf]), np.array([0.25]), 20000, "sphere")
+    ground_range_m = float(range_angle_rad(pos, impact)[0]) * R
+    assert ground_range_m == pytest.approx(float(phi) * R, abs=5.0)
+    assert float(t_imp[0]) == pytest.approx(float(t_flight), abs=0.05)
+
+
+def test_flat_earth_limit_of_the_closed_form():
+    # short range: the Kepler range tends to v^2 sin(2g) / g0
+    v, g = 300.0, np.radians(45)
+    phi, _ = vacuum_flight(R, v, g)
+    g0 = 3.986004418e14 / R**2
+    assert float(phi) * R == pytest.approx(v**2 * np.sin(2 * g) / g0, rel=1e-3)
+
+
+def test_vacuum_speed_formula_inverts_the_range():
+    g = np.radians(35.0)
+    phi, _ = vacuum_flight(R, 3500.0, g)
+    v = vacuum_speed_m_s(np.array([R]), np.array([R]), np.array([phi]), np.array([g]))
+    assert float(v[0]) == pytest.approx(3500.0, rel=1e-9)
+
+
+def test_targeting_with_drag_lands_on_the_aimpoint():
+    lat0, lon0 = np.radians(33.0), np.radians(47.0)
+    lat_t, lon_t = destination(lat0, lon0, np.radians(260.0), np.array([300e3, 900e3, 1500e3]))
+    target = geodetic2ecef(lat_t, lon_t, 0.0)
+    burnout = geodetic2ecef(np.full(3, lat0), np.full(3, lon0), 60e3)
+    beta = np.full(3, 20000.0)
+    vel, dt = solve_burnout_velocity(burnout, target, beta, np.zeros(3))
+    _, _, impact, _ = integrate(burnout, vel, beta, dt, 4000)
+    miss = np.linalg.norm(impact - target, axis=1)
+    assert np.all(miss < 100.0)
+
+
+def test_drag_shortens_range():
+    pos = np.array([[R, 0.0, 0.0], [R, 0.0, 0.0]])
+    g = np.radians(45)
+    vel = np.array([[1000 * np.sin(g), 1000 * np.cos(g), 0.0]] * 2)
+    _, _, impact, _ = integrate(pos, vel, np.array([np.inf, 2000.0]), np.array([0.1, 0.1]), 10000, "sphere")
+    ranges = range_angle_rad(pos, impact)
+    assert ranges[1] < 0.8 * ranges[0]
