@@ -15,7 +15,9 @@ from iamd.physics.ballistic import (
 R = EARTH_MEAN_RADIUS_M
 
 
-@pytest.mark.parametrize(("speed_m_s", "gamma_deg"), [(1500, 45), (3000, 40), (4500, 30), (2000, 60)])
+@pytest.mark.parametrize(
+    ("speed_m_s", "gamma_deg"), [(1500, 45), (3000, 40), (4500, 30), (2000, 60)]
+)
 def test_vacuum_range_and_time_on_sphere_match_kepler(speed_m_s, gamma_deg):
     g = np.radians(gamma_deg)
     phi, t_flight = vacuum_flight(R, speed_m_s, g)
@@ -58,6 +60,8 @@ def test_drag_shortens_range():
     pos = np.array([[R, 0.0, 0.0], [R, 0.0, 0.0]])
     g = np.radians(45)
     vel = np.array([[1000 * np.sin(g), 1000 * np.cos(g), 0.0]] * 2)
-    _, _, impact, _ = integrate(pos, vel, np.array([np.inf, 2000.0]), np.array([0.1, 0.1]), 10000, "sphere")
+    _, _, impact, _ = integrate(
+        pos, vel, np.array([np.inf, 2000.0]), np.array([0.1, 0.1]), 10000, "sphere"
+    )
     ranges = range_angle_rad(pos, impact)
     assert ranges[1] < 0.8 * ranges[0]

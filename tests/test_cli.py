@@ -18,8 +18,14 @@ def test_run_writes_a_complete_run_directory(tmp_path: Path):
     out = tmp_path / "run"
     res = runner.invoke(app, ["run", "southern-front", "--seed", "2", "--out", str(out), "-q"])
     assert res.exit_code == 0, res.output
-    for name in ("summary.json", "events.parquet", "truth.parquet", "tracks.parquet",
-                 "scenario.yaml", "map.png"):
+    for name in (
+        "summary.json",
+        "events.parquet",
+        "truth.parquet",
+        "tracks.parquet",
+        "scenario.yaml",
+        "map.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 2 and summary["scenario"] == "southern-front"
@@ -29,7 +35,10 @@ def test_run_writes_a_complete_run_directory(tmp_path: Path):
 
 def test_resolved_scenario_reloads(tmp_path: Path):
     out = tmp_path / "run"
-    assert runner.invoke(app, ["run", "southern-front", "--out", str(out), "-q", "--no-map"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["run", "southern-front", "--out", str(out), "-q", "--no-map"]).exit_code
+        == 0
+    )
     import yaml
 
     data = yaml.safe_load((out / "scenario.yaml").read_text())
@@ -57,8 +66,11 @@ def test_validate_reports_problems_with_exit_2_and_no_traceback(tmp_path: Path):
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith(str(bad))]
     assert any(":2:" in ln and "lat_deg" in ln for ln in lines)
     assert any("raid: is empty" in ln for ln in lines)
-    ok = subprocess.run([sys.executable, "-m", "iamd.cli", "validate", "northern-front"],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "iamd.cli", "validate", "northern-front"],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0 and "valid" in ok.stdout
 
 
@@ -72,5 +84,7 @@ def test_bad_arguments_are_clear():
 def test_unwritable_run_directory_is_a_clear_error(tmp_path: Path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    res = runner.invoke(app, ["run", "southern-front", "--out", str(blocker / "sub"), "-q", "--no-map"])
+    res = runner.invoke(
+        app, ["run", "southern-front", "--out", str(blocker / "sub"), "-q", "--no-map"]
+    )
     assert res.exit_code == 2

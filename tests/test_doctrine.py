@@ -62,10 +62,18 @@ def test_rockets_on_the_town_are_engaged_and_mostly_killed(make_scenario):
 
 
 def test_empty_magazine_leads_to_leakers(make_scenario):
-    r = simulate(make_scenario("fire_units:\n  - " + SR % ", rounds: 0, reloads: 0" + raid("targets: [Town]")))
+    r = simulate(
+        make_scenario(
+            "fire_units:\n  - " + SR % ", rounds: 0, reloads: 0" + raid("targets: [Town]")
+        )
+    )
     assert r.summary["interceptors"]["short_range"]["fired"] == 0
     assert r.summary["threats"]["impacted_asset"] > 0
-    r3 = simulate(make_scenario("fire_units:\n  - " + SR % ", rounds: 3, reloads: 0" + raid("targets: [Town]")))
+    r3 = simulate(
+        make_scenario(
+            "fire_units:\n  - " + SR % ", rounds: 3, reloads: 0" + raid("targets: [Town]")
+        )
+    )
     assert r3.summary["interceptors"]["short_range"]["fired"] == 3
     assert r3.summary["threats"]["impacted_asset"] > 0
 
@@ -74,15 +82,20 @@ SLS_CATALOG = """
     catalog:
       interceptors:
         short_range: {pk: {rocket_short: 0.35}}
-    doctrine: {shoot_look_shoot: %s, salvo: %d, last_look_salvo: 1, kill_assessment_s: 3, cover_pk: 0}
+    doctrine:
+      {shoot_look_shoot: %s, salvo: %d, last_look_salvo: 1, kill_assessment_s: 3, cover_pk: 0}
 """
 
 
 def test_shoot_look_shoot_fires_again_only_after_a_failed_kill_assessment(make_scenario):
-    s = make_scenario("fire_units:\n  - " + SR % "" + raid("targets: [Town]", 20, SLS_CATALOG % ("true", 1)))
+    s = make_scenario(
+        "fire_units:\n  - " + SR % "" + raid("targets: [Town]", 20, SLS_CATALOG % ("true", 1))
+    )
     r = simulate(s)
     engs = r.outcome.engagements
-    outcomes = {row["engagement"]: row["kind"] for row in events(r, "intercept") + events(r, "miss")}
+    outcomes = {
+        row["engagement"]: row["kind"] for row in events(r, "intercept") + events(r, "miss")
+    }
     seen_second = 0
     for threat in {e.threat for e in engs}:
         mine = [(k, e) for k, e in enumerate(engs) if e.threat == threat]
@@ -95,7 +108,9 @@ def test_shoot_look_shoot_fires_again_only_after_a_failed_kill_assessment(make_s
 
 
 def test_salvo_without_look_fires_pairs_once(make_scenario):
-    s = make_scenario("fire_units:\n  - " + SR % "" + raid("targets: [Town]", 20, SLS_CATALOG % ("false", 2)))
+    s = make_scenario(
+        "fire_units:\n  - " + SR % "" + raid("targets: [Town]", 20, SLS_CATALOG % ("false", 2))
+    )
     r = simulate(s)
     engs = r.outcome.engagements
     assert engs and all(e.shots == 2 for e in engs)
@@ -125,7 +140,9 @@ def test_cheap_layer_preferred_for_drones(make_scenario):
     assert r.summary["interceptors"]["mid_tier"]["fired"] > 0
 
 
-def brute_force_is_feasible(cand: Candidates, units: np.ndarray, rows: np.ndarray, cap: np.ndarray) -> bool:
+def brute_force_is_feasible(
+    cand: Candidates, units: np.ndarray, rows: np.ndarray, cap: np.ndarray
+) -> bool:
     if len(set(rows.tolist())) != rows.size:
         return False
     pairs = set(zip(cand.unit.tolist(), cand.row.tolist(), strict=True))
@@ -155,8 +172,13 @@ def test_assign_respects_capacity_and_serves_priority_first():
 
 
 def test_assign_prefers_upper_layer_for_ballistic_and_cheapest_for_drones():
-    cand = Candidates(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1]), np.full(4, 0.8),
-                      np.array([3e6, 1e6, 3e6, 1e6]), np.array([1, 3, 1, 3]))
+    cand = Candidates(
+        np.array([0, 1, 0, 1]),
+        np.array([0, 0, 1, 1]),
+        np.full(4, 0.8),
+        np.array([3e6, 1e6, 3e6, 1e6]),
+        np.array([1, 3, 1, 3]),
+    )
     au, ar = assign(cand, np.array([0, 1]), np.array([True, False]), np.array([5, 5]), True)
     chosen = dict(zip(ar.tolist(), au.tolist(), strict=True))
     assert chosen == {0: 0, 1: 1}

@@ -19,8 +19,9 @@ def run_nees(truth_x: np.ndarray, dt: float, ballistic: bool, beta: float, q: fl
     p = np.broadcast_to(np.diag([200.0**2] * 3 + [50.0**2] * 3), (runs, 6, 6)).copy()
     nees = []
     for k in range(1, steps):
-        x, p = predict(x, p, np.full(runs, dt), np.full(runs, q), np.full(runs, ballistic),
-                       np.full(runs, beta))
+        x, p = predict(
+            x, p, np.full(runs, dt), np.full(runs, q), np.full(runs, ballistic), np.full(runs, beta)
+        )
         z, _ = rae_model(truth_x[:, k], site, rot)
         z = z + rng.normal(0, 1, (runs, 3)) * sigma
         x, p, _ = update_rae(x, p, z, sigma, site, rot)
@@ -65,9 +66,17 @@ def test_ballistic_filter_is_consistent_on_a_drag_trajectory():
     x[:, 0, 3:] = 2500.0 * (-0.25 * up + 0.97 * west)
     b = np.full(runs, True)
     for k in range(1, steps):
-        mean, cov = predict(x[:, k - 1], np.zeros((runs, 6, 6)), np.full(runs, dt),
-                            np.full(runs, q), b, np.full(runs, beta))
-        x[:, k] = mean + np.einsum("nij,nj->ni", np.linalg.cholesky(cov), rng.normal(0, 1, (runs, 6)))
+        mean, cov = predict(
+            x[:, k - 1],
+            np.zeros((runs, 6, 6)),
+            np.full(runs, dt),
+            np.full(runs, q),
+            b,
+            np.full(runs, beta),
+        )
+        x[:, k] = mean + np.einsum(
+            "nij,nj->ni", np.linalg.cholesky(cov), rng.normal(0, 1, (runs, 6))
+        )
     assert np.all(np.linalg.norm(x[:, -1, :3], axis=1) > 6.36e6)  # still airborne
     nees = run_nees(x, dt, True, beta, q)
     lo, hi = chi2_bounds(runs)

@@ -19,10 +19,24 @@ from iamd.sensors.radar import (
 
 def site(**kw):
     args = dict(
-        name="r", owner="o", lat_deg=32.0, lon_deg=35.0, alt_m=20.0, boresight_deg=90.0,
-        sector_deg=120.0, min_el_deg=0.0, max_el_deg=80.0, max_range_km=400.0,
-        ref_range_km=200.0, ref_snr_db=13.0, track_gain_db=0.0, pfa=1e-6, scan_s=2.0,
-        sigma_range_m=30.0, sigma_angle_mrad=2.0, false_alarms_per_scan=0.0,
+        name="r",
+        owner="o",
+        lat_deg=32.0,
+        lon_deg=35.0,
+        alt_m=20.0,
+        boresight_deg=90.0,
+        sector_deg=120.0,
+        min_el_deg=0.0,
+        max_el_deg=80.0,
+        max_range_km=400.0,
+        ref_range_km=200.0,
+        ref_snr_db=13.0,
+        track_gain_db=0.0,
+        pfa=1e-6,
+        scan_s=2.0,
+        sigma_range_m=30.0,
+        sigma_angle_mrad=2.0,
+        false_alarms_per_scan=0.0,
     )
     args.update(kw)
     return RadarSite.build(**args)
@@ -43,7 +57,10 @@ def test_low_target_beyond_horizon_is_not_covered_high_one_is():
     s = site()
     d = float(horizon_range_m(s.alt_m, 100.0))
     # a target due east, 1.2 horizon distances away, at 100 m and at 10 km altitude
-    lat, lon = np.radians(32.0), np.radians(35.0) + 1.2 * d / (EARTH_MEAN_RADIUS_M * np.cos(np.radians(32)))
+    lat, lon = (
+        np.radians(32.0),
+        np.radians(35.0) + 1.2 * d / (EARTH_MEAN_RADIUS_M * np.cos(np.radians(32))),
+    )
     low = geodetic2ecef(lat, lon, 100.0)[None]
     high = geodetic2ecef(lat, lon, 10000.0)[None]
     assert not in_coverage(s, low)[0][0]
@@ -53,8 +70,12 @@ def test_low_target_beyond_horizon_is_not_covered_high_one_is():
 def test_sector_and_elevation_limits():
     s = site()
     pts = aer2ecef(
-        np.radians([90.0, 149.0, 151.0, 270.0, 90.0]), np.radians([5.0, 5.0, 5.0, 5.0, 85.0]),
-        np.full(5, 50e3), s.lat_rad, s.lon_rad, s.alt_m,
+        np.radians([90.0, 149.0, 151.0, 270.0, 90.0]),
+        np.radians([5.0, 5.0, 5.0, 5.0, 85.0]),
+        np.full(5, 50e3),
+        s.lat_rad,
+        s.lon_rad,
+        s.alt_m,
     )
     ok = in_coverage(s, pts)[0]
     assert ok.tolist() == [True, True, False, False, False]
@@ -73,11 +94,25 @@ def test_detection_rate_and_noise_statistics():
     bank = RadarBank.of([s])
     n = 20000
     # all targets at the reference range with 1 m2: Pd is the Swerling I value at 13 dB
-    pts = aer2ecef(np.full(n, np.radians(90.0)), np.full(n, np.radians(10.0)), np.full(n, 200e3),
-                   s.lat_rad, s.lon_rad, s.alt_m)
-    det = scan(s, bank, np.arange(n), pts, np.ones(n), np.zeros(n, bool),
-               np.random.default_rng(1), np.random.default_rng(2))
-    expected_pd = float(pd_swerling1(10 ** 1.3, 1e-6))
+    pts = aer2ecef(
+        np.full(n, np.radians(90.0)),
+        np.full(n, np.radians(10.0)),
+        np.full(n, 200e3),
+        s.lat_rad,
+        s.lon_rad,
+        s.alt_m,
+    )
+    det = scan(
+        s,
+        bank,
+        np.arange(n),
+        pts,
+        np.ones(n),
+        np.zeros(n, bool),
+        np.random.default_rng(1),
+        np.random.default_rng(2),
+    )
+    expected_pd = float(pd_swerling1(10**1.3, 1e-6))
     assert det.threat.size / n == pytest.approx(expected_pd, abs=0.015)
     err_r = det.rae[:, 0] - 200e3
     assert err_r.std() == pytest.approx(50.0, rel=0.05)

@@ -56,13 +56,33 @@ def test_good_scenario_loads():
 @pytest.mark.parametrize(
     ("old", "new", "needle", "expect"),
     [
-        ("duration_s: 600", "duration_s: 600\nduratoin_s: 5", "duratoin_s", "unknown key 'duratoin_s'"),
+        (
+            "duration_s: 600",
+            "duration_s: 600\nduratoin_s: 5",
+            "duratoin_s",
+            "unknown key 'duratoin_s'",
+        ),
         ("count: 5", "count: five", "count:", "valid integer"),
         ("count: 5", "count: -3", "count:", "greater than or equal to 1"),
-        ("{lat_deg: 32.0, lon_deg: 35.0}\nduration", "{lat_deg: 95.0, lon_deg: 35.0}\nduration", "origin", "less than or equal to 90"),
+        (
+            "{lat_deg: 32.0, lon_deg: 35.0}\nduration",
+            "{lat_deg: 95.0, lon_deg: 35.0}\nduration",
+            "origin",
+            "less than or equal to 90",
+        ),
         ("duration_s: 600", "duration_s: 10 min", "duration_s", "seconds"),
-        ("type: fire_control_radar", "type: fire_contrl_radar", "fire_contrl", "did you mean 'fire_control_radar'"),
-        ("interceptor: short_range", "interceptor: iron_wall", "iron_wall", "unknown catalog interceptors class"),
+        (
+            "type: fire_control_radar",
+            "type: fire_contrl_radar",
+            "fire_contrl",
+            "did you mean 'fire_control_radar'",
+        ),
+        (
+            "interceptor: short_range",
+            "interceptor: iron_wall",
+            "iron_wall",
+            "unknown catalog interceptors class",
+        ),
         ("threat: rocket_short", "threat: hypersonic", "hypersonic", "unknown threat class"),
         ("targets: [Town]", "targets: [Village]", "Village", "unknown asset 'Village'"),
         ("c2: bmc", "c2: hq", "c2: hq", "unknown C2 node 'hq'"),
@@ -84,7 +104,10 @@ def test_empty_raid_and_missing_keys():
     found = problems(text)
     assert any("raid: is empty" in m for _, _, m in found)
     found = problems("name: x\n")
-    assert {m for _, _, m in found} >= {"missing required key 'origin'", "missing required key 'raid'"}
+    assert {m for _, _, m in found} >= {
+        "missing required key 'origin'",
+        "missing required key 'raid'",
+    }
 
 
 def test_every_problem_is_reported_at_once():
@@ -94,7 +117,9 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_ballistic_target_out_of_range():
-    text = GOOD.replace("launch_area: {lat_deg: 32.2, lon_deg: 35.0}", "launch_area: {lat_deg: 36.0, lon_deg: 35.0}")
+    text = GOOD.replace(
+        "launch_area: {lat_deg: 32.2, lon_deg: 35.0}", "launch_area: {lat_deg: 36.0, lon_deg: 35.0}"
+    )
     found = problems(text)
     assert any("km from the launch area" in m and "5-45 km" in m for _, _, m in found), found
 
@@ -106,7 +131,10 @@ def test_duplicate_names_and_keys():
         "  - {name: Town, value: 5, point: {lat_deg: 32.1, lon_deg: 35.0}}",
     )
     assert any("duplicate name 'Town'" in m for _, _, m in problems(text))
-    assert any("duplicate key 'name'" in m for _, _, m in problems(GOOD.replace("name: ok", "name: ok\nname: again")))
+    assert any(
+        "duplicate key 'name'" in m
+        for _, _, m in problems(GOOD.replace("name: ok", "name: ok\nname: again"))
+    )
 
 
 def test_yaml_syntax_error_is_located():
@@ -157,7 +185,11 @@ def test_catalog_override_and_new_class():
     assert s.catalog.interceptors["short_range"].max_range_km == 40
     assert s.catalog.interceptors["short_range_mk2"].cost_usd == 60000
     assert s.catalog.interceptors["short_range_mk2"].max_range_km == 70
-    bad = GOOD + "catalog:\n  interceptors:\n    short_range: {max_range_km: -4}\n    nova: {cost_usd: 1}\n"
+    bad = (
+        GOOD
+        + "catalog:\n  interceptors:\n"
+        + "    short_range: {max_range_km: -4}\n    nova: {cost_usd: 1}\n"
+    )
     msgs = [m for _, _, m in problems(bad)]
     assert any("greater than 0" in m for m in msgs)
     assert any("unknown interceptors class 'nova'" in m for m in msgs)
@@ -194,5 +226,9 @@ def test_catalog_entries_cite_sources_or_are_notional():
                 assert fig in fields, f"{section}.{name}: source names unknown figure {fig}"
                 assert re.match(r"^https?://", url), url
             sourced = set(entry.source)
-            figures = {f for f in fields if f not in {"label", "public_example", "notional", "source", "note", "kind"}}
+            figures = {
+                f
+                for f in fields
+                if f not in {"label", "public_example", "notional", "source", "note", "kind"}
+            }
             assert entry.notional or figures <= sourced, f"{section}.{name} has unsourced figures"

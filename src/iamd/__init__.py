@@ -5,7 +5,7 @@ Public API: :func:`load_scenario`, :func:`simulate`, :class:`Scenario`, :class:`
 
 __version__ = "0.1.0"
 
-from iamd.scenario.load import Scenario, load_scenario  # noqa: E402
-from iamd.sim.run import RunResult, simulate  # noqa: E402
+from iamd.scenario.load import Scenario, load_scenario
+from iamd.sim.run import RunResult, simulate
 
 __all__ = ["RunResult", "Scenario", "__version__", "load_scenario", "simulate"]

@@ -139,11 +139,20 @@ def print_summary(summary: dict[str, object]) -> None:
     """Readable tables of a run's summary."""
     threats = summary["threats"]
     assert isinstance(threats, dict)
-    cols = {"launched": "launched", "failed": "failed", "intercepted": "killed",
-            "impacted_asset": "on asset", "impacted_open": "open", "airborne_at_end": "airborne",
-            "engaged": "engaged"}
-    t = Table(title=f"{summary['scenario']}, seed {summary['seed']}: threat fates",
-              box=box.SIMPLE_HEAD, pad_edge=False)
+    cols = {
+        "launched": "launched",
+        "failed": "failed",
+        "intercepted": "killed",
+        "impacted_asset": "on asset",
+        "impacted_open": "open",
+        "airborne_at_end": "airborne",
+        "engaged": "engaged",
+    }
+    t = Table(
+        title=f"{summary['scenario']}, seed {summary['seed']}: threat fates",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     t.add_column("class", style="bold", no_wrap=True)
     for header in cols.values():
         t.add_column(header, justify="right", min_width=len(header))
@@ -162,9 +171,13 @@ def print_summary(summary: dict[str, object]) -> None:
         i.add_row(name, str(rec["fired"]), str(rec["kills"]), f"{rec['cost_usd']:,.0f}")
     cost = summary["cost_usd"]
     assert isinstance(cost, dict)
-    i.add_row("all", str(sum(r["fired"] for r in inter.values())),
-              str(sum(r["kills"] for r in inter.values())), f"{cost['interceptors']:,.0f}",
-              style="bold")
+    i.add_row(
+        "all",
+        str(sum(r["fired"] for r in inter.values())),
+        str(sum(r["kills"] for r in inter.values())),
+        f"{cost['interceptors']:,.0f}",
+        style="bold",
+    )
     out.print(i)
 
     o = Table(title="partners", box=box.SIMPLE_HEAD)

@@ -90,7 +90,9 @@ def kepler_time_to_ground_s(x: F64) -> F64:
     a = p / np.maximum(1.0 - e * e, 1e-12)
     ground = surface_radius_m(r_vec)
     cos_now = np.clip((p / r - 1.0) / e, -1.0, 1.0)
-    theta_now = np.where(np.sum(r_vec * v_vec, axis=1) >= 0, np.arccos(cos_now), 2 * np.pi - np.arccos(cos_now))
+    theta_now = np.where(
+        np.sum(r_vec * v_vec, axis=1) >= 0, np.arccos(cos_now), 2 * np.pi - np.arccos(cos_now)
+    )
     cos_imp = (p / ground - 1.0) / e
     reaches = cos_imp <= 1.0
     theta_imp = 2 * np.pi - np.arccos(np.clip(cos_imp, -1.0, 1.0))
@@ -153,12 +155,10 @@ def predict_ballistic(x: F64, beta_kg_m2: F64) -> tuple[F64, F64, F64]:
     rel = np.minimum(rel, t_imp[:, None])
     done = np.arange(PATH_STEPS + 1)[None, :] * dt[:, None] >= t_imp[:, None]
     path = np.where(done[..., None], impact[:, None, :], path)
-    return rel, path, np.concatenate([impact, t_imp[:, None]], axis=1)
+    return np.asarray(rel, dtype=np.float64), path, np.concatenate([impact, t_imp[:, None]], axis=1)
 
 
-def predict_route(
-    x: F64, assets: AssetGeometry, margin_m: float
-) -> tuple[F64, F64, F64, I64]:
+def predict_route(x: F64, assets: AssetGeometry, margin_m: float) -> tuple[F64, F64, F64, I64]:
     """Extrapolate drones and cruise missiles in level flight along their ground velocity.
 
     Returns path_rel_s, path_m, (impact, t_go) stacked (n, 4), threatened asset (n,).

@@ -44,9 +44,7 @@ class Candidates:
     layer: I64
 
 
-def hold_for_cheaper(
-    cand: Candidates, later_row: I64, later_cost_usd: F64, n_rows: int
-) -> BOOL:
+def hold_for_cheaper(cand: Candidates, later_row: I64, later_cost_usd: F64, n_rows: int) -> BOOL:
     """Pairs to drop because a much cheaper unit can still take the threat later.
 
     ``later_row``/``later_cost_usd`` list the (threat, cost) of every unit whose envelope

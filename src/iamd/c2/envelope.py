@@ -29,8 +29,11 @@ BOOL = NDArray[np.bool_]
 
 
 def laser_dwell_s(
-    range_m: F64, power_w: F64 | float, divergence_rad: F64 | float,
-    extinction_per_m: F64 | float, fluence_j_m2: F64,
+    range_m: F64,
+    power_w: F64 | float,
+    divergence_rad: F64 | float,
+    extinction_per_m: F64 | float,
+    fluence_j_m2: F64,
 ) -> F64:
     """Time a laser must hold its spot on a target to deposit the kill fluence, s."""
     r = np.minimum(np.asarray(range_m, dtype=np.float64), 1e6)  # beyond any laser's reach
@@ -63,12 +66,17 @@ class UnitEnvelopes:
 
         return UnitEnvelopes(
             ecef_m=np.asarray(ecef_m, dtype=np.float64).reshape(-1, 3),
-            min_range_m=a("min_range_km", 1e3), max_range_m=a("max_range_km", 1e3),
-            min_alt_m=a("min_alt_km", 1e3), max_alt_m=a("max_alt_km", 1e3),
-            speed_m_s=a("speed_m_s"), reaction_s=a("reaction_s"),
+            min_range_m=a("min_range_km", 1e3),
+            max_range_m=a("max_range_km", 1e3),
+            min_alt_m=a("min_alt_km", 1e3),
+            max_alt_m=a("max_alt_km", 1e3),
+            speed_m_s=a("speed_m_s"),
+            reaction_s=a("reaction_s"),
             laser=np.array([c.kind == "laser" for c in classes]),
-            power_w=a("power_kw", 1e3), divergence_rad=a("divergence_urad", 1e-6),
-            extinction_per_m=a("extinction_per_km", 1e-3), slew_s=a("slew_s"),
+            power_w=a("power_kw", 1e3),
+            divergence_rad=a("divergence_urad", 1e-6),
+            extinction_per_m=a("extinction_per_km", 1e-3),
+            slew_s=a("slew_s"),
         )
 
 
@@ -104,16 +112,22 @@ def opportunities(
     alt = altitude_m(path_m)[None]
     col = (slice(None), None, None)
     in_env = (
-        (rng >= units.min_range_m[col]) & (rng <= units.max_range_m[col])
-        & (alt >= units.min_alt_m[col]) & (alt <= units.max_alt_m[col])
-        & (tau > 0) & (path_t_s < t_impact_s[:, None])[None]
+        (rng >= units.min_range_m[col])
+        & (rng <= units.max_range_m[col])
+        & (alt >= units.min_alt_m[col])
+        & (alt <= units.max_alt_m[col])
+        & (tau > 0)
+        & (path_t_s < t_impact_s[:, None])[None]
     )
     tof = units.reaction_s[col] + rng / units.speed_m_s[col]
     if units.laser.any():
         lz = units.laser
         dwell = laser_dwell_s(
-            rng[lz], units.power_w[lz][col], units.divergence_rad[lz][col],
-            units.extinction_per_m[lz][col], fluence_j_m2[None, :, None],
+            rng[lz],
+            units.power_w[lz][col],
+            units.divergence_rad[lz][col],
+            units.extinction_per_m[lz][col],
+            fluence_j_m2[None, :, None],
         )
         tof[lz] = units.reaction_s[lz][col] + units.slew_s[lz][col] + dwell
     ok = in_env & (tau >= tof)
@@ -122,6 +136,8 @@ def opportunities(
     k_idx = np.arange(path_m.shape[0])[None, :]
     t_int = np.where(feasible, path_t_s[k_idx, first], np.nan)
     return Opportunity(
-        feasible=feasible, later=in_env.any(axis=2), t_intercept_s=t_int,
+        feasible=feasible,
+        later=in_env.any(axis=2),
+        t_intercept_s=t_int,
         pip_m=path_m[k_idx, first],
     )

@@ -36,7 +36,9 @@ def _surface_radius_sq(pos_m: F64, r2: F64, earth: Earth) -> F64:
     if earth == "sphere":
         return np.full(r2.shape, EARTH_MEAN_RADIUS_M)
     s2 = pos_m[..., 2] ** 2 / np.maximum(r2, 1.0)
-    return np.asarray(WGS84_A_M * WGS84_B_M / np.sqrt(WGS84_B_M**2 * (1.0 - s2) + WGS84_A_M**2 * s2))
+    return np.asarray(
+        WGS84_A_M * WGS84_B_M / np.sqrt(WGS84_B_M**2 * (1.0 - s2) + WGS84_A_M**2 * s2)
+    )
 
 
 def surface_radius_m(pos_m: F64, earth: Earth = "ellipsoid") -> F64:
@@ -57,7 +59,8 @@ def acceleration(pos_m: F64, vel_m_s: F64, beta_kg_m2: F64, earth: Earth = "elli
     rho = density_kg_m3(r - _surface_radius_sq(pos_m, r2, earth))
     speed = np.sqrt(np.einsum("ij,ij->i", vel_m_s, vel_m_s))
     return np.asarray(
-        (-GM_EARTH_M3_S2 / (r2 * r))[:, None] * pos_m - (rho * speed / (2.0 * beta_kg_m2))[:, None] * vel_m_s
+        (-GM_EARTH_M3_S2 / (r2 * r))[:, None] * pos_m
+        - (rho * speed / (2.0 * beta_kg_m2))[:, None] * vel_m_s
     )
 
 
@@ -98,7 +101,9 @@ def integrate(
     alt_prev = altitude_m(x[:, :3], earth)
 
     def deriv(s: F64) -> F64:
-        return np.concatenate([s[:, 3:], acceleration(s[:, :3], s[:, 3:], beta_kg_m2, earth)], axis=1)
+        return np.concatenate(
+            [s[:, 3:], acceleration(s[:, :3], s[:, 3:], beta_kg_m2, earth)], axis=1
+        )
 
     for k in range(1, max_steps + 1):
         k1 = deriv(x)
@@ -131,8 +136,10 @@ def vacuum_speed_m_s(
               \\left(\\frac{r_b}{r_t}\\cos\\gamma - \\cos(\\phi + \\gamma)\\right)}
     """
     num = GM_EARTH_M3_S2 * (1.0 - np.cos(range_angle_rad))
-    den = r_burnout_m * np.cos(gamma_rad) * (
-        (r_burnout_m / r_target_m) * np.cos(gamma_rad) - np.cos(range_angle_rad + gamma_rad)
+    den = (
+        r_burnout_m
+        * np.cos(gamma_rad)
+        * ((r_burnout_m / r_target_m) * np.cos(gamma_rad) - np.cos(range_angle_rad + gamma_rad))
     )
     return np.asarray(np.sqrt(num / den))
 
@@ -142,7 +149,9 @@ def min_energy_gamma_rad(range_angle_rad: F64) -> F64:
     return np.asarray(np.pi / 4.0 - range_angle_rad / 4.0)
 
 
-def vacuum_flight(r0_m: F64 | float, v0_m_s: F64 | float, gamma_rad: F64 | float) -> tuple[F64, F64]:
+def vacuum_flight(
+    r0_m: F64 | float, v0_m_s: F64 | float, gamma_rad: F64 | float
+) -> tuple[F64, F64]:
     """Closed-form range angle and time of flight from and back to radius ``r0`` in vacuum.
 
     Kepler ellipse with burnout and impact on the same radius (a symmetric arc):
@@ -173,9 +182,7 @@ def vacuum_flight(r0_m: F64 | float, v0_m_s: F64 | float, gamma_rad: F64 | float
     return np.asarray(phi), np.asarray(2.0 * t_half)
 
 
-def aim_velocity(
-    burnout_m: F64, target_m: F64, gamma_rad: F64, speed_m_s: F64
-) -> F64:
+def aim_velocity(burnout_m: F64, target_m: F64, gamma_rad: F64, speed_m_s: F64) -> F64:
     """Velocity vectors in the plane of burnout and target at a flight-path angle.
 
     Parameters

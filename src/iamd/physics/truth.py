@@ -7,13 +7,14 @@ by the engine), so the whole raid is flown once, vectorised per salvo.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from iamd.geo import destination, ecef2geodetic, enu_rotation, geodetic2ecef
 from iamd.physics.aero import fly_routes
-from iamd.physics.ballistic import solve_burnout_velocity, integrate
+from iamd.physics.ballistic import integrate, solve_burnout_velocity
 from iamd.scenario.load import Scenario
 
 F64 = NDArray[np.float64]
@@ -121,12 +122,14 @@ def fly(scenario: Scenario, rng: np.random.Generator) -> TruthTable:
     class_names = tuple(cat.threats)
     asset_pts = asset_points_ecef(scenario)
     asset_names = [a.name for a in spec.assets]
-    parts: list[dict[str, np.ndarray]] = []
+    parts: list[dict[str, Any]] = []
     for s_idx, salvo in enumerate(spec.raid):
         tc = cat.threats[salvo.threat]
         n = salvo.count
         t_launch = (
-            salvo.start_s + np.arange(n) * salvo.interval_s + rng.uniform(0.0, 1.0, n) * salvo.jitter_s
+            salvo.start_s
+            + np.arange(n) * salvo.interval_s
+            + rng.uniform(0.0, 1.0, n) * salvo.jitter_s
         )
         lat0, lon0 = _deg(salvo.launch_area.lat_deg, salvo.launch_area.lon_deg)
         dist = salvo.launch_area.radius_km * 1000.0 * np.sqrt(rng.uniform(0.0, 1.0, n))
@@ -136,8 +139,8 @@ def fly(scenario: Scenario, rng: np.random.Generator) -> TruthTable:
         choices: list[tuple[int, F64]] = [
             (asset_names.index(t), asset_pts[asset_names.index(t)]) for t in salvo.targets
         ]
-        for aim in salvo.aimpoints:
-            choices.append((-1, geodetic2ecef(*_deg(aim.lat_deg, aim.lon_deg), aim.alt_m)))
+        for point in salvo.aimpoints:
+            choices.append((-1, geodetic2ecef(*_deg(point.lat_deg, point.lon_deg), point.alt_m)))
         pick = np.arange(n) % len(choices)
         target_asset = np.array([choices[k][0] for k in pick], dtype=np.int64)
         aim0 = np.stack([choices[k][1] for k in pick])
@@ -150,12 +153,18 @@ def fly(scenario: Scenario, rng: np.random.Generator) -> TruthTable:
         u_fail = rng.uniform(0.0, 1.0, n)
         u_when = rng.uniform(0.0, 1.0, n)
         if tc.kind == "ballistic":
-            t_rel, states, t_end_rel, impact = _fly_ballistic(launch, aim, tc.burn_s,
-                                                               tc.burnout_alt_km * 1000.0,
-                                                               tc.beta_kg_m2, np.radians(tc.loft_deg))
+            t_rel, states, t_end_rel, impact = _fly_ballistic(
+                launch,
+                aim,
+                tc.burn_s,
+                tc.burnout_alt_km * 1000.0,
+                tc.beta_kg_m2,
+                np.radians(tc.loft_deg),
+            )
         else:
-            t_rel, states, t_end_rel, impact = _fly_route(launch, aim, salvo, tc.speed_m_s,
-                                                          tc.cruise_alt_m, tc.dive_km * 1000.0)
+            t_rel, states, t_end_rel, impact = _fly_route(
+                launch, aim, salvo, tc.speed_m_s, tc.cruise_alt_m, tc.dive_km * 1000.0
+            )
         fails = u_fail > tc.reliability
         t_fail = np.where(fails, t_launch + u_when * t_end_rel, np.inf)
         parts.append(
@@ -193,7 +202,9 @@ def _fly_ballistic(
     horiz /= np.linalg.norm(horiz, axis=1, keepdims=True)
     burnout = launch + up * burnout_alt_m + horiz * (0.1 * burnout_alt_m)
     beta_arr = np.full(n, beta)
-    vel_bo, dt = solve_burnout_velocity(burnout, aim, beta_arr, np.full(n, loft_rad), steps=BALLISTIC_STEPS)
+    vel_bo, dt = solve_burnout_velocity(
+        burnout, aim, beta_arr, np.full(n, loft_rad), steps=BALLISTIC_STEPS
+    )
     states, t_imp, impact, steps = integrate(burnout, vel_bo, beta_arr, dt, 4 * BALLISTIC_STEPS)
     t_rel: list[F64] = []
     out: list[F64] = []
@@ -244,7 +255,7 @@ def _fly_route(
     return t_rel, out, t_arr, aim.copy()
 
 
-def _assemble(class_names: tuple[str, ...], parts: list[dict[str, np.ndarray]]) -> TruthTable:
+def _assemble(class_names: tuple[str, ...], parts: list[dict[str, Any]]) -> TruthTable:
     def cat(key: str) -> np.ndarray:
         return np.concatenate([p[key] for p in parts])
 

@@ -37,7 +37,9 @@ class InterceptorClass(_Entry):
     max_alt_km: float = Field(gt=0)
     speed_m_s: float = Field(gt=0, description="mean flyout speed to the intercept point")
     reaction_s: float = Field(ge=0, description="decision to launch (or to lase)")
-    divert_m: float = Field(gt=0, description="seeker basket: largest guidance error the kill vehicle absorbs")
+    divert_m: float = Field(
+        gt=0, description="seeker basket: largest guidance error the kill vehicle absorbs"
+    )
     pk: dict[str, float] = Field(description="single-shot kill probability by threat class")
     cost_usd: float = Field(ge=0)
     launchers: int = Field(ge=1)

@@ -268,9 +268,13 @@ def _range_problems(
 
     threat = catalog["threats"].get(salvo.get("threat"))
     area = salvo.get("launch_area")
-    if not isinstance(threat, dict) or threat.get("kind") != "ballistic" or not isinstance(area, dict):
+    if (
+        not isinstance(threat, dict)
+        or threat.get("kind") != "ballistic"
+        or not isinstance(area, dict)
+    ):
         return []
-    points: list[tuple[Loc, float, float]] = []
+    points: list[tuple[Loc, Any, Any]] = []
     assets = {a.get("name"): a for a in data.get("assets") or [] if isinstance(a, dict)}
     for j, target in enumerate(salvo.get("targets") or []):
         asset = assets.get(target)

@@ -129,12 +129,16 @@ class Doctrine(_Strict):
     salvo: int = Field(default=1, ge=1, le=4, description="interceptors per engagement")
     kill_assessment_s: float = Field(default=4.0, ge=0)
     cover_pk: float = Field(
-        default=0.7, ge=0, le=1,
+        default=0.7,
+        ge=0,
+        le=1,
         description="a threat whose engagements in flight kill it with at least this "
         "probability is not engaged again until they are assessed",
     )
     last_look_salvo: int = Field(
-        default=2, ge=1, le=4,
+        default=2,
+        ge=1,
+        le=4,
         description="interceptors per engagement when no time is left to look and shoot again",
     )
     min_pk: float = Field(default=0.3, ge=0, le=1, description="ignore weaker opportunities")

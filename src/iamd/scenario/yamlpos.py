@@ -65,10 +65,14 @@ def _check_depth(text: str, file: str) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    line = event.start_mark.line + 1
-                    col = event.start_mark.column + 1
+                    mark = event.start_mark
+                    line, col = (0, 0) if mark is None else (mark.line + 1, mark.column + 1)
                     raise ScenarioError(
-                        [Problem(file, line, col, f"nested deeper than {MAX_DEPTH} levels; refused")]
+                        [
+                            Problem(
+                                file, line, col, f"nested deeper than {MAX_DEPTH} levels; refused"
+                            )
+                        ]
                     )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
@@ -77,9 +81,8 @@ def _check_depth(text: str, file: str) -> None:
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark else 0
-    col = mark.column + 1 if mark else 0
+    mark = exc.problem_mark if exc.problem_mark is not None else exc.context_mark
+    line, col = (0, 0) if mark is None else (mark.line + 1, mark.column + 1)
     what = " ".join(x for x in (exc.context, exc.problem) if x)
     return Problem(file, line, col, f"YAML syntax error: {what}")
 
@@ -114,7 +117,11 @@ def loads(text: str, file: str = "<string>") -> Located:
         count[0] += 1
         if count[0] > MAX_NODES:
             raise ScenarioError(
-                [Problem(file, *_mark(node), f"more than {MAX_NODES} values (alias bomb?); refused")]
+                [
+                    Problem(
+                        file, *_mark(node), f"more than {MAX_NODES} values (alias bomb?); refused"
+                    )
+                ]
             )
         located.positions[loc] = _mark(node)
         if node.tag not in SAFE_TAGS:
@@ -130,7 +137,9 @@ def loads(text: str, file: str = "<string>") -> Located:
                     continue
                 key = str(key_node.value)
                 if key == "<<":
-                    problems.append(Problem(file, *_mark(key_node), "merge keys (<<) are not supported"))
+                    problems.append(
+                        Problem(file, *_mark(key_node), "merge keys (<<) are not supported")
+                    )
                     continue
                 if key in out:
                     problems.append(Problem(file, *_mark(key_node), f"duplicate key '{key}'"))
@@ -161,7 +170,11 @@ def load_file(path: Path, display_name: str | None = None) -> Located:
         raise ScenarioError([Problem(name, 0, 0, f"cannot read file: {exc.strerror}")]) from None
     if size > MAX_FILE_BYTES:
         raise ScenarioError(
-            [Problem(name, 0, 0, f"file is {size / 1e6:.1f} MB; scenario files are limited to 10 MB")]
+            [
+                Problem(
+                    name, 0, 0, f"file is {size / 1e6:.1f} MB; scenario files are limited to 10 MB"
+                )
+            ]
         )
     try:
         text = path.read_text(encoding="utf-8")

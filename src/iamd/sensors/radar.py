@@ -86,22 +86,46 @@ class RadarSite:
 
     @staticmethod
     def build(
-        name: str, owner: str, lat_deg: float, lon_deg: float, alt_m: float, boresight_deg: float,
-        sector_deg: float, min_el_deg: float, max_el_deg: float, max_range_km: float,
-        ref_range_km: float, ref_snr_db: float, track_gain_db: float, pfa: float, scan_s: float, sigma_range_m: float,
-        sigma_angle_mrad: float, false_alarms_per_scan: float,
+        name: str,
+        owner: str,
+        lat_deg: float,
+        lon_deg: float,
+        alt_m: float,
+        boresight_deg: float,
+        sector_deg: float,
+        min_el_deg: float,
+        max_el_deg: float,
+        max_range_km: float,
+        ref_range_km: float,
+        ref_snr_db: float,
+        track_gain_db: float,
+        pfa: float,
+        scan_s: float,
+        sigma_range_m: float,
+        sigma_angle_mrad: float,
+        false_alarms_per_scan: float,
     ) -> RadarSite:
         lat, lon = np.radians(lat_deg), np.radians(lon_deg)
         return RadarSite(
-            name=name, owner=owner, lat_rad=float(lat), lon_rad=float(lon), alt_m=alt_m,
-            ecef_m=geodetic2ecef(lat, lon, alt_m), rot=enu_rotation(lat, lon),
+            name=name,
+            owner=owner,
+            lat_rad=float(lat),
+            lon_rad=float(lon),
+            alt_m=alt_m,
+            ecef_m=geodetic2ecef(lat, lon, alt_m),
+            rot=enu_rotation(lat, lon),
             boresight_rad=float(np.radians(boresight_deg)),
             half_sector_rad=float(np.radians(sector_deg) / 2.0),
-            min_el_rad=float(np.radians(min_el_deg)), max_el_rad=float(np.radians(max_el_deg)),
-            max_range_m=max_range_km * 1000.0, ref_range_m=ref_range_km * 1000.0,
-            ref_snr=float(10 ** (ref_snr_db / 10.0)), track_gain=float(10 ** (track_gain_db / 10.0)),
-            pfa=pfa, scan_s=scan_s,
-            sigma_range_m=sigma_range_m, sigma_angle_rad=sigma_angle_mrad * 1e-3,
+            min_el_rad=float(np.radians(min_el_deg)),
+            max_el_rad=float(np.radians(max_el_deg)),
+            max_range_m=max_range_km * 1000.0,
+            ref_range_m=ref_range_km * 1000.0,
+            ref_snr=float(10 ** (ref_snr_db / 10.0)),
+            track_gain=float(10 ** (track_gain_db / 10.0)),
+            pfa=pfa,
+            scan_s=scan_s,
+            sigma_range_m=sigma_range_m,
+            sigma_angle_rad=sigma_angle_mrad * 1e-3,
             false_alarms_per_scan=false_alarms_per_scan,
         )
 
@@ -143,9 +167,12 @@ class RadarBank:
         return RadarBank(
             ecef_m=np.array([x.ecef_m for x in sites]).reshape(-1, 3),
             rot=np.array([x.rot for x in sites]).reshape(-1, 3, 3),
-            alt_m=a("alt_m"), boresight_rad=a("boresight_rad"),
-            half_sector_rad=a("half_sector_rad"), min_el_rad=a("min_el_rad"),
-            max_el_rad=a("max_el_rad"), max_range_m=a("max_range_m"),
+            alt_m=a("alt_m"),
+            boresight_rad=a("boresight_rad"),
+            half_sector_rad=a("half_sector_rad"),
+            min_el_rad=a("min_el_rad"),
+            max_el_rad=a("max_el_rad"),
+            max_range_m=a("max_range_m"),
         )
 
 

@@ -127,13 +127,17 @@ class Engine:
         self.pictures = Pictures.empty(len(world.owners), n)
         self.windows = sensor_windows(world)
         self.feeders = [
-            [s for s, site in enumerate(world.radars)
-             if o in world.receivers[world.owners.index(site.owner)]]
+            [
+                s
+                for s, site in enumerate(world.radars)
+                if o in world.receivers[world.owners.index(site.owner)]
+            ]
             for o in range(len(world.owners))
         ]
         self.site_banks = [radar_mod.RadarBank.of([r]) for r in world.radars]
         self.feeder_banks = [
-            radar_mod.RadarBank.of([world.radars[s] for s in f]) if f else None for f in self.feeders
+            radar_mod.RadarBank.of([world.radars[s] for s in f]) if f else None
+            for f in self.feeders
         ]
         u = len(world.units)
         self.rounds = np.array([x.rounds for x in world.units], dtype=np.int64)
@@ -157,8 +161,9 @@ class Engine:
         ]
         # pk of each node's units against each threat class, (u, classes)
         self.node_pk = [
-            np.array([[world.units[u].ic.pk.get(c, 0.0) for c in world.truth.class_names]
-                      for u in us]).reshape(len(us), len(world.truth.class_names))
+            np.array(
+                [[world.units[u].ic.pk.get(c, 0.0) for c in world.truth.class_names] for u in us]
+            ).reshape(len(us), len(world.truth.class_names))
             for us in self.node_units
         ]
         self.cache_updates = [np.full(n, -1, dtype=np.int64) for _ in world.owners]
@@ -181,8 +186,12 @@ class Engine:
     def run(self, progress: Callable[[float], None] | None = None) -> Outcome:
         w, tr = self.w, self.w.truth
         launched = tr.t_launch_s <= self.duration_s
-        self.log.add(tr.t_launch_s[launched], "launch", np.flatnonzero(launched),
-                     ecef_m=tr.launch_m[launched])
+        self.log.add(
+            tr.t_launch_s[launched],
+            "launch",
+            np.flatnonzero(launched),
+            ecef_m=tr.launch_m[launched],
+        )
         for i in np.flatnonzero(launched):
             if np.isfinite(tr.t_fail_s[i]) and tr.t_fail_s[i] < tr.t_end_s[i]:
                 self.push(float(tr.t_fail_s[i]), Kind.FAIL, int(i))
@@ -196,9 +205,13 @@ class Engine:
                 self.push(start, Kind.LAUNCH_WARNING, s)
         self.push(self.duration_s, Kind.END, 0)
         handlers: dict[int, Callable[[float, int], None]] = {
-            Kind.IMPACT: self.on_impact, Kind.FAIL: self.on_fail, Kind.INTERCEPT: self.on_intercept,
-            Kind.KILL_ASSESSMENT: self.on_kill_assessment, Kind.RELOAD: self.on_reload,
-            Kind.SCAN: self.on_scan, Kind.LAUNCH_WARNING: self.on_launch_warning,
+            Kind.IMPACT: self.on_impact,
+            Kind.FAIL: self.on_fail,
+            Kind.INTERCEPT: self.on_intercept,
+            Kind.KILL_ASSESSMENT: self.on_kill_assessment,
+            Kind.RELOAD: self.on_reload,
+            Kind.SCAN: self.on_scan,
+            Kind.LAUNCH_WARNING: self.on_launch_warning,
             Kind.C2_CYCLE: self.on_cycle,
         }
         count = 0
@@ -213,9 +226,16 @@ class Engine:
         if progress is not None:
             progress(self.duration_s)
         return Outcome(
-            fate=self.fate, t_fate_s=self.t_fate, engaged=self.engaged, launched=launched,
-            fired=self.fired, kills=self.kills, asset_hits=self.asset_hits,
-            asset_value_lost=self.asset_lost, events=self.log, pictures=self.pictures,
+            fate=self.fate,
+            t_fate_s=self.t_fate,
+            engaged=self.engaged,
+            launched=launched,
+            fired=self.fired,
+            kills=self.kills,
+            asset_hits=self.asset_hits,
+            asset_value_lost=self.asset_lost,
+            events=self.log,
+            pictures=self.pictures,
             engagements=self.engagements,
         )
 
@@ -235,8 +255,14 @@ class Engine:
             lost = (self.w.assets.value[a] - self.asset_lost[a]) * self.w.damage[i]
             self.asset_hits[a] += 1
             self.asset_lost[a] += lost
-            self.log.add(t_s, "impact_asset", i, unit=self.w.scenario.spec.assets[a].name,
-                         value=lost, ecef_m=point)
+            self.log.add(
+                t_s,
+                "impact_asset",
+                i,
+                unit=self.w.scenario.spec.assets[a].name,
+                value=lost,
+                ecef_m=point,
+            )
         else:
             self.end_threat(i, t_s, IMPACT_OPEN)
             self.log.add(t_s, "impact_open", i, ecef_m=point)
@@ -266,19 +292,38 @@ class Engine:
         if cand.size:
             pos = w.truth.state_at(cand, np.full(cand.size, t_s))[:, :3]
             tracked = self.pictures.active[w.owners.index(site.owner), cand]
-            det = radar_mod.scan(site, self.site_banks[s], cand, pos, w.rcs_m2[cand], tracked, self.rng.detect,
-                                 self.rng.noise)
+            det = radar_mod.scan(
+                site,
+                self.site_banks[s],
+                cand,
+                pos,
+                w.rcs_m2[cand],
+                tracked,
+                self.rng.detect,
+                self.rng.noise,
+            )
             real = det.threat >= 0
             if real.any():
                 ids, rae = det.threat[real], det.rae[real]
                 meas_ecef = radar_mod.rae2ecef(site, rae)
                 owners = w.receivers[w.owners.index(site.owner)]
-                new = absorb_radar(self.pictures, owners, t_s, ids, rae, det.sigma, site.ecef_m,
-                                   site.rot, meas_ecef, w.motion)
+                new = absorb_radar(
+                    self.pictures,
+                    owners,
+                    t_s,
+                    ids,
+                    rae,
+                    det.sigma,
+                    site.ecef_m,
+                    site.rot,
+                    meas_ecef,
+                    w.motion,
+                )
                 for o, fresh in zip(owners, new, strict=True):
                     self.on_new_tracks(t_s, o, fresh, site.name)
-            self.log.add(t_s, "scan", -1, unit=site.name, owner=site.owner,
-                         value=float((~real).sum()))
+            self.log.add(
+                t_s, "scan", -1, unit=site.name, owner=site.owner, value=float((~real).sum())
+            )
         self.push_scan(s, t_s + site.scan_s, site.scan_s)
 
     def on_launch_warning(self, t_s: float, s: int) -> None:
@@ -286,8 +331,11 @@ class Engine:
         ids = in_boost(t_s, w.truth.t_launch_s, w.burn_s, sp.sc.delay_s, w.truth.ballistic)
         ids = ids[self.alive(t_s)[ids]]
         if ids.size:
-            z = reports(w.truth.state_at(ids, np.full(ids.size, t_s))[:, :3], sp.sc.sigma_pos_m,
-                        self.rng.noise)
+            z = reports(
+                w.truth.state_at(ids, np.full(ids.size, t_s))[:, :3],
+                sp.sc.sigma_pos_m,
+                self.rng.noise,
+            )
             first = ids[~self.warned[ids]]
             self.warned[ids] = True
             self.log.add(t_s, "launch_warning", first, unit=sp.name, owner=sp.owner)
@@ -320,9 +368,16 @@ class Engine:
         stale = ids[self.cache_updates[o][ids] != pics.updates[o, ids]]
         if stale.size == 0:
             return
-        ta = assess(stale, pics.x[o, stale], pics.t_s[o, stale], w.motion.ballistic[stale],
-                    w.motion.beta_kg_m2[stale], w.damage[stale], w.assets,
-                    self.doctrine.asset_margin_km * 1e3)
+        ta = assess(
+            stale,
+            pics.x[o, stale],
+            pics.t_s[o, stale],
+            w.motion.ballistic[stale],
+            w.motion.beta_kg_m2[stale],
+            w.damage[stale],
+            w.assets,
+            self.doctrine.asset_margin_km * 1e3,
+        )
         self.cache_updates[o][stale] = pics.updates[o, stale]
         self.cache_path_t[o][stale] = ta.path_t_s
         self.cache_path[o][stale] = ta.path_m
@@ -332,9 +387,10 @@ class Engine:
 
     def covered(self, o: int, points_m: F64) -> NDArray[np.bool_]:
         """Which points (k, 3) some radar feeding picture ``o`` covers (fire-control support)."""
-        if points_m.shape[0] == 0 or self.feeder_banks[o] is None:
+        bank = self.feeder_banks[o]
+        if points_m.shape[0] == 0 or bank is None:
             return np.zeros(points_m.shape[0], dtype=bool)
-        return np.asarray(radar_mod.bank_coverage(self.feeder_banks[o], points_m)[0].any(axis=0))
+        return np.asarray(radar_mod.bank_coverage(bank, points_m)[0].any(axis=0))
 
     def capacity(self, units: list[int], t_s: float, cycle_s: float) -> I64:
         salvo = self.doctrine.salvo
@@ -370,8 +426,14 @@ class Engine:
         self.refresh_assessment(o, eligible)
         t_imp = self.cache_impact_t[o][eligible]
         asset = self.cache_asset[o][eligible]
-        opp = opportunities(self.node_env[k], t_s, self.cache_path_t[o][eligible],
-                            self.cache_path[o][eligible], t_imp, w.fluence_j_m2[eligible])
+        opp = opportunities(
+            self.node_env[k],
+            t_s,
+            self.cache_path_t[o][eligible],
+            self.cache_path[o][eligible],
+            t_imp,
+            w.fluence_j_m2[eligible],
+        )
         pk = self.node_pk[k][:, w.truth.class_idx[eligible]]  # (u, k)
         usable = pk >= max(doc.min_pk, 1e-9)
         engage_all = np.array([w.units[u].engage_all for u in units])
@@ -387,21 +449,35 @@ class Engine:
         layer = np.array([w.units[u].ic.layer for u in units], dtype=np.int64)
         cand = Candidates(unit=uu, row=rr, pk=pk[uu, rr], cost_usd=cost[uu], layer=layer[uu])
         if doc.prefer_cheap:
-            ammo = np.array([self.rounds[u] + self.reloads[u] > 0 or w.units[u].ic.kind == "laser"
-                             for u in units])
+            ammo = np.array(
+                [
+                    self.rounds[u] + self.reloads[u] > 0 or w.units[u].ic.kind == "laser"
+                    for u in units
+                ]
+            )
             lu, lr = np.nonzero(opp.later & usable & ammo[:, None])
             hold = hold_for_cheaper(cand, lr, cost[lu], eligible.size)
             keep = ~(hold & ~w.motion.ballistic[eligible][rr])
-            cand = Candidates(uu[keep], rr[keep], cand.pk[keep], cand.cost_usd[keep], cand.layer[keep])
+            cand = Candidates(
+                uu[keep], rr[keep], cand.pk[keep], cand.cost_usd[keep], cand.layer[keep]
+            )
         value = self.cache_value[o][eligible]
         priority = np.empty(eligible.size, dtype=np.int64)
         priority[np.lexsort((t_imp, -value))] = np.arange(eligible.size)
         au, ar = assign(cand, priority, w.motion.ballistic[eligible], cap, doc.prefer_cheap)
         for j, r in zip(au.tolist(), ar.tolist(), strict=True):  # the engagements started
-            self.start_engagement(t_s, units[j], int(eligible[r]), float(opp.t_intercept_s[j, r]),
-                                  opp.pip_m[j, r], float(pk[j, r]))
+            self.start_engagement(
+                t_s,
+                units[j],
+                int(eligible[r]),
+                float(opp.t_intercept_s[j, r]),
+                opp.pip_m[j, r],
+                float(pk[j, r]),
+            )
 
-    def start_engagement(self, t_s: float, u: int, i: int, t_int: float, pip: F64, pk: float) -> None:
+    def start_engagement(
+        self, t_s: float, u: int, i: int, t_int: float, pip: F64, pk: float
+    ) -> None:
         """Commit unit ``u`` to threat ``i``: rounds, channel, launch and intercept events.
 
         The interceptor leaves so as to arrive at ``t_int`` (not before the reaction time);
@@ -417,7 +493,11 @@ class Engine:
             look_possible = doc.shoot_look_shoot and time_left > LOOK_AGAIN_S
             shots = doc.salvo if look_possible else max(doc.salvo, doc.last_look_salvo)
             shots = int(min(shots, self.rounds[u]))
-        flyout_s = float(np.linalg.norm(pip - spec_u.ecef_m)) / ic.speed_m_s if ic.kind == "kinetic" else 0.0
+        flyout_s = (
+            float(np.linalg.norm(pip - spec_u.ecef_m)) / ic.speed_m_s
+            if ic.kind == "kinetic"
+            else 0.0
+        )
         t_launch = max(t_s + ic.reaction_s, t_int - flyout_s)
         e = len(self.engagements)
         self.engagements.append(Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots))
@@ -433,9 +513,17 @@ class Engine:
             if self.rounds[u] < doc.salvo and self.reloads[u] > 0 and not self.reloading[u]:
                 self.reloading[u] = True
                 self.push(t_s + ic.reload_s, Kind.RELOAD, u)
-        self.log.add(t_launch, "launch_interceptor", i, unit=spec_u.name, owner=spec_u.owner,
-                     interceptor=spec_u.interceptor, engagement=e, value=float(shots),
-                     ecef_m=spec_u.ecef_m)
+        self.log.add(
+            t_launch,
+            "launch_interceptor",
+            i,
+            unit=spec_u.name,
+            owner=spec_u.owner,
+            interceptor=spec_u.interceptor,
+            engagement=e,
+            value=float(shots),
+            ecef_m=spec_u.ecef_m,
+        )
         self.push(t_int, Kind.INTERCEPT, e)
 
     def on_intercept(self, t_s: float, e: int) -> None:
@@ -454,8 +542,17 @@ class Engine:
                 kind = "intercept"
                 self.end_threat(i, t_s, INTERCEPTED)
                 self.kills[u] += 1
-        self.log.add(t_s, kind, i, unit=spec_u.name, owner=spec_u.owner,
-                     interceptor=spec_u.interceptor, engagement=e, value=miss_m, ecef_m=pos)
+        self.log.add(
+            t_s,
+            kind,
+            i,
+            unit=spec_u.name,
+            owner=spec_u.owner,
+            interceptor=spec_u.interceptor,
+            engagement=e,
+            value=miss_m,
+            ecef_m=pos,
+        )
         self.push(t_s + self.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
 
     def guidance_error_m(self, u: int, i: int, t_s: float, true_m: F64, pip_m: F64) -> float:
@@ -486,7 +583,9 @@ class Engine:
 
     def on_reload(self, t_s: float, u: int) -> None:
         spec_u = self.w.units[u]
-        load = min(spec_u.ic.launchers * spec_u.ic.rounds_per_launcher - self.rounds[u], self.reloads[u])
+        load = min(
+            spec_u.ic.launchers * spec_u.ic.rounds_per_launcher - self.rounds[u], self.reloads[u]
+        )
         self.rounds[u] += load
         self.reloads[u] -= load
         self.reloading[u] = False

@@ -63,8 +63,16 @@ def _fates(mask: np.ndarray, out: Outcome) -> dict[str, int]:
         d[name] = int((launched & (out.fate == code)).sum())
     d["engaged"] = int((launched & out.engaged).sum())
     d["not_engaged_open_area"] = int((launched & ~out.engaged & (out.fate == 4)).sum())
-    order = ["launched", "failed", "intercepted", "impacted_asset", "impacted_open",
-             "airborne_at_end", "engaged", "not_engaged_open_area"]
+    order = [
+        "launched",
+        "failed",
+        "intercepted",
+        "impacted_asset",
+        "impacted_open",
+        "airborne_at_end",
+        "engaged",
+        "not_engaged_open_area",
+    ]
     return {k: d[k] for k in order}
 
 
@@ -116,7 +124,9 @@ def truth_table(tr: TruthTable, out: Outcome) -> pa.Table:
     return pa.table(
         {
             "threat": seg[keep].astype(np.int32),
-            "class": pa.array(np.asarray(tr.class_names)[tr.class_idx[seg[keep]]]).dictionary_encode(),
+            "class": pa.array(
+                np.asarray(tr.class_names)[tr.class_idx[seg[keep]]]
+            ).dictionary_encode(),
             "fate": pa.array(np.asarray(FATE_NAMES)[out.fate[seg[keep]]]).dictionary_encode(),
             "t_s": tr.t_s[keep],
             "lat_deg": np.degrees(lat),
@@ -132,30 +142,28 @@ def tracks_table(result: RunResult) -> pa.Table:
     log = result.outcome.pictures.log
     if not log.t_s:
         return pa.table({"t_s": pa.array([], pa.float64())})
-    cols = {
-        "t": [np.concatenate(log.t_s)], "owner": [np.concatenate(log.owner)],
-        "threat": [np.concatenate(log.threat)], "x": [np.concatenate(log.state)],
-        "sig": [np.concatenate(log.sigma_m)],
-    }
-    x = np.concatenate(cols["x"])
+    threat = np.concatenate(log.threat).astype(np.int32)
+    x = np.concatenate(log.state)
     lat, lon, alt = ecef2geodetic(x[:, :3])
-    owners = np.asarray(result.world.owners)[np.concatenate(cols["owner"])]
+    owners = np.asarray(result.world.owners)[np.concatenate(log.owner)]
     return pa.table(
         {
-            "t_s": np.concatenate(cols["t"]),
+            "t_s": np.concatenate(log.t_s),
             "owner": pa.array(owners).dictionary_encode(),
-            "track": np.concatenate(cols["threat"]).astype(np.int32),
-            "truth_threat": np.concatenate(cols["threat"]).astype(np.int32),
+            "track": threat,
+            "truth_threat": threat,
             "lat_deg": np.degrees(lat),
             "lon_deg": np.degrees(lon),
             "alt_m": alt,
-            "vx_m_s": x[:, 3], "vy_m_s": x[:, 4], "vz_m_s": x[:, 5],
-            "pos_sigma_m": np.concatenate(cols["sig"]),
+            "vx_m_s": x[:, 3],
+            "vy_m_s": x[:, 4],
+            "vz_m_s": x[:, 5],
+            "pos_sigma_m": np.concatenate(log.sigma_m),
         }
     )
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
     os.replace(tmp, path)
@@ -166,20 +174,31 @@ def write_run_dir(result: RunResult, out_dir: Path, with_map: bool = True) -> Pa
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         pq_opts: dict[str, Any] = {"compression": "zstd", "write_statistics": False}
-        _write_atomic(out_dir / "events.parquet",
-                      lambda p: pq.write_table(result.outcome.events.table(), p, **pq_opts))
-        _write_atomic(out_dir / "truth.parquet",
-                      lambda p: pq.write_table(truth_table(result.world.truth, result.outcome), p, **pq_opts))
-        _write_atomic(out_dir / "tracks.parquet",
-                      lambda p: pq.write_table(tracks_table(result), p, **pq_opts))
+        _write_atomic(
+            out_dir / "events.parquet",
+            lambda p: pq.write_table(result.outcome.events.table(), p, **pq_opts),
+        )
+        _write_atomic(
+            out_dir / "truth.parquet",
+            lambda p: pq.write_table(truth_table(result.world.truth, result.outcome), p, **pq_opts),
+        )
+        _write_atomic(
+            out_dir / "tracks.parquet", lambda p: pq.write_table(tracks_table(result), p, **pq_opts)
+        )
         resolved = {
             **result.scenario.spec.model_dump(mode="json"),
             "resolved_catalog": _used_catalog(result.scenario),
         }
-        _write_atomic(out_dir / "scenario.yaml", lambda p: p.write_text(
-            yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), "utf-8"))
-        _write_atomic(out_dir / "summary.json", lambda p: p.write_text(
-            json.dumps(result.summary, indent=2) + "\n", "utf-8"))
+        _write_atomic(
+            out_dir / "scenario.yaml",
+            lambda p: p.write_text(
+                yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), "utf-8"
+            ),
+        )
+        _write_atomic(
+            out_dir / "summary.json",
+            lambda p: p.write_text(json.dumps(result.summary, indent=2) + "\n", "utf-8"),
+        )
         if with_map:
             from iamd.viz.theatre_map import draw_map
 

@@ -87,9 +87,23 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
             continue
         radars.append(
             RadarSite.build(
-                s.name, s.owner, s.lat_deg, s.lon_deg, s.alt_m + sc.mast_m, s.boresight_deg,
-                sc.sector_deg, sc.min_el_deg, sc.max_el_deg, sc.max_range_km, sc.ref_range_km,
-                sc.ref_snr_db, sc.track_gain_db, sc.pfa, sc.scan_s, sc.sigma_range_m, sc.sigma_angle_mrad,
+                s.name,
+                s.owner,
+                s.lat_deg,
+                s.lon_deg,
+                s.alt_m + sc.mast_m,
+                s.boresight_deg,
+                sc.sector_deg,
+                sc.min_el_deg,
+                sc.max_el_deg,
+                sc.max_range_km,
+                sc.ref_range_km,
+                sc.ref_snr_db,
+                sc.track_gain_db,
+                sc.pfa,
+                sc.scan_s,
+                sc.sigma_range_m,
+                sc.sigma_angle_mrad,
                 sc.false_alarms_per_scan,
             )
         )
@@ -101,9 +115,13 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
         engage = f.engage or spec.doctrine.engage
         units.append(
             UnitSpec(
-                name=f.name, owner=f.owner, node=node_names.index(f.c2),
+                name=f.name,
+                owner=f.owner,
+                node=node_names.index(f.c2),
                 ecef_m=geodetic2ecef(np.radians(f.lat_deg), np.radians(f.lon_deg), f.alt_m),
-                interceptor=f.interceptor, ic=ic, engage_all=engage == "all",
+                interceptor=f.interceptor,
+                ic=ic,
+                engage_all=engage == "all",
                 rounds=f.rounds if f.rounds is not None else ic.launchers * ic.rounds_per_launcher,
                 reloads=f.reloads if f.reloads is not None else ic.reloads,
             )
@@ -118,10 +136,19 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
     beta = np.where(ballistic, fig("beta_kg_m2"), np.inf)
     q = np.where(ballistic, scenario.spec.tracking.process_noise_m_s2**2, ROUTE_Q_M2_S3)
     return World(
-        scenario=scenario, truth=truth, owners=owners, receivers=tuple(receivers),
-        radars=tuple(radars), spaceborne=tuple(space), nodes=nodes, units=tuple(units),
-        assets=asset_geometry(scenario), rcs_m2=fig("rcs_m2"), damage=fig("damage"),
-        fluence_j_m2=fig("laser_fluence_j_cm2") * 1e4, burn_s=fig("burn_s"),
+        scenario=scenario,
+        truth=truth,
+        owners=owners,
+        receivers=tuple(receivers),
+        radars=tuple(radars),
+        spaceborne=tuple(space),
+        nodes=nodes,
+        units=tuple(units),
+        assets=asset_geometry(scenario),
+        rcs_m2=fig("rcs_m2"),
+        damage=fig("damage"),
+        fluence_j_m2=fig("laser_fluence_j_cm2") * 1e4,
+        burn_s=fig("burn_s"),
         motion=MotionModel(ballistic=ballistic, beta_kg_m2=beta, q_m2_s3=q),
     )
 
@@ -142,7 +169,9 @@ def asset_geometry(scenario: Scenario) -> AssetGeometry:
             polys.append(ecef2enu(geodetic2ecef(v[:, 0], v[:, 1], 0.0), lat0, lon0, 0.0)[:, :2])
             radius.append(0.0)
     return AssetGeometry(
-        centre_en_m=centres, radius_m=np.asarray(radius), polygons=tuple(polys),
+        centre_en_m=centres,
+        radius_m=np.asarray(radius),
+        polygons=tuple(polys),
         value=np.array([a.value for a in spec.assets], dtype=np.float64),
         origin=(float(lat0), float(lon0)),
     )

@@ -90,11 +90,17 @@ class MotionModel:
     q_m2_s3: F64
 
 
-def extrapolate(pics: Pictures, o: I64, ids: I64, t_s: float, model: MotionModel) -> tuple[F64, F64]:
+def extrapolate(
+    pics: Pictures, o: I64, ids: I64, t_s: float, model: MotionModel
+) -> tuple[F64, F64]:
     """States and covariances of tracks (o, ids) predicted to ``t_s`` (pictures unchanged)."""
     dt = t_s - pics.t_s[o, ids]
     return predict(
-        pics.x[o, ids], pics.p[o, ids], dt, model.q_m2_s3[ids], model.ballistic[ids],
+        pics.x[o, ids],
+        pics.p[o, ids],
+        dt,
+        model.q_m2_s3[ids],
+        model.ballistic[ids],
         model.beta_kg_m2[ids],
     )
 
@@ -144,27 +150,51 @@ def _absorb(
 
 
 def absorb_radar(
-    pics: Pictures, owners: tuple[int, ...], t_s: float, ids: I64, rae: F64, sigma: F64,
-    site_ecef_m: F64, rot: F64, pos_m: F64, model: MotionModel,
+    pics: Pictures,
+    owners: tuple[int, ...],
+    t_s: float,
+    ids: I64,
+    rae: F64,
+    sigma: F64,
+    site_ecef_m: F64,
+    rot: F64,
+    pos_m: F64,
+    model: MotionModel,
 ) -> list[I64]:
     """Absorb one radar scan's detections of threats ``ids`` (no duplicates) into ``owners``.
 
     ``pos_m`` (k, 3) are the measurements converted to ECEF, used to start new tracks.
     """
     return _absorb(
-        pics, owners, t_s, ids, model,
+        pics,
+        owners,
+        t_s,
+        ids,
+        model,
         lambda x, p, m: update_rae(x, p, rae[m], sigma, site_ecef_m, rot),
-        pos_m, lambda m: rae_covariance_ecef(rae[m], sigma, rot),
+        pos_m,
+        lambda m: rae_covariance_ecef(rae[m], sigma, rot),
     )
 
 
 def absorb_positions(
-    pics: Pictures, owners: tuple[int, ...], t_s: float, ids: I64, z_m: F64, sigma_m: float,
+    pics: Pictures,
+    owners: tuple[int, ...],
+    t_s: float,
+    ids: I64,
+    z_m: F64,
+    sigma_m: float,
     model: MotionModel,
 ) -> list[I64]:
     """Absorb ECEF position reports (spaceborne launch warning) of threats ``ids``."""
     return _absorb(
-        pics, owners, t_s, ids, model, lambda x, p, m: update_position(x, p, z_m[m], sigma_m), z_m,
+        pics,
+        owners,
+        t_s,
+        ids,
+        model,
+        lambda x, p, m: update_position(x, p, z_m[m], sigma_m),
+        z_m,
         lambda m: np.broadcast_to(np.eye(3) * sigma_m**2, (m.size, 3, 3)),
     )
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
 from importlib import resources
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,8 +41,10 @@ def arcs_in(lon_min: float, lon_max: float, lat_min: float, lat_max: float) -> l
     out = []
     for arc in border_arcs():
         inside = (
-            (arc[:, 0] >= lon_min) & (arc[:, 0] <= lon_max)
-            & (arc[:, 1] >= lat_min) & (arc[:, 1] <= lat_max)
+            (arc[:, 0] >= lon_min)
+            & (arc[:, 0] <= lon_max)
+            & (arc[:, 1] >= lat_min)
+            & (arc[:, 1] <= lat_max)
         )
         if inside.any():
             out.append(arc)
