@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from iamd.geo import EARTH_MEAN_RADIUS_M, aer2ecef, enu2aer, enu_rotation, geodetic2ecef
+from iamd.geo import EARTH_MEAN_RADIUS_M, aer2enu, enu2aer, enu_rotation, geodetic2ecef
 from iamd.physics.ballistic import altitude_m
 
 F64 = NDArray[np.float64]
@@ -252,4 +252,4 @@ def scan(
 
 def rae2ecef(site: RadarSite, rae: F64) -> F64:
     """Measured range/az/el (k, 3) to ECEF positions (k, 3)."""
-    return aer2ecef(rae[:, 1], rae[:, 2], rae[:, 0], site.lat_rad, site.lon_rad, site.alt_m)
+    return np.asarray(aer2enu(rae[:, 1], rae[:, 2], rae[:, 0]) @ site.rot + site.ecef_m)

@@ -1,0 +1,54 @@
+"""Real-time factor of regional-raid on one core: simulated seconds per wall second.
+
+The reference is the wall clock itself: a factor of 2,000 means nine simulated hours in
+about 16 seconds. Runs the scenario several times with different seeds (BLAS threads
+pinned to one) and prints the median, with the share spent flying the truth.
+
+    python benchmarks/realtime_factor.py [--runs 3] [--scenario regional-raid]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from iamd import load_scenario, simulate  # noqa: E402
+from iamd.physics.truth import fly  # noqa: E402
+
+TARGET = 2000.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scenario", default="regional-raid")
+    args = parser.parse_args()
+    scenario = load_scenario(args.scenario)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    rtf, truth_s = [], []
+    for k in range(args.runs):
+        t0 = time.perf_counter()
+        fly(scenario, np.random.default_rng(k))
+        truth_s.append(time.perf_counter() - t0)
+        result = simulate(scenario, seed=k)
+        wall = result.summary["wall_time_s"]
+        rtf.append(scenario.spec.duration_s / wall)
+        print(f"run {k}: {scenario.spec.duration_s:,.0f} simulated s in {wall:.2f} s wall "
+              f"-> {rtf[-1]:,.0f}x real time")
+    median = statistics.median(rtf)
+    print(f"{args.scenario}: median real-time factor {median:,.0f} on one core "
+          f"(target {TARGET:,.0f}: {'met' if median >= TARGET else 'NOT met'}); "
+          f"truth precomputation {statistics.median(truth_s):.2f} s per run")
+
+
+if __name__ == "__main__":
+    main()
