@@ -105,8 +105,14 @@ def opportunities(
     path_m: F64,
     t_impact_s: F64,
     fluence_j_m2: F64,
+    commit_s: float,
 ) -> Opportunity:
-    """Earliest feasible intercept of each path (k, s) by each unit launching at ``t_now_s``."""
+    """Earliest feasible intercept of each path (k, s) by each unit, if its launch is due.
+
+    A unit commits only when the slack at the earliest feasible point (time to get there
+    minus flyout) is at most ``commit_s`` or the path's sample spacing there: otherwise it
+    would launch later anyway, and the threat stays open to other units meanwhile.
+    """
     tau = (path_t_s - t_now_s)[None]  # (1, k, s)
     rng = np.linalg.norm(path_m[None] - units.ecef_m[:, None, None, :], axis=3)  # (u, k, s)
     alt = altitude_m(path_m)[None]
@@ -131,9 +137,12 @@ def opportunities(
         )
         tof[lz] = units.reaction_s[lz][col] + units.slew_s[lz][col] + dwell
     ok = in_env & (tau >= tof)
-    feasible = ok.any(axis=2)
     first = np.argmax(ok, axis=2)  # (u, k)
     k_idx = np.arange(path_m.shape[0])[None, :]
+    u_idx = np.arange(units.ecef_m.shape[0])[:, None]
+    slack = tau[0][k_idx, first] - tof[u_idx, k_idx, first]
+    spacing = np.diff(path_t_s, axis=1, prepend=path_t_s[:, :1])[k_idx, first]
+    feasible = ok.any(axis=2) & (slack <= np.maximum(commit_s, spacing))
     t_int = np.where(feasible, path_t_s[k_idx, first], np.nan)
     return Opportunity(
         feasible=feasible,

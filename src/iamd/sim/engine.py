@@ -433,6 +433,7 @@ class Engine:
             self.cache_path[o][eligible],
             t_imp,
             w.fluence_j_m2[eligible],
+            cycle_s,
         )
         pk = self.node_pk[k][:, w.truth.class_idx[eligible]]  # (u, k)
         usable = pk >= max(doc.min_pk, 1e-9)
