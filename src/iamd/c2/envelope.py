@@ -88,6 +88,9 @@ class Opportunity:
     ----------
     feasible : (u, k) an intercept is possible launching now.
     later : (u, k) the path crosses the unit's envelope at some later point.
+    due_in_s : (u, k) time until the launch falls due (0 when feasible now; inf when the
+        unit can never reach this path). Along a fixed path feasibility only shrinks, so
+        nothing changes for this pair before then.
     t_intercept_s : (u, k) absolute time of the earliest intercept (nan when not feasible).
     pip_m : (u, k, 3) predicted intercept point.
     """
@@ -96,6 +99,7 @@ class Opportunity:
     later: BOOL
     t_intercept_s: F64
     pip_m: F64
+    due_in_s: F64
 
 
 def opportunities(
@@ -111,19 +115,38 @@ def opportunities(
 
     A unit commits only when the slack at the earliest feasible point (time to get there
     minus flyout) is at most ``commit_s`` or the path's sample spacing there: otherwise it
-    would launch later anyway, and the threat stays open to other units meanwhile.
+    would launch later anyway, and the threat stays open to other units meanwhile. Paths
+    whose bounding sphere lies beyond every unit's reach are skipped.
     """
-    tau = (path_t_s - t_now_s)[None]  # (1, k, s)
-    rng = np.linalg.norm(path_m[None] - units.ecef_m[:, None, None, :], axis=3)  # (u, k, s)
-    alt = altitude_m(path_m)[None]
+    n_u, k = units.ecef_m.shape[0], path_m.shape[0]
+    feasible = np.zeros((n_u, k), dtype=bool)
+    later = np.zeros((n_u, k), dtype=bool)
+    t_int = np.full((n_u, k), np.nan)
+    pip = np.zeros((n_u, k, 3))
+    due = np.full((n_u, k), np.inf)
+    centre = path_m.mean(axis=1)
+    radius = np.sqrt(
+        np.max(np.einsum("ksi,ksi->ks", path_m - centre[:, None], path_m - centre[:, None]), axis=1)
+    )
+    gap = centre[None] - units.ecef_m[:, None]
+    reach = np.sqrt(np.einsum("uki,uki->uk", gap, gap)) - radius[None] <= units.max_range_m[:, None]
+    rows = np.flatnonzero(reach.any(axis=0))
+    if rows.size == 0:
+        return Opportunity(feasible, later, t_int, pip, due)
+    p_t, p_m = path_t_s[rows], path_m[rows]
+    tau = (p_t - t_now_s)[None]  # (1, r, s)
+    diff = p_m[None] - units.ecef_m[:, None, None, :]
+    rng = np.sqrt(np.einsum("uksi,uksi->uks", diff, diff))  # (u, r, s)
+    alt = altitude_m(p_m)[None]
     col = (slice(None), None, None)
     in_env = (
-        (rng >= units.min_range_m[col])
+        reach[:, rows, None]
+        & (rng >= units.min_range_m[col])
         & (rng <= units.max_range_m[col])
         & (alt >= units.min_alt_m[col])
         & (alt <= units.max_alt_m[col])
         & (tau > 0)
-        & (path_t_s < t_impact_s[:, None])[None]
+        & (p_t < t_impact_s[rows, None])[None]
     )
     tof = units.reaction_s[col] + rng / units.speed_m_s[col]
     if units.laser.any():
@@ -133,20 +156,21 @@ def opportunities(
             units.power_w[lz][col],
             units.divergence_rad[lz][col],
             units.extinction_per_m[lz][col],
-            fluence_j_m2[None, :, None],
+            fluence_j_m2[rows][None, :, None],
         )
         tof[lz] = units.reaction_s[lz][col] + units.slew_s[lz][col] + dwell
     ok = in_env & (tau >= tof)
-    first = np.argmax(ok, axis=2)  # (u, k)
-    k_idx = np.arange(path_m.shape[0])[None, :]
-    u_idx = np.arange(units.ecef_m.shape[0])[:, None]
-    slack = tau[0][k_idx, first] - tof[u_idx, k_idx, first]
-    spacing = np.diff(path_t_s, axis=1, prepend=path_t_s[:, :1])[k_idx, first]
-    feasible = ok.any(axis=2) & (slack <= np.maximum(commit_s, spacing))
-    t_int = np.where(feasible, path_t_s[k_idx, first], np.nan)
-    return Opportunity(
-        feasible=feasible,
-        later=in_env.any(axis=2),
-        t_intercept_s=t_int,
-        pip_m=path_m[k_idx, first],
-    )
+    first = np.argmax(ok, axis=2)  # (u, r)
+    r_idx = np.arange(rows.size)[None, :]
+    u_idx = np.arange(n_u)[:, None]
+    slack = tau[0][r_idx, first] - tof[u_idx, r_idx, first]
+    spacing = np.diff(p_t, axis=1, prepend=p_t[:, :1])[r_idx, first]
+    reachable = ok.any(axis=2)
+    window = np.maximum(commit_s, spacing)
+    now = reachable & (slack <= window)
+    due[:, rows] = np.where(reachable, np.maximum(slack - window, 0.0), np.inf)
+    feasible[:, rows] = now
+    later[:, rows] = in_env.any(axis=2)
+    t_int[:, rows] = np.where(now, p_t[r_idx, first], np.nan)
+    pip[:, rows] = p_m[r_idx, first]
+    return Opportunity(feasible=feasible, later=later, t_intercept_s=t_int, pip_m=pip, due_in_s=due)

@@ -167,6 +167,9 @@ class Engine:
             for us in self.node_units
         ]
         self.cache_updates = [np.full(n, -1, dtype=np.int64) for _ in world.owners]
+        # per node: when each threat's next launch can fall due, for the assessment it saw
+        self.next_due = [np.full(n, -np.inf) for _ in world.nodes]
+        self.due_stamp = [np.full(n, -1, dtype=np.int64) for _ in world.nodes]
         self.cache_path_t = [np.zeros((n, PATH_STEPS + 1)) for _ in world.owners]
         self.cache_path = [np.zeros((n, PATH_STEPS + 1, 3)) for _ in world.owners]
         self.cache_impact_t = [np.zeros(n) for _ in world.owners]
@@ -424,6 +427,13 @@ class Engine:
         if eligible.size == 0 or not units:
             return
         self.refresh_assessment(o, eligible)
+        # skip threats whose launch cannot fall due yet on the path this node last saw
+        quiet = (self.due_stamp[k][eligible] == self.cache_updates[o][eligible]) & (
+            self.next_due[k][eligible] > t_s
+        )
+        eligible = eligible[~quiet]
+        if eligible.size == 0:
+            return
         t_imp = self.cache_impact_t[o][eligible]
         asset = self.cache_asset[o][eligible]
         opp = opportunities(
@@ -435,6 +445,8 @@ class Engine:
             w.fluence_j_m2[eligible],
             cycle_s,
         )
+        self.next_due[k][eligible] = t_s + opp.due_in_s.min(axis=0)
+        self.due_stamp[k][eligible] = self.cache_updates[o][eligible]
         pk = self.node_pk[k][:, w.truth.class_idx[eligible]]  # (u, k)
         usable = pk >= max(doc.min_pk, 1e-9)
         engage_all = np.array([w.units[u].engage_all for u in units])
@@ -503,6 +515,8 @@ class Engine:
         e = len(self.engagements)
         self.engagements.append(Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots))
         self.engaged[i] = True
+        for due in self.next_due:  # its picture changes for every node: look again
+            due[i] = -np.inf
         self.engage_count[i] += 1
         self.engaged_until[i] = np.inf
         self.miss_prob[i] *= (1.0 - pk) ** shots
