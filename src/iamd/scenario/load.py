@@ -223,9 +223,8 @@ def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
         if isinstance(value, str) and value not in allowed:
             close = difflib.get_close_matches(value, allowed, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            problems.append(
-                located.problem(loc, f"unknown {what} '{value}'; {hint}known: {', '.join(allowed)}")
-            )
+            known = f"known: {', '.join(allowed)}" if allowed else "none is defined"
+            problems.append(located.problem(loc, f"unknown {what} '{value}'; {hint}{known}"))
 
     for i, owner in enumerate(data.get("owners") or []):
         if isinstance(owner, dict):
