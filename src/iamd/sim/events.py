@@ -19,6 +19,12 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
+ALIVE, FAILED, INTERCEPTED, IMPACT_ASSET, IMPACT_OPEN = 0, 1, 2, 3, 4
+"""Fate codes of a threat (ALIVE until it ends)."""
+FATE_NAMES = ("airborne_at_end", "failed", "intercepted", "impacted_asset", "impacted_open")
+"""Summary names of the fate codes, indexed by code."""
+
+
 class Kind(IntEnum):
     """Scheduled event kinds; the value is the priority at equal times."""
 

@@ -1,0 +1,285 @@
+"""Battle-management handlers: C2 cycles, engagements, intercepts, kill assessment, reloads.
+
+Functions over one :class:`~iamd.sim.engine.Engine`'s state, called by its event loop.
+Each C2 cycle assesses the node's eligible tracks, finds every fire unit's opportunities,
+and assigns them with the layered greedy doctrine of :mod:`iamd.c2.doctrine`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iamd.c2.assess import assess
+from iamd.c2.doctrine import Candidates, assign, hold_for_cheaper
+from iamd.c2.envelope import opportunities
+from iamd.sensors import radar as radar_mod
+from iamd.sim.events import ALIVE, INTERCEPTED, Kind
+from iamd.tracking.ideal import drop_stale, extrapolate
+
+if TYPE_CHECKING:
+    from iamd.sim.engine import Engine
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+LOOK_AGAIN_S = 20.0
+"""Least time between a kill assessment and impact in which a second engagement can act."""
+
+
+@dataclass(slots=True)
+class Engagement:
+    """One engagement in progress."""
+
+    unit: int
+    threat: int
+    t_decided_s: float
+    t_launch_s: float
+    t_intercept_s: float
+    pip_m: F64
+    pk: float
+    shots: int
+
+
+def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
+    pics, w = eng.pictures, eng.w
+    stale = ids[eng.cache_updates[o][ids] != pics.updates[o, ids]]
+    if stale.size == 0:
+        return
+    ta = assess(
+        stale,
+        pics.x[o, stale],
+        pics.t_s[o, stale],
+        w.motion.ballistic[stale],
+        w.motion.beta_kg_m2[stale],
+        w.damage[stale],
+        w.assets,
+        eng.doctrine.asset_margin_km * 1e3,
+    )
+    eng.cache_updates[o][stale] = pics.updates[o, stale]
+    eng.cache_path_t[o][stale] = ta.path_t_s
+    eng.cache_path[o][stale] = ta.path_m
+    eng.cache_impact_t[o][stale] = ta.t_impact_s
+    eng.cache_asset[o][stale] = ta.asset
+    eng.cache_value[o][stale] = ta.value_at_risk
+
+
+def covered(eng: Engine, o: int, points_m: F64) -> NDArray[np.bool_]:
+    """Which points (k, 3) some radar feeding picture ``o`` covers (fire-control support)."""
+    bank = eng.feeder_banks[o]
+    if points_m.shape[0] == 0 or bank is None:
+        return np.zeros(points_m.shape[0], dtype=bool)
+    return np.asarray(radar_mod.bank_coverage(bank, points_m)[0].any(axis=0))
+
+
+def capacity(eng: Engine, units: list[int], t_s: float, cycle_s: float) -> I64:
+    salvo = eng.doctrine.salvo
+    cap = []
+    for u in units:  # loop over fire units (tens)
+        ic = eng.w.units[u].ic
+        per_cycle = int(cycle_s // ic.launch_interval_s) if ic.launch_interval_s > 0 else 10**6
+        rounds = eng.rounds[u] // salvo if ic.kind == "kinetic" else 10**6
+        ready = t_s >= eng.next_launch[u]
+        cap.append(min(ic.channels - eng.busy[u], rounds, max(per_cycle, 1)) if ready else 0)
+    return np.maximum(np.array(cap, dtype=np.int64), 0)
+
+
+def on_cycle(eng: Engine, t_s: float, k: int) -> None:
+    """One battle-management cycle of C2 node ``k``: assess, find opportunities, assign."""
+    w, doc = eng.w, eng.doctrine
+    _, o, cycle_s = w.nodes[k]
+    dropped = drop_stale(eng.pictures, o, t_s, w.scenario.spec.tracking.drop_after_s)
+    eng.log.add(t_s, "track_drop", dropped, owner=w.owners[o])
+    firm = eng.pictures.firm(o)
+    firm = firm[~eng.known_dead[firm]]
+    units = eng.node_units[k]
+    busy = bool(eng.busy[units].sum()) if units else False
+    if firm.size == 0 and not busy:
+        eng.node_awake[k] = False
+        return
+    eng.push(t_s + cycle_s, Kind.C2_CYCLE, k)
+    well_covered = (eng.engaged_until[firm] > t_s) & (1.0 - eng.miss_prob[firm] >= doc.cover_pk)
+    eligible = firm[~well_covered]
+    if not doc.shoot_look_shoot:
+        eligible = eligible[eng.engage_count[eligible] == 0]
+    if eligible.size == 0 or not units:
+        return
+    refresh_assessment(eng, o, eligible)
+    # skip threats whose launch cannot fall due yet on the path this node last saw
+    quiet = (eng.due_stamp[k][eligible] == eng.cache_updates[o][eligible]) & (
+        eng.next_due[k][eligible] > t_s
+    )
+    eligible = eligible[~quiet]
+    if eligible.size == 0:
+        return
+    t_imp = eng.cache_impact_t[o][eligible]
+    asset = eng.cache_asset[o][eligible]
+    opp = opportunities(
+        eng.node_env[k],
+        t_s,
+        eng.cache_path_t[o][eligible],
+        eng.cache_path[o][eligible],
+        t_imp,
+        w.fluence_j_m2[eligible],
+        cycle_s,
+    )
+    eng.next_due[k][eligible] = t_s + opp.due_in_s.min(axis=0)
+    eng.due_stamp[k][eligible] = eng.cache_updates[o][eligible]
+    pk = eng.node_pk[k][:, w.truth.class_idx[eligible]]  # (u, k)
+    usable = pk >= max(doc.min_pk, 1e-9)
+    engage_all = np.array([w.units[u].engage_all for u in units])
+    usable &= engage_all[:, None] | (asset >= 0)[None, :]
+    cap = capacity(eng, units, t_s, cycle_s)
+    feasible = opp.feasible & usable & (cap > 0)[:, None]
+    uu, rr = np.nonzero(feasible)
+    fc = covered(eng, o, opp.pip_m[uu, rr])
+    uu, rr = uu[fc], rr[fc]
+    if uu.size == 0:
+        return
+    cost = np.array([w.units[u].ic.cost_usd for u in units])
+    layer = np.array([w.units[u].ic.layer for u in units], dtype=np.int64)
+    cand = Candidates(unit=uu, row=rr, pk=pk[uu, rr], cost_usd=cost[uu], layer=layer[uu])
+    if doc.prefer_cheap:
+        ammo = np.array(
+            [eng.rounds[u] + eng.reloads[u] > 0 or w.units[u].ic.kind == "laser" for u in units]
+        )
+        lu, lr = np.nonzero(opp.later & usable & ammo[:, None])
+        hold = hold_for_cheaper(cand, lr, cost[lu], eligible.size)
+        keep = ~(hold & ~w.motion.ballistic[eligible][rr])
+        cand = Candidates(uu[keep], rr[keep], cand.pk[keep], cand.cost_usd[keep], cand.layer[keep])
+    value = eng.cache_value[o][eligible]
+    priority = np.empty(eligible.size, dtype=np.int64)
+    priority[np.lexsort((t_imp, -value))] = np.arange(eligible.size)
+    au, ar = assign(cand, priority, w.motion.ballistic[eligible], cap, doc.prefer_cheap)
+    for j, r in zip(au.tolist(), ar.tolist(), strict=True):  # the engagements started
+        start_engagement(
+            eng,
+            t_s,
+            units[j],
+            int(eligible[r]),
+            float(opp.t_intercept_s[j, r]),
+            opp.pip_m[j, r],
+            float(pk[j, r]),
+        )
+
+
+def start_engagement(
+    eng: Engine, t_s: float, u: int, i: int, t_int: float, pip: F64, pk: float
+) -> None:
+    """Commit unit ``u`` to threat ``i``: rounds, channel, launch and intercept events.
+
+    The interceptor leaves so as to arrive at ``t_int`` (not before the reaction time);
+    when no time would be left after the kill assessment to engage again before the
+    predicted impact, ``last_look_salvo`` interceptors go instead of ``salvo``.
+    """
+    spec_u, doc = eng.w.units[u], eng.doctrine
+    ic = spec_u.ic
+    shots = 1
+    if ic.kind == "kinetic":
+        o = eng.w.owners.index(spec_u.owner)
+        time_left = eng.cache_impact_t[o][i] - (t_int + doc.kill_assessment_s)
+        look_possible = doc.shoot_look_shoot and time_left > LOOK_AGAIN_S
+        shots = doc.salvo if look_possible else max(doc.salvo, doc.last_look_salvo)
+        shots = int(min(shots, eng.rounds[u]))
+    flyout_s = (
+        float(np.linalg.norm(pip - spec_u.ecef_m)) / ic.speed_m_s if ic.kind == "kinetic" else 0.0
+    )
+    t_launch = max(t_s + ic.reaction_s, t_int - flyout_s)
+    e = len(eng.engagements)
+    eng.engagements.append(Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots))
+    eng.engaged[i] = True
+    for due in eng.next_due:  # its picture changes for every node: look again
+        due[i] = -np.inf
+    eng.engage_count[i] += 1
+    eng.engaged_until[i] = np.inf
+    eng.miss_prob[i] *= (1.0 - pk) ** shots
+    eng.busy[u] += 1
+    eng.fired[u] += shots
+    if ic.kind == "kinetic":
+        eng.rounds[u] -= shots
+        eng.next_launch[u] = t_s + ic.launch_interval_s * shots
+        if eng.rounds[u] < doc.salvo and eng.reloads[u] > 0 and not eng.reloading[u]:
+            eng.reloading[u] = True
+            eng.push(t_s + ic.reload_s, Kind.RELOAD, u)
+    eng.log.add(
+        t_launch,
+        "launch_interceptor",
+        i,
+        unit=spec_u.name,
+        owner=spec_u.owner,
+        interceptor=spec_u.interceptor,
+        engagement=e,
+        value=float(shots),
+        ecef_m=spec_u.ecef_m,
+    )
+    eng.push(t_int, Kind.INTERCEPT, e)
+
+
+def on_intercept(eng: Engine, t_s: float, e: int) -> None:
+    job = eng.engagements[e]
+    u, i = job.unit, job.threat
+    spec_u = eng.w.units[u]
+    draws = eng.rng.intercept.uniform(0.0, 1.0, job.shots)
+    eng.busy[u] -= 1
+    if eng.fate[i] != ALIVE or t_s >= eng.t_dead[i]:
+        kind, miss_m, pos = "miss_target_gone", np.nan, job.pip_m
+    else:
+        pos = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
+        miss_m = guidance_error_m(eng, u, i, t_s, pos, job.pip_m)
+        kind = "miss"
+        if miss_m <= spec_u.ic.divert_m and bool((draws < job.pk).any()):
+            kind = "intercept"
+            eng.end_threat(i, t_s, INTERCEPTED)
+            eng.kills[u] += 1
+    eng.log.add(
+        t_s,
+        kind,
+        i,
+        unit=spec_u.name,
+        owner=spec_u.owner,
+        interceptor=spec_u.interceptor,
+        engagement=e,
+        value=miss_m,
+        ecef_m=pos,
+    )
+    eng.push(t_s + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
+
+
+def guidance_error_m(eng: Engine, u: int, i: int, t_s: float, true_m: F64, pip_m: F64) -> float:
+    """Miss distance the kill vehicle must absorb at intercept.
+
+    Interceptors fly on midcourse updates from their owner's picture: the error is
+    between the truth and the latest track extrapolated to the intercept time, or the
+    launch-time PIP if the track was lost. A laser's beam director follows its target:
+    it only needs the target inside its range.
+    """
+    spec_u = eng.w.units[u]
+    if spec_u.ic.kind == "laser":
+        inside = np.linalg.norm(true_m - spec_u.ecef_m) <= spec_u.ic.max_range_km * 1e3
+        return 0.0 if inside else float("inf")
+    o = eng.w.owners.index(spec_u.owner)
+    if not eng.pictures.active[o, i]:
+        return float(np.linalg.norm(true_m - pip_m))
+    x, _ = extrapolate(eng.pictures, np.array([o]), np.array([i]), t_s, eng.w.motion)
+    return float(np.linalg.norm(true_m - x[0, :3]))
+
+
+def on_kill_assessment(eng: Engine, t_s: float, e: int) -> None:
+    i = eng.engagements[e].threat
+    if eng.fate[i] == INTERCEPTED:
+        eng.known_dead[i] = True
+    eng.engaged_until[i] = t_s
+    eng.miss_prob[i] = 1.0
+    eng.log.add(t_s, "kill_assessment", i, engagement=e, value=float(eng.fate[i] != ALIVE))
+
+
+def on_reload(eng: Engine, t_s: float, u: int) -> None:
+    spec_u = eng.w.units[u]
+    load = min(spec_u.ic.launchers * spec_u.ic.rounds_per_launcher - eng.rounds[u], eng.reloads[u])
+    eng.rounds[u] += load
+    eng.reloads[u] -= load
+    eng.reloading[u] = False
+    eng.log.add(t_s, "reload", -1, unit=spec_u.name, owner=spec_u.owner, value=float(load))

@@ -1,0 +1,139 @@
+"""Sensing handlers: radar scans, launch warning, and where sensors need to look.
+
+Functions over one :class:`~iamd.sim.engine.Engine`'s state, called by its event loop.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iamd.sensors import radar as radar_mod
+from iamd.sensors.spaceborne import in_boost, reports
+from iamd.sim.events import Kind
+from iamd.sim.world import World
+from iamd.tracking.ideal import absorb_positions, absorb_radar
+
+if TYPE_CHECKING:
+    from iamd.sim.engine import Engine
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+WINDOW_MARGIN_S = 15.0
+"""Widening of sensor windows: more than the truth sampling of any threat (10 s)."""
+
+
+def sensor_windows(world: World) -> list[F64]:
+    """Per radar, each threat's [first, last] time inside its coverage, (n, 2).
+
+    Coverage is the full geometric test (range, sector, elevation, horizon) on the
+    truth samples, widened by one route sample at each end so that entry and exit
+    between samples are scanned; scans outside every window are skipped.
+    """
+    tr = world.truth
+    out = []
+    seg = np.repeat(np.arange(tr.n), np.diff(tr.offset))
+    for site in world.radars:  # loop over sensors (tens), vectorised over samples
+        near = np.flatnonzero(
+            np.linalg.norm(tr.state[:, :3] - site.ecef_m, axis=1) <= site.max_range_m
+        )
+        seen = near[radar_mod.in_coverage(site, tr.state[near, :3])[0]]
+        first = np.full(tr.n, np.inf)
+        last = np.full(tr.n, -np.inf)
+        np.minimum.at(first, seg[seen], tr.t_s[seen])
+        np.maximum.at(last, seg[seen], tr.t_s[seen])
+        out.append(np.stack([first - WINDOW_MARGIN_S, last + WINDOW_MARGIN_S], axis=1))
+    return out
+
+
+def push_scan(eng: Engine, s: int, t_s: float, period_s: float) -> None:
+    """Schedule radar s at ``t_s`` or, if no threat can be in reach then, at its next window."""
+    win = eng.windows[s]
+    live = (win[:, 1] >= t_s) & (eng.t_dead >= t_s)
+    if not live.any():
+        return
+    start = float(win[live, 0].min())
+    if start > t_s:
+        t_s += np.ceil((start - t_s) / period_s) * period_s
+    eng.push(t_s, Kind.SCAN, s)
+
+
+def on_scan(eng: Engine, t_s: float, s: int) -> None:
+    w, site = eng.w, eng.w.radars[s]
+    win = eng.windows[s]
+    cand = np.flatnonzero(eng.alive(t_s) & (win[:, 0] <= t_s) & (win[:, 1] >= t_s))
+    if cand.size:
+        pos = w.truth.state_at(cand, np.full(cand.size, t_s))[:, :3]
+        tracked = eng.pictures.active[w.owners.index(site.owner), cand]
+        det = radar_mod.scan(
+            site,
+            eng.site_banks[s],
+            cand,
+            pos,
+            w.rcs_m2[cand],
+            tracked,
+            eng.rng.detect,
+            eng.rng.noise,
+        )
+        real = det.threat >= 0
+        if real.any():
+            ids, rae = det.threat[real], det.rae[real]
+            meas_ecef = radar_mod.rae2ecef(site, rae)
+            owners = w.receivers[w.owners.index(site.owner)]
+            new = absorb_radar(
+                eng.pictures,
+                owners,
+                t_s,
+                ids,
+                rae,
+                det.sigma,
+                site.ecef_m,
+                site.rot,
+                meas_ecef,
+                w.motion,
+            )
+            for o, fresh in zip(owners, new, strict=True):
+                on_new_tracks(eng, t_s, o, fresh, site.name)
+        eng.log.add(t_s, "scan", -1, unit=site.name, owner=site.owner, value=float((~real).sum()))
+    push_scan(eng, s, t_s + site.scan_s, site.scan_s)
+
+
+def on_launch_warning(eng: Engine, t_s: float, s: int) -> None:
+    w, sp = eng.w, eng.w.spaceborne[s]
+    ids = in_boost(t_s, w.truth.t_launch_s, w.burn_s, sp.sc.delay_s, w.truth.ballistic)
+    ids = ids[eng.alive(t_s)[ids]]
+    if ids.size:
+        z = reports(
+            w.truth.state_at(ids, np.full(ids.size, t_s))[:, :3],
+            sp.sc.sigma_pos_m,
+            eng.rng.noise,
+        )
+        first = ids[~eng.warned[ids]]
+        eng.warned[ids] = True
+        eng.log.add(t_s, "launch_warning", first, unit=sp.name, owner=sp.owner)
+        owners = w.receivers[w.owners.index(sp.owner)]
+        new = absorb_positions(eng.pictures, owners, t_s, ids, z, sp.sc.sigma_pos_m, w.motion)
+        for o, fresh in zip(owners, new, strict=True):
+            on_new_tracks(eng, t_s, o, fresh, sp.name)
+    upcoming = w.truth.t_launch_s[w.truth.ballistic] + w.burn_s[w.truth.ballistic]
+    if (upcoming >= t_s + sp.sc.scan_s).any():
+        nxt = t_s + sp.sc.scan_s
+        starts = w.truth.t_launch_s[w.truth.ballistic] + sp.sc.delay_s
+        ends = upcoming
+        if not ((starts <= nxt) & (ends >= nxt)).any():
+            later = starts[starts > nxt]
+            if later.size:
+                nxt += np.ceil((later.min() - nxt) / sp.sc.scan_s) * sp.sc.scan_s
+        eng.push(float(nxt), Kind.LAUNCH_WARNING, s)
+
+
+def on_new_tracks(eng: Engine, t_s: float, owner: int, new: I64, sensor: str) -> None:
+    if new.size:
+        eng.log.add(t_s, "track_init", new, unit=sensor, owner=eng.w.owners[owner])
+    for k, (_, node_owner, cycle_s) in enumerate(eng.w.nodes):
+        if node_owner == owner and not eng.node_awake[k]:
+            eng.node_awake[k] = True
+            eng.push(float(np.ceil(t_s / cycle_s) * cycle_s), Kind.C2_CYCLE, k)
