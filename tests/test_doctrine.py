@@ -191,3 +191,37 @@ def test_laser_dwell_scales_with_range_squared_and_transmission():
     assert d2 == pytest.approx(4 * d1)
     d3 = float(laser_dwell_s(np.array(2000.0), 1e5, 1e-5, 1e-4, np.array(1e7)))
     assert d3 == pytest.approx(d2 * np.exp(0.2))
+
+
+def test_rockets_go_to_the_cheapest_layer_not_the_highest():
+    # a rocket (ballistic, no upper tier can take it): laser (layer 5, 2 USD) before
+    # short range (layer 4); a ballistic missile an upper tier can take: layer 1 first
+    cand = Candidates(
+        np.array([0, 1, 2, 3]),
+        np.array([0, 0, 1, 1]),
+        np.full(4, 0.9),
+        np.array([45e3, 2.0, 3.5e6, 3e6]),
+        np.array([4, 5, 1, 2]),
+    )
+    au, ar = assign(cand, np.array([0, 1]), np.array([True, True]), np.ones(4, np.int64), True)
+    assert dict(zip(ar.tolist(), au.tolist(), strict=True)) == {0: 1, 1: 2}
+
+
+def test_laser_takes_rockets_when_both_layers_can(make_scenario):
+    # rockets from 10 km: laser and short range can both engage from the start, the
+    # laser (2 USD a shot) is preferred and the battery takes what the busy laser cannot
+    units = """
+    fire_units:
+      - {name: sr, interceptor: short_range, owner: blue, c2: bmc, lat_deg: 31.98, lon_deg: 35.0}
+      - {name: beam, interceptor: laser, owner: blue, c2: bmc, lat_deg: 32.01, lon_deg: 35.0}
+    raid:
+      - threat: rocket_short
+        count: 12
+        launch_area: {lat_deg: 32.09, lon_deg: 35.0, radius_km: 1}
+        start_s: 10
+        interval_s: 20
+        targets: [Town]
+    """
+    r = simulate(make_scenario(textwrap.dedent(units)))
+    laser = r.summary["interceptors"]["laser"]
+    assert laser["fired"] > 0 and laser["cost_usd"] < 100

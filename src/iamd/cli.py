@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -135,10 +135,20 @@ def _run(scenario: str, seed: int | None, out_dir: Path | None, no_map: bool, qu
     )
 
 
-def print_summary(summary: dict[str, object]) -> None:
+def _table(title: str, headers: list[str], rows: list[list[str]], bold_last: bool = False) -> Table:
+    """A compact table: first column bold and left-aligned, the others right-aligned."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column(headers[0], style="bold", no_wrap=True)
+    for header in headers[1:]:
+        table.add_column(header, justify="right", min_width=len(header))
+    for k, row in enumerate(rows):
+        table.add_row(*row, style="bold" if bold_last and k == len(rows) - 1 else None)
+    return table
+
+
+def print_summary(summary: dict[str, Any]) -> None:
     """Readable tables of a run's summary."""
     threats = summary["threats"]
-    assert isinstance(threats, dict)
     cols = {
         "launched": "launched",
         "failed": "failed",
@@ -148,56 +158,31 @@ def print_summary(summary: dict[str, object]) -> None:
         "airborne_at_end": "airborne",
         "engaged": "engaged",
     }
-    t = Table(
-        title=f"{summary['scenario']}, seed {summary['seed']}: threat fates",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    t.add_column("class", style="bold", no_wrap=True)
-    for header in cols.values():
-        t.add_column(header, justify="right", min_width=len(header))
-    for name, rec in threats["by_class"].items():
-        t.add_row(name, *(str(rec[c]) for c in cols))
-    t.add_row("all", *(str(threats[c]) for c in cols), style="bold")
-    out.print(t)
+    rows = [[name, *(str(rec[c]) for c in cols)] for name, rec in threats["by_class"].items()]
+    rows.append(["all", *(str(threats[c]) for c in cols)])
+    title = f"{summary['scenario']}, seed {summary['seed']}: threat fates"
+    out.print(_table(title, ["class", *cols.values()], rows, bold_last=True))
 
-    i = Table(title="interceptors", box=box.SIMPLE_HEAD)
-    i.add_column("type", style="bold")
-    for c in ("fired", "kills", "cost (USD)"):
-        i.add_column(c, justify="right")
     inter = summary["interceptors"]
-    assert isinstance(inter, dict)
-    for name, rec in inter.items():
-        i.add_row(name, str(rec["fired"]), str(rec["kills"]), f"{rec['cost_usd']:,.0f}")
-    cost = summary["cost_usd"]
-    assert isinstance(cost, dict)
-    i.add_row(
-        "all",
-        str(sum(r["fired"] for r in inter.values())),
-        str(sum(r["kills"] for r in inter.values())),
-        f"{cost['interceptors']:,.0f}",
-        style="bold",
+    rows = [
+        [name, str(r["fired"]), str(r["kills"]), f"{r['cost_usd']:,.0f}"]
+        for name, r in inter.items()
+    ]
+    rows.append(
+        [
+            "all",
+            str(sum(r["fired"] for r in inter.values())),
+            str(sum(r["kills"] for r in inter.values())),
+            f"{summary['cost_usd']['interceptors']:,.0f}",
+        ]
     )
-    out.print(i)
-
-    o = Table(title="partners", box=box.SIMPLE_HEAD)
-    o.add_column("owner", style="bold")
-    o.add_column("fired", justify="right")
-    o.add_column("kills", justify="right")
-    owners = summary["by_owner"]
-    assert isinstance(owners, dict)
-    for name, rec in owners.items():
-        o.add_row(name, str(rec["fired"]), str(rec["kills"]))
-    a = Table(title="defended assets", box=box.SIMPLE_HEAD)
-    a.add_column("asset", style="bold")
-    a.add_column("hits", justify="right")
-    a.add_column("value lost", justify="right")
-    assets = summary["assets"]
-    assert isinstance(assets, dict)
-    for name, rec in assets.items():
-        a.add_row(name, str(rec["hits"]), f"{rec['value_lost']:.1f}")
-    out.print(o)
-    out.print(a)
+    out.print(_table("interceptors", ["type", "fired", "kills", "cost (USD)"], rows, True))
+    rows = [[name, str(r["fired"]), str(r["kills"])] for name, r in summary["by_owner"].items()]
+    out.print(_table("partners", ["owner", "fired", "kills"], rows))
+    rows = [
+        [name, str(r["hits"]), f"{r['value_lost']:.1f}"] for name, r in summary["assets"].items()
+    ]
+    out.print(_table("defended assets", ["asset", "hits", "value lost"], rows))
 
 
 def main() -> None:

@@ -1,10 +1,11 @@
 """Layered greedy weapon-target assignment for one C2 cycle.
 
 Threats are served in order of value at risk (then earliest predicted impact).
-Each takes its preferred feasible fire unit: for ballistic threats the highest
-layer first (the lower layers are held for leakers, and an early upper-tier shot
-leaves time to look and shoot again); for drones and cruise missiles, with
-``prefer_cheap``, the lowest cost per expected kill. A unit whose cost is more than
+Each takes its preferred feasible fire unit: for ballistic threats that an upper tier
+(layer <= ``UPPER_TIER``) can take, the highest layer first (the lower layers are held
+for leakers, and an early upper-tier shot leaves time to look and shoot again); for
+everything else (rockets, drones, cruise missiles), with ``prefer_cheap``, the lowest
+cost per expected kill. A unit whose cost is more than
 ``CHEAP_RATIO`` times that of another unit that can still take the threat later
 holds its fire. Units serve at most their free capacity this cycle; threats
 turned away by a full unit fall to their next choice, round after round.
@@ -22,6 +23,8 @@ I64 = NDArray[np.int64]
 BOOL = NDArray[np.bool_]
 
 CHEAP_RATIO = 5.0
+UPPER_TIER = 2
+"""Layers up to this one are ballistic-missile defence tiers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +80,11 @@ def assign(
     cap = capacity.copy()
     alive = np.ones(cand.unit.shape[0], dtype=bool)
     route_key = cand.cost_usd / np.maximum(cand.pk, 1e-9)
-    ballistic = ballistic_row[cand.row]
-    key1 = np.where(ballistic | (not prefer_cheap), cand.layer, route_key)
-    key2 = np.where(ballistic | (not prefer_cheap), cand.cost_usd, cand.layer)
+    top_layer = np.full(priority.shape[0], np.iinfo(np.int64).max)
+    np.minimum.at(top_layer, cand.row, cand.layer)
+    layered = (ballistic_row & (top_layer <= UPPER_TIER))[cand.row] | (not prefer_cheap)
+    key1 = np.where(layered, cand.layer, route_key)
+    key2 = np.where(layered, cand.cost_usd, cand.layer)
     out_u: list[I64] = []
     out_r: list[I64] = []
     for _ in range(cap.shape[0] + 1):  # rounds: bounded by the number of units
