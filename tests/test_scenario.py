@@ -232,3 +232,13 @@ def test_catalog_entries_cite_sources_or_are_notional():
                 if f not in {"label", "public_example", "notional", "source", "note", "kind"}
             }
             assert entry.notional or figures <= sourced, f"{section}.{name} has unsourced figures"
+
+
+def test_route_threat_range_counts_its_waypoints():
+    drone = GOOD.replace("threat: rocket_short", "threat: cruise_missile").replace(
+        "targets: [Town]",
+        "targets: [Town]\n    waypoints: [{lat_deg: 40.0, lon_deg: 35.0},"
+        " {lat_deg: 20.0, lon_deg: 35.0}]",
+    )
+    found = problems(drone)
+    assert any("along its waypoints" in m and "50-2,000 km" in m for _, _, m in found), found

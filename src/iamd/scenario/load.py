@@ -6,6 +6,7 @@ Every problem found is reported at once, each as ``file:line:col: message``.
 from __future__ import annotations
 
 import difflib
+import itertools
 import types
 import typing
 from dataclasses import dataclass
@@ -259,21 +260,25 @@ def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def _km_between(a: Any, b: Any) -> float:
+    """Great-circle distance in km between two raw {lat_deg, lon_deg} mappings."""
+    from iamd.geo import great_circle_distance_m
+
+    lat1, lon1, lat2, lon2 = (
+        np.radians(float(v)) for v in (a["lat_deg"], a["lon_deg"], b["lat_deg"], b["lon_deg"])
+    )
+    return float(great_circle_distance_m(lat1, lon1, lat2, lon2)) / 1000.0
+
+
 def _range_problems(
     located: Located, data: dict[str, Any], catalog: dict[str, Any], i: int, salvo: dict[str, Any]
 ) -> list[Problem]:
-    """A ballistic salvo's targets must lie within its class's range band."""
-    from iamd.geo import great_circle_distance_m
-
+    """A salvo's targets must lie within its class's range band (along its waypoints)."""
     threat = catalog["threats"].get(salvo.get("threat"))
     area = salvo.get("launch_area")
-    if (
-        not isinstance(threat, dict)
-        or threat.get("kind") != "ballistic"
-        or not isinstance(area, dict)
-    ):
+    if not isinstance(threat, dict) or not isinstance(area, dict):
         return []
-    points: list[tuple[Loc, Any, Any]] = []
+    points: list[tuple[Loc, Any]] = []
     assets = {a.get("name"): a for a in data.get("assets") or [] if isinstance(a, dict)}
     for j, target in enumerate(salvo.get("targets") or []):
         asset = assets.get(target)
@@ -285,30 +290,27 @@ def _range_problems(
             except (ValueError, IndexError):
                 point = None
         if isinstance(point, dict):
-            points.append((("raid", i, "targets", j), point.get("lat_deg"), point.get("lon_deg")))
+            points.append((("raid", i, "targets", j), point))
     for j, aim in enumerate(salvo.get("aimpoints") or []):
         if isinstance(aim, dict):
-            points.append((("raid", i, "aimpoints", j), aim.get("lat_deg"), aim.get("lon_deg")))
+            points.append((("raid", i, "aimpoints", j), aim))
+    legs = [w for w in salvo.get("waypoints") or [] if isinstance(w, dict)]
+    if threat.get("kind") != "route":
+        legs = []
     problems = []
-    for loc, lat, lon in points:
+    for loc, point in points:
         try:
-            d_km = float(
-                great_circle_distance_m(
-                    np.radians(float(area["lat_deg"])),
-                    np.radians(float(area["lon_deg"])),
-                    np.radians(float(lat)),
-                    np.radians(float(lon)),
-                )
-                / 1000.0
-            )
+            route = [area, *legs, point]
+            d_km = sum(_km_between(p, q) for p, q in itertools.pairwise(route))
             lo, hi = float(threat["min_range_km"]), float(threat["max_range_km"])
         except (KeyError, TypeError, ValueError):
             continue
         if not lo <= d_km <= hi:
+            via = " along its waypoints" if legs else ""
             problems.append(
                 located.problem(
                     loc,
-                    f"target is {d_km:,.0f} km from the launch area; "
+                    f"target is {d_km:,.0f} km from the launch area{via}; "
                     f"'{salvo.get('threat')}' flies {lo:,.0f}-{hi:,.0f} km",
                 )
             )
