@@ -38,7 +38,7 @@ def _fail(exc: IamdError) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-@app.command()
+@app.command(epilog="Example: iamd validate my-theatre.yaml  (exit 0 when valid, 2 otherwise)")
 def validate(
     scenario: Annotated[str, typer.Argument(help="scenario file, or the name of a bundled one")],
 ) -> None:
@@ -78,7 +78,10 @@ def scenarios() -> None:
     out.print(table)
 
 
-@app.command()
+@app.command(
+    epilog="Examples: iamd run regional-raid --seed 3 --out runs/rr3 | "
+    "iamd run my-theatre.yaml --no-map -q"
+)
 def run(
     scenario: Annotated[str, typer.Argument(help="scenario file, or the name of a bundled one")],
     seed: Annotated[int | None, typer.Option(help="random seed (default: the scenario's)")] = None,

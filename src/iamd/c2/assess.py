@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from iamd.geo import GM_EARTH_M3_S2, ecef2enu
+from iamd.geo import GM_EARTH_M3_S2
 from iamd.physics.ballistic import integrate, surface_radius_m
 
 F64 = NDArray[np.float64]
@@ -35,18 +35,20 @@ class AssetGeometry:
     radius_m : (a,) radius of point assets (0 for polygons), m.
     polygons : tuple of (v, 2) vertex arrays in EN metres (None for point assets).
     value : (a,) relative value.
-    origin : (lat_rad, lon_rad) of the theatre origin.
+    origin_m : (3,) ECEF position of the theatre origin (on the ellipsoid).
+    rot : (2, 3) east and north axes of the theatre frame in ECEF.
     """
 
     centre_en_m: F64
     radius_m: F64
     polygons: tuple[F64 | None, ...]
     value: F64
-    origin: tuple[float, float]
+    origin_m: F64
+    rot: F64
 
     def to_en(self, pos_m: F64) -> F64:
         """ECEF points (..., 3) to theatre east-north, m."""
-        return ecef2enu(pos_m, self.origin[0], self.origin[1], 0.0)[..., :2]
+        return np.asarray((pos_m - self.origin_m) @ self.rot.T)
 
     def hit(self, pos_m: F64, margin_m: float = 0.0) -> I64:
         """Index of the asset each ground point (k, 3) falls in (-1 for open ground).

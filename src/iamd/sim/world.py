@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iamd.c2.assess import AssetGeometry
-from iamd.geo import ecef2enu, geodetic2ecef
+from iamd.geo import ecef2enu, enu_rotation, geodetic2ecef
 from iamd.physics.truth import TruthTable, asset_points_ecef
 from iamd.scenario.catalog import InterceptorClass, SensorClass
 from iamd.scenario.load import Scenario
@@ -173,5 +173,6 @@ def asset_geometry(scenario: Scenario) -> AssetGeometry:
         radius_m=np.asarray(radius),
         polygons=tuple(polys),
         value=np.array([a.value for a in spec.assets], dtype=np.float64),
-        origin=(float(lat0), float(lon0)),
+        origin_m=geodetic2ecef(lat0, lon0, 0.0),
+        rot=enu_rotation(lat0, lon0)[:2],
     )
