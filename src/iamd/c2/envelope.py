@@ -125,52 +125,49 @@ def opportunities(
     pip = np.zeros((n_u, k, 3))
     due = np.full((n_u, k), np.inf)
     centre = path_m.mean(axis=1)
-    radius = np.sqrt(
-        np.max(np.einsum("ksi,ksi->ks", path_m - centre[:, None], path_m - centre[:, None]), axis=1)
-    )
+    off = path_m - centre[:, None]
+    radius = np.sqrt(np.max(np.einsum("ksi,ksi->ks", off, off), axis=1))
     gap = centre[None] - units.ecef_m[:, None]
     reach = np.sqrt(np.einsum("uki,uki->uk", gap, gap)) - radius[None] <= units.max_range_m[:, None]
-    rows = np.flatnonzero(reach.any(axis=0))
-    if rows.size == 0:
+    pu, pr = np.nonzero(reach)  # only the (unit, threat) pairs that can come within reach
+    if pu.size == 0:
         return Opportunity(feasible, later, t_int, pip, due)
-    p_t, p_m = path_t_s[rows], path_m[rows]
-    tau = (p_t - t_now_s)[None]  # (1, r, s)
-    diff = p_m[None] - units.ecef_m[:, None, None, :]
-    rng = np.sqrt(np.einsum("uksi,uksi->uks", diff, diff))  # (u, r, s)
-    alt = altitude_m(p_m)[None]
-    col = (slice(None), None, None)
+    p_t, p_m = path_t_s[pr], path_m[pr]  # (p, s), (p, s, 3)
+    tau = p_t - t_now_s
+    diff = p_m - units.ecef_m[pu][:, None, :]
+    rng = np.sqrt(np.einsum("psi,psi->ps", diff, diff))
+    alt = altitude_m(p_m)
+    col = (slice(None), None)
     in_env = (
-        reach[:, rows, None]
-        & (rng >= units.min_range_m[col])
-        & (rng <= units.max_range_m[col])
-        & (alt >= units.min_alt_m[col])
-        & (alt <= units.max_alt_m[col])
+        (rng >= units.min_range_m[pu][col])
+        & (rng <= units.max_range_m[pu][col])
+        & (alt >= units.min_alt_m[pu][col])
+        & (alt <= units.max_alt_m[pu][col])
         & (tau > 0)
-        & (p_t < t_impact_s[rows, None])[None]
+        & (p_t < t_impact_s[pr][col])
     )
-    tof = units.reaction_s[col] + rng / units.speed_m_s[col]
-    if units.laser.any():
-        lz = units.laser
+    tof = units.reaction_s[pu][col] + rng / units.speed_m_s[pu][col]
+    lz = units.laser[pu]
+    if lz.any():
         dwell = laser_dwell_s(
             rng[lz],
-            units.power_w[lz][col],
-            units.divergence_rad[lz][col],
-            units.extinction_per_m[lz][col],
-            fluence_j_m2[rows][None, :, None],
+            units.power_w[pu[lz]][col],
+            units.divergence_rad[pu[lz]][col],
+            units.extinction_per_m[pu[lz]][col],
+            fluence_j_m2[pr[lz]][col],
         )
-        tof[lz] = units.reaction_s[lz][col] + units.slew_s[lz][col] + dwell
+        tof[lz] = (units.reaction_s[pu[lz]] + units.slew_s[pu[lz]])[col] + dwell
     ok = in_env & (tau >= tof)
-    first = np.argmax(ok, axis=2)  # (u, r)
-    r_idx = np.arange(rows.size)[None, :]
-    u_idx = np.arange(n_u)[:, None]
-    slack = tau[0][r_idx, first] - tof[u_idx, r_idx, first]
-    spacing = np.diff(p_t, axis=1, prepend=p_t[:, :1])[r_idx, first]
-    reachable = ok.any(axis=2)
+    first = np.argmax(ok, axis=1)  # (p,)
+    rows = np.arange(pu.size)
+    slack = tau[rows, first] - tof[rows, first]
+    spacing = np.diff(p_t, axis=1, prepend=p_t[:, :1])[rows, first]
+    reachable = ok.any(axis=1)
     window = np.maximum(commit_s, spacing)
     now = reachable & (slack <= window)
-    due[:, rows] = np.where(reachable, np.maximum(slack - window, 0.0), np.inf)
-    feasible[:, rows] = now
-    later[:, rows] = in_env.any(axis=2)
-    t_int[:, rows] = np.where(now, p_t[r_idx, first], np.nan)
-    pip[:, rows] = p_m[r_idx, first]
+    feasible[pu, pr] = now
+    later[pu, pr] = in_env.any(axis=1)
+    t_int[pu, pr] = np.where(now, p_t[rows, first], np.nan)
+    pip[pu, pr] = p_m[rows, first]
+    due[pu, pr] = np.where(reachable, np.maximum(slack - window, 0.0), np.inf)
     return Opportunity(feasible=feasible, later=later, t_intercept_s=t_int, pip_m=pip, due_in_s=due)

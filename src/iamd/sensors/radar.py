@@ -184,11 +184,14 @@ def bank_coverage(bank: RadarBank, pos_m: F64) -> tuple[NDArray[np.bool_], F64, 
     off = np.abs((az - bank.boresight_rad[col] + np.pi) % (2 * np.pi) - np.pi)
     horiz = np.hypot(enu[..., 0], enu[..., 1])
     ground = EARTH_MEAN_RADIUS_M * np.arctan2(horiz, EARTH_MEAN_RADIUS_M + enu[..., 2])
+    # elevation limits apply to the apparent (refracted) elevation: on a k-Earth a ray
+    # bends up by d / 2R * (1 - 1/k) relative to the straight geometric line
+    el_apparent = el + ground / (2.0 * EARTH_MEAN_RADIUS_M) * (1.0 - 1.0 / K_EFFECTIVE)
     ok = (
         (rng <= bank.max_range_m[col])
         & (off <= bank.half_sector_rad[col] + 1e-12)
-        & (el >= bank.min_el_rad[col])
-        & (el <= bank.max_el_rad[col])
+        & (el_apparent >= bank.min_el_rad[col])
+        & (el_apparent <= bank.max_el_rad[col])
         & above_horizon(bank.alt_m[col], altitude_m(pos_m)[None], ground)
     )
     return ok, az, el, rng
