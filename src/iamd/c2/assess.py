@@ -34,6 +34,7 @@ class AssetGeometry:
     centre_en_m : (a, 2) reference points, m.
     radius_m : (a,) radius of point assets (0 for polygons), m.
     polygons : tuple of (v, 2) vertex arrays in EN metres (None for point assets).
+    extent_m : (a,) radius of the circle about the reference point that holds the asset.
     value : (a,) relative value.
     origin_m : (3,) ECEF position of the theatre origin (on the ellipsoid).
     rot : (2, 3) east and north axes of the theatre frame in ECEF.
@@ -42,6 +43,7 @@ class AssetGeometry:
     centre_en_m: F64
     radius_m: F64
     polygons: tuple[F64 | None, ...]
+    extent_m: F64
     value: F64
     origin_m: F64
     rot: F64
@@ -170,22 +172,16 @@ def predict_route(x: F64, assets: AssetGeometry, margin_m: float) -> tuple[F64, 
     vel_en = assets.to_en(x[:, :3] + x[:, 3:]) - pos_en
     speed = np.maximum(np.hypot(vel_en[:, 0], vel_en[:, 1]), 1e-3)
     u = vel_en / speed[:, None]
-    asset = np.full(n, -1, dtype=np.int64)
-    t_go = np.full(n, ROUTE_HORIZON_S)
-    best_along = np.full(n, np.inf)
-    for a in range(assets.value.shape[0]):  # loop over assets (tens), vectorised over tracks
-        d = assets.centre_en_m[a] - pos_en
-        along = np.sum(d * u, axis=1)
-        cross = np.abs(d[:, 0] * u[:, 1] - d[:, 1] * u[:, 0])
-        reach = assets.radius_m[a] + margin_m
-        if assets.polygons[a] is not None:
-            poly = assets.polygons[a]
-            assert poly is not None
-            reach = float(np.max(np.hypot(*(poly - assets.centre_en_m[a]).T))) + margin_m
-        ok = (along > 0) & (cross <= reach) & (along < best_along)
-        asset[ok] = a
-        best_along[ok] = along[ok]
-        t_go[ok] = along[ok] / speed[ok]
+    d = assets.centre_en_m[None] - pos_en[:, None]  # (n, a, 2)
+    along = d[..., 0] * u[:, None, 0] + d[..., 1] * u[:, None, 1]
+    cross = np.abs(d[..., 0] * u[:, None, 1] - d[..., 1] * u[:, None, 0])
+    ok = (along > 0) & (cross <= assets.extent_m[None] + margin_m)
+    along = np.where(ok, along, np.inf)
+    nearest = np.argmin(along, axis=1)  # the first asset the ground track passes
+    rows = np.arange(n)
+    hit = np.isfinite(along[rows, nearest])
+    asset = np.where(hit, nearest, -1).astype(np.int64)
+    t_go = np.where(hit, along[rows, nearest] / speed, ROUTE_HORIZON_S)
     rel = t_go[:, None] * np.linspace(0.0, 1.0, PATH_STEPS + 1)[None, :]
     # level flight: horizontal velocity only, each point lifted back to the current radius
     r = np.linalg.norm(x[:, :3], axis=1, keepdims=True)

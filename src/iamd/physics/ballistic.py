@@ -100,17 +100,21 @@ def integrate(
     dt = dt_s[:, None]
     alt_prev = altitude_m(x[:, :3], earth)
 
-    def deriv(s: F64) -> F64:
-        return np.concatenate(
-            [s[:, 3:], acceleration(s[:, :3], s[:, 3:], beta_kg_m2, earth)], axis=1
-        )
-
+    half = 0.5 * dt
+    sixth = dt / 6.0
     for k in range(1, max_steps + 1):
-        k1 = deriv(x)
-        k2 = deriv(x + 0.5 * dt * k1)
-        k3 = deriv(x + 0.5 * dt * k2)
-        k4 = deriv(x + dt * k3)
-        x_new = x + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        # classical RK4 on (position, velocity), the position derivative being the velocity
+        p0, v0 = x[:, :3], x[:, 3:]
+        a1 = acceleration(p0, v0, beta_kg_m2, earth)
+        v1 = v0 + half * a1
+        a2 = acceleration(p0 + half * v0, v1, beta_kg_m2, earth)
+        v2 = v0 + half * a2
+        a3 = acceleration(p0 + half * v1, v2, beta_kg_m2, earth)
+        v3 = v0 + dt * a3
+        a4 = acceleration(p0 + dt * v2, v3, beta_kg_m2, earth)
+        x_new = np.empty_like(x)
+        x_new[:, :3] = p0 + sixth * (v0 + 2.0 * v1 + 2.0 * v2 + v3)
+        x_new[:, 3:] = v0 + sixth * (a1 + 2.0 * a2 + 2.0 * a3 + a4)
         alt = altitude_m(x_new[:, :3], earth)
         hit = flying & (alt <= 0.0) & (k > 1)
         if hit.any():

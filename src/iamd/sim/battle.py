@@ -44,9 +44,29 @@ class Engagement:
     shots: int
 
 
+BALLISTIC_REASSESS_S = 6.0
+"""Least time between two re-flights of a ballistic track's predicted path."""
+
+
 def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
+    """Bring owner ``o``'s assessments of threats ``ids`` up to date with its tracks.
+
+    Route threats are re-assessed whenever their track changed. A ballistic track's path
+    is re-flown at most every ``BALLISTIC_REASSESS_S`` of track time, so that the updates
+    of several scans share one vectorised integration instead of one each; fire units
+    are guided by the live track in any case (:func:`guidance_error_m`).
+    """
     pics, w = eng.pictures, eng.w
     stale = ids[eng.cache_updates[o][ids] != pics.updates[o, ids]]
+    if stale.size == 0:
+        return
+    age = pics.t_s[o, stale] - eng.cache_path_t[o][stale, 0]
+    fresh_enough = (
+        w.motion.ballistic[stale]
+        & (eng.cache_updates[o][stale] >= 0)
+        & (age < BALLISTIC_REASSESS_S)
+    )
+    stale = stale[~fresh_enough]
     if stale.size == 0:
         return
     ta = assess(

@@ -173,6 +173,12 @@ def asset_geometry(scenario: Scenario) -> AssetGeometry:
         radius_m=np.asarray(radius),
         polygons=tuple(polys),
         value=np.array([a.value for a in spec.assets], dtype=np.float64),
+        extent_m=np.array(
+            [
+                r if poly is None else float(np.max(np.hypot(*(poly - c).T)))
+                for r, poly, c in zip(radius, polys, centres, strict=True)
+            ]
+        ),
         origin_m=geodetic2ecef(lat0, lon0, 0.0),
         rot=enu_rotation(lat0, lon0)[:2],
     )
