@@ -18,9 +18,9 @@ demo: $(STAMP)
 	$(BIN)/iamd demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
