@@ -96,3 +96,9 @@ def test_unreliable_threats_fail_at_the_expected_rate():
     # the raid's mix: 170 drones at 0.9, 30 cruise at 0.9, 120 MRBMs at 0.85
     expected = (170 * 0.1 + 30 * 0.1 + 120 * 0.15) / 320
     assert np.mean(failed) == pytest.approx(expected, abs=0.03)
+
+
+def test_event_log_is_in_time_order():
+    r = simulate(load_scenario("southern-front"))
+    t = r.outcome.events.table().column("t_s").to_numpy()
+    assert t.size > 0 and np.all(np.diff(t) >= 0)

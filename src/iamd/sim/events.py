@@ -82,30 +82,29 @@ class EventLog:
         self.ecef_m.append(pos)
 
     def table(self) -> pa.Table:
-        """The log as an Arrow table in processing order, positions as lat/lon/alt."""
+        """The log as an Arrow table in time order (ties in processing order), positions as
+        lat/lon/alt."""
         if not self.t_s:
-            return pa.table(
-                {
-                    "t_s": pa.array([], pa.float64()),
-                    "kind": pa.array([], pa.string()),
-                }
-            )
-        pos = np.concatenate(self.ecef_m)
+            return pa.table({"t_s": pa.array([], pa.float64()), "kind": pa.array([], pa.string())})
+        t = np.concatenate(self.t_s)
+        order = np.argsort(t, kind="stable")
+        pos = np.concatenate(self.ecef_m)[order]
         lat, lon, alt = ecef2geodetic(pos)
 
         def flat(rows: list[list[str]]) -> pa.Array:
-            return pa.array([s for r in rows for s in r], pa.string()).dictionary_encode()
+            strings = np.array([x for r in rows for x in r], dtype=object)[order]
+            return pa.array(strings.tolist(), pa.string()).dictionary_encode()
 
         return pa.table(
             {
-                "t_s": np.concatenate(self.t_s),
+                "t_s": t[order],
                 "kind": flat(self.kind),
-                "threat": np.concatenate(self.threat).astype(np.int32),
+                "threat": np.concatenate(self.threat)[order].astype(np.int32),
                 "unit": flat(self.unit),
                 "owner": flat(self.owner),
                 "interceptor": flat(self.interceptor),
-                "engagement": np.concatenate(self.engagement).astype(np.int32),
-                "value": np.concatenate(self.value),
+                "engagement": np.concatenate(self.engagement)[order].astype(np.int32),
+                "value": np.concatenate(self.value)[order],
                 "lat_deg": np.degrees(lat),
                 "lon_deg": np.degrees(lon),
                 "alt_m": alt,
