@@ -16,6 +16,7 @@ from iamd.geo import destination, ecef2geodetic, enu_rotation, geodetic2ecef
 from iamd.physics.aero import fly_routes
 from iamd.physics.ballistic import integrate, solve_burnout_velocity
 from iamd.scenario.load import Scenario
+from iamd.scenario.schema import Salvo
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -232,11 +233,8 @@ def _fly_ballistic(
 
 
 def _fly_route(
-    launch: F64, aim: F64, salvo: object, speed: float, alt: float, dive_m: float
+    launch: F64, aim: F64, salvo: Salvo, speed: float, alt: float, dive_m: float
 ) -> tuple[list[F64], list[F64], F64, F64]:
-    from iamd.scenario.schema import Salvo
-
-    assert isinstance(salvo, Salvo)
     n = launch.shape[0]
     wps = [geodetic2ecef(*_deg(w.lat_deg, w.lon_deg), 0.0) for w in salvo.waypoints]
     route = np.concatenate(

@@ -13,8 +13,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-THREAT_CLASSES_DOC = "a key of the catalog's threats"
-
 
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -124,8 +122,3 @@ def bundled_catalog_data() -> dict[str, Any]:
     data = loads(text, "catalog.yaml").data
     assert isinstance(data, dict)
     return data
-
-
-def bundled_catalog() -> Catalog:
-    """The bundled catalog, validated."""
-    return Catalog.model_validate(bundled_catalog_data())
