@@ -88,3 +88,28 @@ def test_unwritable_run_directory_is_a_clear_error(tmp_path: Path):
         app, ["run", "southern-front", "--out", str(blocker / "sub"), "-q", "--no-map"]
     )
     assert res.exit_code == 2
+
+
+def test_bench_tracking_prints_one_json_object():
+    res = runner.invoke(
+        app, ["bench", "tracking", "--targets", "20", "--scans", "8", "--clutter", "5", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout.strip().splitlines()[-1])
+    assert set(row) == {
+        "targets",
+        "scans",
+        "iamd_ms_per_scan",
+        "stonesoup_ms_per_scan",
+        "speedup",
+        "iamd_ospa_m",
+        "stonesoup_ospa_m",
+    }
+    assert row["targets"] == 20 and row["scans"] == 8
+    # same detections, same tracker semantics: the same accuracy
+    assert row["iamd_ospa_m"] == row["stonesoup_ospa_m"]
+    skip = runner.invoke(app, ["bench", "tracking", "--targets", "20", "--no-stonesoup", "--json"])
+    assert skip.exit_code == 0, skip.output
+    assert json.loads(skip.stdout.strip().splitlines()[-1])["stonesoup_ms_per_scan"] is None
+    bad = runner.invoke(app, ["bench", "tracking", "--targets", "0"])
+    assert bad.exit_code == 2

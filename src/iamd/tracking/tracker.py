@@ -1,0 +1,393 @@
+"""Multi-target tracker: batched EKF, gated GNN association, M-of-N initiation, deletion.
+
+One :func:`step` absorbs one scan (every detection of one sensor at one time) into a
+:class:`Tracks` table and returns the new table. The order of operations follows
+the classic two-stage tracker (and Stone Soup's ``MultiTargetTracker`` with a
+``MultiMeasurementInitiator``, so the two can be compared detection for detection):
+
+1. predict every track to the scan time;
+2. associate confirmed tracks with the detections (:mod:`iamd.tracking.association`),
+   update the assigned ones, coast the others on their prediction;
+3. delete confirmed tracks whose position covariance has grown too large (or that
+   have missed too many scans in a row);
+4. associate tentative tracks with the detections left over, update them, confirm
+   those with ``confirm_m`` updates, delete the others that grew too uncertain or
+   ran out of their ``confirm_n`` scans;
+5. start a tentative track on every detection still unused.
+
+States are (position m, velocity m/s) in one Cartesian frame (ECEF in the
+simulation). Tracks faster than ``ballistic_speed_m_s`` are predicted with gravity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iamd.tracking.association import gate_pairs, gnn, mahalanobis
+from iamd.tracking.filters import predict, rae_covariance_ecef, rae_model, update, wrap_angle
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+BOOL = NDArray[np.bool_]
+
+
+class MeasurementModel(Protocol):
+    """How one sensor's scan measures states."""
+
+    def predict(self, x: F64) -> tuple[F64, F64]:
+        """Predicted measurements (n, m) of states ``x`` (n, 6) and the Jacobian (n, m, 6)."""
+        ...
+
+    def residual(self, z: F64, z_hat: F64) -> F64:
+        """Measurement minus prediction, (k, m), angles wrapped."""
+        ...
+
+    def noise(self, k: int) -> F64:
+        """Measurement covariance (k, m, m)."""
+        ...
+
+    def to_position(self, z: F64) -> tuple[F64, F64]:
+        """Positions (k, 3) m of measurements and their covariances (k, 3, 3) m^2."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PositionSensor:
+    """A sensor that measures Cartesian position with independent noise ``sigma_m`` (3,)."""
+
+    sigma_m: F64
+
+    def predict(self, x: F64) -> tuple[F64, F64]:
+        h = np.zeros((x.shape[0], 3, 6))
+        h[:, :, :3] = np.eye(3)
+        return x[:, :3], h
+
+    def residual(self, z: F64, z_hat: F64) -> F64:
+        return z - z_hat
+
+    def noise(self, k: int) -> F64:
+        return np.broadcast_to(np.diag(self.sigma_m**2), (k, 3, 3))
+
+    def to_position(self, z: F64) -> tuple[F64, F64]:
+        return z, self.noise(z.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class RadarSensor:
+    """A radar measuring range m, azimuth rad and elevation rad from a site.
+
+    Attributes
+    ----------
+    site_ecef_m : (3,) site position.
+    rot : (3, 3) ECEF-to-ENU rotation at the site.
+    sigma : (3,) range m, azimuth rad, elevation rad standard deviations.
+    """
+
+    site_ecef_m: F64
+    rot: F64
+    sigma: F64
+
+    def predict(self, x: F64) -> tuple[F64, F64]:
+        return rae_model(x, self.site_ecef_m, self.rot)
+
+    def residual(self, z: F64, z_hat: F64) -> F64:
+        v = z - z_hat
+        v[:, 1:] = wrap_angle(v[:, 1:])
+        return v
+
+    def noise(self, k: int) -> F64:
+        return np.broadcast_to(np.diag(self.sigma**2), (k, 3, 3))
+
+    def to_position(self, z: F64) -> tuple[F64, F64]:
+        r, az, el = z[:, 0], z[:, 1], z[:, 2]
+        enu = np.stack(
+            [r * np.cos(el) * np.sin(az), r * np.cos(el) * np.cos(az), r * np.sin(el)], 1
+        )
+        return enu @ self.rot + self.site_ecef_m, rae_covariance_ecef(z, self.sigma, self.rot)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Tracker parameters.
+
+    Attributes
+    ----------
+    q_m2_s3 : white-acceleration spectral density of the motion model, m^2/s^3.
+    init_speed_sigma_m_s : velocity standard deviation of a new track, m/s (mean 0).
+    gate_radius_m : Euclidean pre-gate around a track's predicted position, m.
+    missed_distance : Mahalanobis gate; also the cost of leaving a track unassigned.
+    confirm_m, confirm_n : a tentative track is confirmed at ``confirm_m`` updates
+        (its first detection counts) and dropped if that has not happened within
+        ``confirm_n`` scans; ``None`` means no limit.
+    delete_pos_var_m2 : a track whose position covariance trace exceeds this is deleted.
+    max_misses : a confirmed track missed this many scans in a row is deleted (``None``: never).
+    ballistic_speed_m_s : tracks faster than this are predicted under gravity.
+    """
+
+    q_m2_s3: float = 1.0
+    init_speed_sigma_m_s: float = 300.0
+    gate_radius_m: float = 2000.0
+    missed_distance: float = 3.0
+    confirm_m: int = 2
+    confirm_n: int | None = None
+    delete_pos_var_m2: float = 3.0 * 1000.0**2
+    max_misses: int | None = None
+    ballistic_speed_m_s: float = np.inf
+
+    def check(self) -> None:
+        """Raise ``ValueError`` with a readable message for impossible parameters."""
+        if not (self.q_m2_s3 >= 0 and np.isfinite(self.q_m2_s3)):
+            raise ValueError(f"process noise must be finite and >= 0, got {self.q_m2_s3}")
+        for name in (
+            "init_speed_sigma_m_s",
+            "gate_radius_m",
+            "missed_distance",
+            "delete_pos_var_m2",
+        ):
+            v = getattr(self, name)
+            if not v > 0:
+                raise ValueError(f"{name} must be > 0, got {v}")
+        if self.confirm_m < 1:
+            raise ValueError(f"confirm_m must be >= 1, got {self.confirm_m}")
+        if self.confirm_n is not None and self.confirm_n < self.confirm_m:
+            raise ValueError(
+                f"confirm_n ({self.confirm_n}) must be >= confirm_m ({self.confirm_m})"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Tracks:
+    """A track table (struct of arrays), one row per track.
+
+    Attributes
+    ----------
+    x : (n, 6) state, m and m/s.
+    p : (n, 6, 6) covariance.
+    t_s : (n,) time of the state.
+    track_id : (n,) identity, unique and stable for the track's life.
+    confirmed : (n,) confirmed (True) or tentative.
+    updates : (n,) detections absorbed.
+    misses : (n,) scans missed in a row.
+    scans : (n,) scans seen since initiation.
+    label : (n,) truth label of the last detection absorbed (-1 clutter or unknown);
+        for scoring only, never used by the tracker.
+    next_id : the identity the next track will get.
+    """
+
+    x: F64
+    p: F64
+    t_s: F64
+    track_id: I64
+    confirmed: BOOL
+    updates: I64
+    misses: I64
+    scans: I64
+    label: I64
+    next_id: int = 0
+
+    @staticmethod
+    def empty() -> Tracks:
+        return Tracks(
+            x=np.zeros((0, 6)),
+            p=np.zeros((0, 6, 6)),
+            t_s=np.zeros(0),
+            track_id=np.zeros(0, np.int64),
+            confirmed=np.zeros(0, bool),
+            updates=np.zeros(0, np.int64),
+            misses=np.zeros(0, np.int64),
+            scans=np.zeros(0, np.int64),
+            label=np.zeros(0, np.int64),
+        )
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def take(self, idx: I64 | BOOL) -> Tracks:
+        """The rows ``idx`` (indices or mask)."""
+        return Tracks(
+            self.x[idx],
+            self.p[idx],
+            self.t_s[idx],
+            self.track_id[idx],
+            self.confirmed[idx],
+            self.updates[idx],
+            self.misses[idx],
+            self.scans[idx],
+            self.label[idx],
+            self.next_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StepReport:
+    """What one scan did.
+
+    Attributes
+    ----------
+    det_track : (m,) identity of the track each detection went to (-1: started a
+        tentative track that was not confirmed yet, or none).
+    confirmed_ids : identities confirmed in this scan.
+    deleted_ids : identities of confirmed tracks deleted in this scan.
+    """
+
+    det_track: I64
+    confirmed_ids: I64
+    deleted_ids: I64
+
+
+def predict_tracks(tr: Tracks, t_s: float, cfg: TrackerConfig) -> tuple[F64, F64]:
+    """States and covariances of all tracks predicted to ``t_s`` (table unchanged)."""
+    n = len(tr)
+    if n == 0:
+        return tr.x, tr.p
+    speed = np.linalg.norm(tr.x[:, 3:], axis=1)
+    return predict(
+        tr.x,
+        tr.p,
+        t_s - tr.t_s,
+        np.full(n, cfg.q_m2_s3),
+        speed > cfg.ballistic_speed_m_s,
+        np.full(n, np.inf),
+    )
+
+
+def _associate(
+    x: F64, p: F64, z: F64, z_pos: F64, model: MeasurementModel, cfg: TrackerConfig
+) -> tuple[I64, F64, F64]:
+    """GNN of tracks (x, p) with detections; returns (assignment, updated x, updated p)."""
+    n = x.shape[0]
+    if n == 0 or z.shape[0] == 0:
+        return np.full(n, -1, np.int64), x, p
+    ti, di = gate_pairs(x[:, :3], z_pos, cfg.gate_radius_m)
+    a = np.full(n, -1, np.int64)
+    if ti.size == 0:
+        return a, x, p
+    z_hat, h = model.predict(x)
+    ht = np.transpose(h, (0, 2, 1))
+    s = h @ p @ ht + model.noise(n)
+    users = np.unique(ti)
+    s_inv = np.zeros_like(s)
+    s_inv[users] = np.linalg.inv(s[users])
+    d = mahalanobis(model.residual(z[di], z_hat[ti]), s_inv[ti])
+    a = gnn(n, z.shape[0], ti, di, d, cfg.missed_distance)
+    hit = np.flatnonzero(a >= 0)
+    if hit.size:
+        x = x.copy()
+        p = p.copy()
+        x[hit], p[hit], _ = update(
+            x[hit],
+            p[hit],
+            model.residual(z[a[hit]], z_hat[hit]),
+            h[hit],
+            model.noise(hit.size),
+        )
+    return a, x, p
+
+
+def step(
+    tr: Tracks,
+    t_s: float,
+    z: F64,
+    model: MeasurementModel,
+    cfg: TrackerConfig,
+    det_label: I64 | None = None,
+) -> tuple[Tracks, StepReport]:
+    """Absorb one scan's detections ``z`` (m, k) taken at ``t_s``.
+
+    Raises
+    ------
+    ValueError
+        If a detection is not finite or the scan is older than a track.
+    """
+    z = np.asarray(z, dtype=float)
+    m = z.shape[0]
+    if m and not np.isfinite(z).all():
+        bad = int(np.flatnonzero(~np.isfinite(z).all(axis=1))[0])
+        raise ValueError(f"detection {bad} of the scan at t={t_s} s is not finite: {z[bad]}")
+    if len(tr) and t_s < tr.t_s.max() - 1e-9:
+        raise ValueError(f"scan at t={t_s} s is older than the tracks (t={tr.t_s.max()} s)")
+    labels = np.full(m, -1, np.int64) if det_label is None else np.asarray(det_label, np.int64)
+    z_pos, z_cov = model.to_position(z) if m else (np.zeros((0, 3)), np.zeros((0, 3, 3)))
+
+    x, p = predict_tracks(tr, t_s, cfg)
+    conf = np.flatnonzero(tr.confirmed)
+    tent = np.flatnonzero(~tr.confirmed)
+    updates = tr.updates.copy()
+    misses = tr.misses.copy()
+    label = tr.label.copy()
+    det_track = np.full(m, -1, np.int64)
+
+    # confirmed tracks take their detections first
+    a1, x[conf], p[conf] = _associate(x[conf], p[conf], z, z_pos, model, cfg)
+    used = np.zeros(m, bool)
+    hit1 = a1 >= 0
+    used[a1[hit1]] = True
+    det_track[a1[hit1]] = tr.track_id[conf[hit1]]
+    updates[conf[hit1]] += 1
+    misses[conf] = np.where(hit1, 0, misses[conf] + 1)
+    label[conf[hit1]] = labels[a1[hit1]]
+
+    # tentative tracks get the rest
+    free = np.flatnonzero(~used)
+    a2, x[tent], p[tent] = _associate(x[tent], p[tent], z[free], z_pos[free], model, cfg)
+    hit2 = a2 >= 0
+    used[free[a2[hit2]]] = True
+    updates[tent[hit2]] += 1
+    misses[tent] = np.where(hit2, 0, misses[tent] + 1)
+    label[tent[hit2]] = labels[free[a2[hit2]]]
+    scans = tr.scans + 1
+
+    pos_var = np.trace(p[:, :3, :3], axis1=1, axis2=2)
+    keep = np.ones(len(tr), bool)
+    lost = pos_var[conf] > cfg.delete_pos_var_m2
+    if cfg.max_misses is not None:
+        lost |= misses[conf] >= cfg.max_misses
+    keep[conf[lost]] = False
+    promote = tent[updates[tent] >= cfg.confirm_m]
+    confirmed = tr.confirmed.copy()
+    confirmed[promote] = True
+    det_track[free[a2[hit2]]] = np.where(
+        updates[tent[hit2]] >= cfg.confirm_m, tr.track_id[tent[hit2]], -1
+    )
+    still = tent[updates[tent] < cfg.confirm_m]
+    drop = pos_var[still] > cfg.delete_pos_var_m2
+    if cfg.confirm_n is not None:
+        drop |= scans[still] >= cfg.confirm_n
+    keep[still[drop]] = False
+
+    # new tentative tracks on the detections nobody took
+    new = np.flatnonzero(~used)
+    k = new.size
+    x0 = np.zeros((k, 6))
+    x0[:, :3] = z_pos[new]
+    p0 = np.zeros((k, 6, 6))
+    p0[:, :3, :3] = z_cov[new]
+    p0[:, 3:, 3:] = np.eye(3) * cfg.init_speed_sigma_m_s**2
+    ids = tr.next_id + np.arange(k, dtype=np.int64)
+    out = Tracks(
+        x=np.concatenate([x[keep], x0]),
+        p=np.concatenate([p[keep], p0]),
+        t_s=np.full(int(keep.sum()) + k, float(t_s)),
+        track_id=np.concatenate([tr.track_id[keep], ids]),
+        confirmed=np.concatenate([confirmed[keep], np.zeros(k, bool)]),
+        updates=np.concatenate([updates[keep], np.ones(k, np.int64)]),
+        misses=np.concatenate([misses[keep], np.zeros(k, np.int64)]),
+        scans=np.concatenate([scans[keep], np.zeros(k, np.int64)]),
+        label=np.concatenate([label[keep], labels[new]]),
+        next_id=tr.next_id + k,
+    )
+    if cfg.confirm_m <= 1 and k:
+        out = replace(out, confirmed=np.concatenate([confirmed[keep], np.ones(k, bool)]))
+        det_track[new] = ids
+    report = StepReport(
+        det_track=det_track,
+        confirmed_ids=np.concatenate(
+            [tr.track_id[promote], ids if cfg.confirm_m <= 1 else ids[:0]]
+        ),
+        deleted_ids=tr.track_id[conf[lost]],
+    )
+    return out, report
