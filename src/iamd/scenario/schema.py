@@ -57,6 +57,13 @@ class Asset(_Strict):
         return self
 
 
+class Link(_Strict):
+    """A data link: every message is late by ``latency_s`` and lost with probability ``loss``."""
+
+    latency_s: float = Field(default=0.0, ge=0, le=3600)
+    loss: float = Field(default=0.0, ge=0, le=1, description="probability a message is lost")
+
+
 class Owner(_Strict):
     """A coalition partner: owns sensors, fire units and C2 nodes."""
 
@@ -65,6 +72,17 @@ class Owner(_Strict):
         default_factory=list, description="partners that receive this owner's tracks"
     )
     colour: str = Field(default="", description="map colour, e.g. '#1f77b4'")
+    sensor_link: Link = Field(
+        default_factory=lambda: Link(latency_s=0.5),
+        description="from this owner's radars and launch-warning sensors to its tracker",
+    )
+    share_link: Link = Field(
+        default_factory=lambda: Link(latency_s=2.0),
+        description="this owner's track reports to the partners it shares with",
+    )
+    share_period_s: float = Field(
+        default=4.0, gt=0, le=3600, description="interval between track reports to partners"
+    )
 
 
 class Sensor(Position):
@@ -149,11 +167,35 @@ class Doctrine(_Strict):
 
 
 class Tracking(_Strict):
-    """Tracking mode."""
+    """Tracking mode and tracker parameters.
 
-    mode: Literal["ideal"] = "ideal"
-    process_noise_m_s2: float = Field(default=5.0, gt=0)
+    ``gnn`` is a real multi-target tracker per owner (measurements carry no identity;
+    false alarms make false tracks) with track-to-track fusion between partners;
+    ``ideal`` gives every measurement its true identity and shares measurements
+    instantly, to separate tracking errors from battle-management errors.
+    """
+
+    mode: Literal["gnn", "ideal"] = "gnn"
+    process_noise_m_s2: float = Field(
+        default=5.0, gt=0, description="acceleration noise of fast (ballistic) tracks"
+    )
     drop_after_s: float = Field(default=60.0, gt=0, description="drop a track not updated since")
+    gate: float = Field(
+        default=4.0, gt=0, le=20, description="Mahalanobis gate of association (gnn)"
+    )
+    confirm_m: int = Field(default=3, ge=1, le=20, description="M of M-of-N confirmation (gnn)")
+    confirm_n: int = Field(default=5, ge=1, le=50, description="N of M-of-N confirmation (gnn)")
+    max_misses: int = Field(
+        default=6, ge=1, le=100, description="delete a confirmed track missed this many scans"
+    )
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> Tracking:
+        if self.confirm_n < self.confirm_m:
+            raise ValueError(
+                f"confirm_n ({self.confirm_n}) must be >= confirm_m ({self.confirm_m})"
+            )
+        return self
 
 
 class CatalogOverride(_Strict):

@@ -17,6 +17,7 @@ from iamd.c2.assess import assess
 from iamd.c2.doctrine import Candidates, assign, hold_for_cheaper
 from iamd.c2.envelope import opportunities
 from iamd.sensors import radar as radar_mod
+from iamd.sim import network
 from iamd.sim.events import ALIVE, INTERCEPTED, Kind
 from iamd.tracking.ideal import drop_stale, extrapolate
 
@@ -111,8 +112,11 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     """One battle-management cycle of C2 node ``k``: assess, find opportunities, assign."""
     w, doc = eng.w, eng.doctrine
     _, o, cycle_s = w.nodes[k]
-    dropped = drop_stale(eng.pictures, o, t_s, w.scenario.spec.tracking.drop_after_s)
-    eng.log.add(t_s, "track_drop", dropped, owner=w.owners[o])
+    if eng.net is None:
+        dropped = drop_stale(eng.pictures, o, t_s, w.scenario.spec.tracking.drop_after_s)
+        eng.log.add(t_s, "track_drop", dropped, owner=w.owners[o])
+    else:
+        network.refresh_picture(eng, o, t_s)
     firm = eng.pictures.firm(o)
     firm = firm[~eng.known_dead[firm]]
     units = eng.node_units[k]
@@ -281,6 +285,8 @@ def guidance_error_m(eng: Engine, u: int, i: int, t_s: float, true_m: F64, pip_m
         inside = np.linalg.norm(true_m - spec_u.ecef_m) <= spec_u.ic.max_range_km * 1e3
         return 0.0 if inside else float("inf")
     o = eng.w.owners.index(spec_u.owner)
+    if eng.net is not None:
+        network.refresh_picture(eng, o, t_s)
     if not eng.pictures.active[o, i]:
         return float(np.linalg.norm(true_m - pip_m))
     x, _ = extrapolate(eng.pictures, np.array([o]), np.array([i]), t_s, eng.w.motion)

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from iamd.c2.assess import PATH_STEPS
 from iamd.c2.envelope import UnitEnvelopes
 from iamd.sensors import radar as radar_mod
-from iamd.sim import battle, sensing
+from iamd.sim import battle, metrics_sampler, network, sensing
 from iamd.sim.battle import Engagement
 from iamd.sim.events import (
     ALIVE,
@@ -46,11 +46,12 @@ class Streams:
     detect: np.random.Generator
     noise: np.random.Generator
     intercept: np.random.Generator
+    link: np.random.Generator
 
     @staticmethod
     def spawn(seq: np.random.SeedSequence) -> Streams:
-        a, b, c = (np.random.default_rng(s) for s in seq.spawn(3))
-        return Streams(detect=a, noise=b, intercept=c)
+        a, b, c, d = (np.random.default_rng(s) for s in seq.spawn(4))
+        return Streams(detect=a, noise=b, intercept=c, link=d)
 
 
 @dataclass(slots=True)
@@ -67,6 +68,8 @@ class Outcome:
     asset_value_lost: F64
     events: EventLog
     pictures: Pictures
+    samples: metrics_sampler.Samples
+    net: network.NetState | None
     engagements: list[Engagement] = field(default_factory=list)
 
 
@@ -93,6 +96,12 @@ class Engine:
         self.known_dead = np.zeros(n, dtype=bool)
         self.warned = np.zeros(n, dtype=bool)
         self.pictures = Pictures.empty(len(world.owners), n)
+        self.net = (
+            network.NetState.of(len(world.owners), spec.tracking)
+            if spec.tracking.mode == "gnn"
+            else None
+        )
+        self.samples = metrics_sampler.Samples()
         self.windows = sensing.sensor_windows(world)
         self.feeders = [
             [
@@ -175,6 +184,9 @@ class Engine:
             if np.isfinite(start):
                 self.push(start, Kind.LAUNCH_WARNING, s)
         self.push(self.duration_s, Kind.END, 0)
+        first = float(np.min(tr.t_launch_s, initial=np.inf))
+        if np.isfinite(first):
+            self.push(metrics_sampler.first_sample_s(first), Kind.SAMPLE, 0)
         handlers: dict[int, Callable[[float, int], None]] = {
             Kind.IMPACT: self.on_impact,
             Kind.FAIL: self.on_fail,
@@ -184,6 +196,10 @@ class Engine:
             Kind.SCAN: partial(sensing.on_scan, self),
             Kind.LAUNCH_WARNING: partial(sensing.on_launch_warning, self),
             Kind.C2_CYCLE: partial(battle.on_cycle, self),
+            Kind.REPORT: partial(network.on_report, self),
+            Kind.SHARE: partial(network.on_share, self),
+            Kind.DELIVER: partial(network.on_deliver, self),
+            Kind.SAMPLE: partial(metrics_sampler.on_sample, self),
         }
         count = 0
         while self.heap:
@@ -207,6 +223,8 @@ class Engine:
             asset_value_lost=self.asset_lost,
             events=self.log,
             pictures=self.pictures,
+            samples=self.samples,
+            net=self.net,
             engagements=self.engagements,
         )
 

@@ -35,8 +35,12 @@ class Kind(IntEnum):
     RELOAD = 4
     SCAN = 5
     LAUNCH_WARNING = 6
-    C2_CYCLE = 7
-    END = 8
+    REPORT = 7
+    SHARE = 8
+    DELIVER = 9
+    SAMPLE = 10
+    C2_CYCLE = 11
+    END = 12
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from iamd.geo import ecef2geodetic
 from iamd.physics.truth import TruthTable, fly
 from iamd.scenario.load import Scenario
 from iamd.sim.engine import FATE_NAMES, Engine, Outcome
+from iamd.sim.metrics_sampler import track_quality
 from iamd.sim.world import World, build_world
 
 TRUTH_ROUTE_STRIDE = 3
@@ -109,7 +110,7 @@ def summarise(world: World, out: Outcome, seed: int, wall_time_s: float) -> dict
         "by_owner": by_owner,
         "assets": assets,
         "cost_usd": {"interceptors": float(sum(v["cost_usd"] for v in interceptors.values()))},
-        "tracking": {"mode": spec.tracking.mode},
+        "tracking": track_quality(out.samples, world.owners, spec.tracking.mode),
     }
 
 
@@ -138,11 +139,17 @@ def truth_table(tr: TruthTable, out: Outcome) -> pa.Table:
 
 
 def tracks_table(result: RunResult) -> pa.Table:
-    """Every track update of every picture."""
+    """Every track update of every picture.
+
+    ``track`` is the track's identity (owner index times 10^9 plus the owner's own
+    number in ``gnn`` mode; the threat in ``ideal`` mode) and ``truth_threat`` the
+    threat whose detection it last absorbed (-1: a false alarm), for scoring.
+    """
     log = result.outcome.pictures.log
     if not log.t_s:
         return pa.table({"t_s": pa.array([], pa.float64())})
     threat = np.concatenate(log.threat).astype(np.int32)
+    track = np.concatenate(log.track).astype(np.int64)
     x = np.concatenate(log.state)
     lat, lon, alt = ecef2geodetic(x[:, :3])
     owners = np.asarray(result.world.owners)[np.concatenate(log.owner)]
@@ -150,7 +157,7 @@ def tracks_table(result: RunResult) -> pa.Table:
         {
             "t_s": np.concatenate(log.t_s),
             "owner": pa.array(owners).dictionary_encode(),
-            "track": threat,
+            "track": track,
             "truth_threat": threat,
             "lat_deg": np.degrees(lat),
             "lon_deg": np.degrees(lon),

@@ -12,9 +12,11 @@ from numpy.typing import NDArray
 
 from iamd.sensors import radar as radar_mod
 from iamd.sensors.spaceborne import in_boost, reports
+from iamd.sim import network
 from iamd.sim.events import Kind
 from iamd.sim.world import World
 from iamd.tracking.ideal import absorb_positions, absorb_radar
+from iamd.tracking.tracker import PositionSensor, RadarSensor
 
 if TYPE_CHECKING:
     from iamd.sim.engine import Engine
@@ -65,9 +67,16 @@ def on_scan(eng: Engine, t_s: float, s: int) -> None:
     w, site = eng.w, eng.w.radars[s]
     win = eng.windows[s]
     cand = np.flatnonzero(eng.alive(t_s) & (win[:, 0] <= t_s) & (win[:, 1] >= t_s))
+    o = w.owners.index(site.owner)
+    if eng.net is not None:
+        local = eng.net.local[o]
+        if cand.size or local.confirmed.any():
+            _scan_to_tracker(eng, t_s, s, cand)
+        push_scan(eng, s, t_s + site.scan_s, site.scan_s)
+        return
     if cand.size:
         pos = w.truth.state_at(cand, np.full(cand.size, t_s))[:, :3]
-        tracked = eng.pictures.active[w.owners.index(site.owner), cand]
+        tracked = eng.pictures.active[o, cand]
         det = radar_mod.scan(
             site,
             eng.site_banks[s],
@@ -101,6 +110,36 @@ def on_scan(eng: Engine, t_s: float, s: int) -> None:
     push_scan(eng, s, t_s + site.scan_s, site.scan_s)
 
 
+def _scan_to_tracker(eng: Engine, t_s: float, s: int, cand: I64) -> None:
+    """One radar scan in gnn mode: every detection, false alarms too, without identity."""
+    w, site = eng.w, eng.w.radars[s]
+    o = w.owners.index(site.owner)
+    net = eng.net
+    assert net is not None
+    pos = w.truth.state_at(cand, np.full(cand.size, t_s))[:, :3]
+    local = net.local[o]
+    tracked = np.isin(cand, local.label[local.confirmed])
+    det = radar_mod.scan(
+        site, eng.site_banks[s], cand, pos, w.rcs_m2[cand], tracked, eng.rng.detect, eng.rng.noise
+    )
+    eng.log.add(
+        t_s, "scan", -1, unit=site.name, owner=site.owner, value=float((det.threat < 0).sum())
+    )
+    order = eng.rng.detect.permutation(det.threat.size)  # a radar reports no identities
+    network.send_report(
+        eng,
+        network.Report(
+            owner=o,
+            sensor=site.name,
+            t_s=t_s,
+            z=det.rae[order],
+            labels=det.threat[order],
+            model=RadarSensor(site.ecef_m, site.rot, det.sigma),
+            in_view=lambda x: radar_mod.bank_coverage(eng.site_banks[s], x)[0][0],
+        ),
+    )
+
+
 def on_launch_warning(eng: Engine, t_s: float, s: int) -> None:
     w, sp = eng.w, eng.w.spaceborne[s]
     ids = in_boost(t_s, w.truth.t_launch_s, w.burn_s, sp.sc.delay_s, w.truth.ballistic)
@@ -114,6 +153,21 @@ def on_launch_warning(eng: Engine, t_s: float, s: int) -> None:
         first = ids[~eng.warned[ids]]
         eng.warned[ids] = True
         eng.log.add(t_s, "launch_warning", first, unit=sp.name, owner=sp.owner)
+    if ids.size and eng.net is not None:
+        order = eng.rng.detect.permutation(ids.size)
+        network.send_report(
+            eng,
+            network.Report(
+                owner=w.owners.index(sp.owner),
+                sensor=sp.name,
+                t_s=t_s,
+                z=z[order],
+                labels=ids[order],
+                model=PositionSensor(np.full(3, sp.sc.sigma_pos_m)),
+                in_view=lambda x: np.zeros(x.shape[0], dtype=bool),
+            ),
+        )
+    elif ids.size:
         owners = w.receivers[w.owners.index(sp.owner)]
         new = absorb_positions(eng.pictures, owners, t_s, ids, z, sp.sc.sigma_pos_m, w.motion)
         for o, fresh in zip(owners, new, strict=True):

@@ -51,7 +51,8 @@ class World:
 
     Attributes
     ----------
-    owners : owner names; ``receivers[o]`` lists owners whose pictures get owner o's data.
+    owners : owner names; ``receivers[o]`` lists owners whose pictures get owner o's data
+        (o first); ``share_to[o]`` the partners o shares with (o excluded).
     class_* : (n,) per-threat class figures, indexed by threat.
     """
 
@@ -59,6 +60,7 @@ class World:
     truth: TruthTable
     owners: tuple[str, ...]
     receivers: tuple[tuple[int, ...], ...]
+    share_to: tuple[tuple[int, ...], ...]
     radars: tuple[RadarSite, ...]
     spaceborne: tuple[SpaceSensor, ...]
     nodes: tuple[tuple[str, int, float], ...]
@@ -140,6 +142,7 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
         truth=truth,
         owners=owners,
         receivers=tuple(receivers),
+        share_to=tuple(r[1:] for r in receivers),
         radars=tuple(radars),
         spaceborne=tuple(space),
         nodes=nodes,

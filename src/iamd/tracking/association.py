@@ -24,6 +24,11 @@ from scipy.spatial import cKDTree
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
+DENSE_PAIRS = 4096
+"""Up to this many (track, detection) combinations are gated by brute force."""
+SMALL_PAIRS = 200
+"""Up to this many conflicting pairs are solved as one assignment, without clustering."""
+
 
 def gate_pairs(pred_m: F64, det_m: F64, radius_m: float | F64) -> tuple[I64, I64]:
     """Every (track, detection) pair closer than ``radius_m``, by k-d tree.
@@ -42,6 +47,10 @@ def gate_pairs(pred_m: F64, det_m: F64, radius_m: float | F64) -> tuple[I64, I64
     if n == 0 or m == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     r = np.broadcast_to(np.asarray(radius_m, dtype=float), (n,))
+    if n * m <= DENSE_PAIRS:  # small problems: every distance at once beats building a tree
+        d2 = np.sum((pred_m[:, None, :] - det_m[None, :, :]) ** 2, axis=2)
+        ti, di = np.nonzero(d2 <= (r * r)[:, None])
+        return ti.astype(np.int64), di.astype(np.int64)
     tree = cKDTree(det_m)
     if np.all(r == r[0]):
         other = cKDTree(pred_m)
@@ -87,27 +96,40 @@ def gnn(n_tracks: int, n_dets: int, ti: I64, di: I64, cost: F64, missed: float) 
     ti, di, cost = ti[ok], di[ok], cost[ok]
     if ti.size == 0:
         return out
-    # connected components of the bipartite gate graph (tracks 0..n-1, detections n..n+m-1)
-    n_nodes = n_tracks + n_dets
-    graph = coo_matrix((np.ones(ti.size), (ti, n_tracks + di)), shape=(n_nodes, n_nodes))
-    _, label = connected_components(graph, directed=False)
-    comp = label[ti]
-    edges = np.bincount(comp, minlength=n_nodes)
-    single = edges[comp] == 1
+    # a pair whose track and detection have no other candidate is assigned directly
+    single = (np.bincount(ti, minlength=n_tracks)[ti] == 1) & (
+        np.bincount(di, minlength=n_dets)[di] == 1
+    )
     out[ti[single]] = di[single]
     rest = np.flatnonzero(~single)
     if rest.size == 0:
         return out
+    if rest.size <= SMALL_PAIRS:  # one small problem: solve it whole (block-diagonal)
+        _solve(out, ti[rest], di[rest], cost[rest], missed)
+        return out
+    # connected components of the conflicting part of the gate graph
+    # (tracks 0..n-1, detections n..n+m-1)
+    n_nodes = n_tracks + n_dets
+    graph = coo_matrix(
+        (np.ones(rest.size), (ti[rest], n_tracks + di[rest])), shape=(n_nodes, n_nodes)
+    )
+    _, label = connected_components(graph, directed=False)
+    comp = label[ti]
     rest = rest[np.argsort(comp[rest], kind="stable")]
     bounds = np.flatnonzero(np.diff(comp[rest])) + 1
     for grp in np.split(rest, bounds):  # loop over conflicting clusters only
-        tracks, t_loc = np.unique(ti[grp], return_inverse=True)
-        dets, d_loc = np.unique(di[grp], return_inverse=True)
-        a, b = tracks.size, dets.size
-        mat = np.full((a, b + a), np.inf)
-        mat[t_loc, d_loc] = cost[grp]
-        mat[np.arange(a), b + np.arange(a)] = missed
-        rows, cols = linear_sum_assignment(mat)
-        hit = cols < b
-        out[tracks[rows[hit]]] = dets[cols[hit]]
+        _solve(out, ti[grp], di[grp], cost[grp], missed)
     return out
+
+
+def _solve(out: I64, ti: I64, di: I64, cost: F64, missed: float) -> None:
+    """Exact assignment of one set of candidate pairs, written into ``out``."""
+    tracks, t_loc = np.unique(ti, return_inverse=True)
+    dets, d_loc = np.unique(di, return_inverse=True)
+    a, b = tracks.size, dets.size
+    mat = np.full((a, b + a), np.inf)
+    mat[t_loc, d_loc] = cost
+    mat[np.arange(a), b + np.arange(a)] = missed
+    rows, cols = linear_sum_assignment(mat)
+    hit = cols < b
+    out[tracks[rows[hit]]] = dets[cols[hit]]

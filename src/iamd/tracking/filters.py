@@ -18,6 +18,11 @@ from iamd.physics.ballistic import acceleration
 
 F64 = NDArray[np.float64]
 
+SINGLE_STEP_S = 10.0
+"""Ballistic predictions up to this long use one midpoint step, longer ones two
+(the step error is far below the process noise at scan and reporting intervals)."""
+EYE3 = np.eye(3)
+
 
 def predict(
     x: F64, p: F64, dt_s: F64, q_m2_s3: F64, ballistic: NDArray[np.bool_], beta_kg_m2: F64
@@ -35,28 +40,27 @@ def predict(
     x_new[:, :3] = x[:, :3] + x[:, 3:] * dt
     if ballistic.any():
         b = ballistic
-        # two half steps of midpoint integration: accurate over the scan intervals used
+        # midpoint integration, in two half steps beyond a few seconds
         xb = x[b]
-        h = dt[b] / 2.0
-        for _ in range(2):
+        steps = 1 if float(np.abs(dt_s[b]).max()) <= SINGLE_STEP_S else 2
+        h = dt[b] / steps
+        for _ in range(steps):
             a1 = acceleration(xb[:, :3], xb[:, 3:], beta_kg_m2[b])
             mid_p = xb[:, :3] + 0.5 * h * xb[:, 3:]
             mid_v = xb[:, 3:] + 0.5 * h * a1
             a2 = acceleration(mid_p, mid_v, beta_kg_m2[b])
             xb = np.concatenate([xb[:, :3] + h * mid_v, xb[:, 3:] + h * a2], axis=1)
         x_new[b] = xb
-    n = x.shape[0]
-    f = np.broadcast_to(np.eye(6), (n, 6, 6)).copy()
-    f[:, 0:3, 3:6] = np.eye(3) * dt[:, :, None]
+    # P' = F P F' + Q with F = [[I, dt I], [0, I]], written out by blocks
     d = dt_s[:, None, None]
     q = q_m2_s3[:, None, None]
-    eye = np.eye(3)
-    qm = np.empty((n, 6, 6))
-    qm[:, :3, :3] = q * d**3 / 3.0 * eye
-    qm[:, :3, 3:] = q * d**2 / 2.0 * eye
-    qm[:, 3:, :3] = q * d**2 / 2.0 * eye
-    qm[:, 3:, 3:] = q * d * eye
-    p_new = f @ p @ np.transpose(f, (0, 2, 1)) + qm
+    pp, pv, vp, vv = p[:, :3, :3], p[:, :3, 3:], p[:, 3:, :3], p[:, 3:, 3:]
+    p_new = np.empty_like(p)
+    p_new[:, :3, :3] = pp + d * (pv + vp) + d * d * vv + (q * d**3 / 3.0) * EYE3
+    cross = pv + d * vv + (q * d**2 / 2.0) * EYE3
+    p_new[:, :3, 3:] = cross
+    p_new[:, 3:, :3] = np.transpose(cross, (0, 2, 1))
+    p_new[:, 3:, 3:] = vv + (q * d) * EYE3
     return x_new, p_new
 
 

@@ -34,13 +34,18 @@ class TrackLog:
     t_s: list[F64] = field(default_factory=list)
     owner: list[I64] = field(default_factory=list)
     threat: list[I64] = field(default_factory=list)
+    track: list[I64] = field(default_factory=list)
     state: list[F64] = field(default_factory=list)
     sigma_m: list[F64] = field(default_factory=list)
 
-    def add(self, t_s: float, owner: I64, ids: I64, x: F64, p: F64) -> None:
+    def add(
+        self, t_s: float, owner: I64, ids: I64, x: F64, p: F64, track: I64 | None = None
+    ) -> None:
+        """Log states of tracks on threats ``ids`` (track identities default to them)."""
         self.t_s.append(np.full(ids.shape[0], t_s))
-        self.owner.append(owner)
+        self.owner.append(np.broadcast_to(owner, ids.shape).astype(np.int64))
         self.threat.append(ids)
+        self.track.append(ids if track is None else track)
         self.state.append(x)
         self.sigma_m.append(np.sqrt(np.trace(p[:, :3, :3], axis1=1, axis2=2)))
 

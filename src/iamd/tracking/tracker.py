@@ -21,6 +21,7 @@ simulation). Tracks faster than ``ballistic_speed_m_s`` are predicted with gravi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 
 from iamd.tracking.association import gate_pairs, gnn, mahalanobis
 from iamd.tracking.filters import predict, rae_covariance_ecef, rae_model, update, wrap_angle
+from iamd.tracking.ideal import MotionModel
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -50,8 +52,16 @@ class MeasurementModel(Protocol):
         """Measurement covariance (k, m, m)."""
         ...
 
-    def to_position(self, z: F64) -> tuple[F64, F64]:
-        """Positions (k, 3) m of measurements and their covariances (k, 3, 3) m^2."""
+    def to_position(self, z: F64) -> F64:
+        """Positions (k, 3) m of measurements."""
+        ...
+
+    def position_cov(self, z: F64) -> F64:
+        """Covariances (k, 3, 3) m^2 of the positions of measurements ``z``."""
+        ...
+
+    def max_position_var(self, z: F64) -> float:
+        """An upper bound of the position covariance trace over measurements ``z``, m^2."""
         ...
 
 
@@ -72,8 +82,14 @@ class PositionSensor:
     def noise(self, k: int) -> F64:
         return np.broadcast_to(np.diag(self.sigma_m**2), (k, 3, 3))
 
-    def to_position(self, z: F64) -> tuple[F64, F64]:
-        return z, self.noise(z.shape[0])
+    def to_position(self, z: F64) -> F64:
+        return z
+
+    def position_cov(self, z: F64) -> F64:
+        return self.noise(z.shape[0])
+
+    def max_position_var(self, z: F64) -> float:
+        return float(np.sum(self.sigma_m**2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +118,19 @@ class RadarSensor:
     def noise(self, k: int) -> F64:
         return np.broadcast_to(np.diag(self.sigma**2), (k, 3, 3))
 
-    def to_position(self, z: F64) -> tuple[F64, F64]:
+    def to_position(self, z: F64) -> F64:
         r, az, el = z[:, 0], z[:, 1], z[:, 2]
         enu = np.stack(
             [r * np.cos(el) * np.sin(az), r * np.cos(el) * np.cos(az), r * np.sin(el)], 1
         )
-        return enu @ self.rot + self.site_ecef_m, rae_covariance_ecef(z, self.sigma, self.rot)
+        return np.asarray(enu @ self.rot + self.site_ecef_m)
+
+    def position_cov(self, z: F64) -> F64:
+        return rae_covariance_ecef(z, self.sigma, self.rot)
+
+    def max_position_var(self, z: F64) -> float:
+        r = float(z[:, 0].max())
+        return float(self.sigma[0] ** 2 + r * r * (self.sigma[1] ** 2 + self.sigma[2] ** 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +141,10 @@ class TrackerConfig:
     ----------
     q_m2_s3 : white-acceleration spectral density of the motion model, m^2/s^3.
     init_speed_sigma_m_s : velocity standard deviation of a new track, m/s (mean 0).
-    gate_radius_m : Euclidean pre-gate around a track's predicted position, m.
+    q_fast_m2_s3 : the same for tracks faster than ``ballistic_speed_m_s`` (``None``: as slow).
+    gate_radius_m : Euclidean pre-gate around a track's predicted position, m; ``None``
+        sizes it per track to enclose its Mahalanobis gate (position covariance plus the
+        largest measurement covariance of the scan).
     missed_distance : Mahalanobis gate; also the cost of leaving a track unassigned.
     confirm_m, confirm_n : a tentative track is confirmed at ``confirm_m`` updates
         (its first detection counts) and dropped if that has not happened within
@@ -129,8 +155,9 @@ class TrackerConfig:
     """
 
     q_m2_s3: float = 1.0
+    q_fast_m2_s3: float | None = None
     init_speed_sigma_m_s: float = 300.0
-    gate_radius_m: float = 2000.0
+    gate_radius_m: float | None = 2000.0
     missed_distance: float = 3.0
     confirm_m: int = 2
     confirm_n: int | None = None
@@ -171,8 +198,9 @@ class Tracks:
     track_id : (n,) identity, unique and stable for the track's life.
     confirmed : (n,) confirmed (True) or tentative.
     updates : (n,) detections absorbed.
-    misses : (n,) scans missed in a row.
-    scans : (n,) scans seen since initiation.
+    misses : (n,) scans missed in a row (counted only when the track was in the sensor's view).
+    scans : (n,) scans in whose view the track was since initiation.
+    t_hit_s : (n,) time of the last detection absorbed.
     label : (n,) truth label of the last detection absorbed (-1 clutter or unknown);
         for scoring only, never used by the tracker.
     next_id : the identity the next track will get.
@@ -186,6 +214,7 @@ class Tracks:
     updates: I64
     misses: I64
     scans: I64
+    t_hit_s: F64
     label: I64
     next_id: int = 0
 
@@ -200,6 +229,7 @@ class Tracks:
             updates=np.zeros(0, np.int64),
             misses=np.zeros(0, np.int64),
             scans=np.zeros(0, np.int64),
+            t_hit_s=np.zeros(0),
             label=np.zeros(0, np.int64),
         )
 
@@ -217,6 +247,7 @@ class Tracks:
             self.updates[idx],
             self.misses[idx],
             self.scans[idx],
+            self.t_hit_s[idx],
             self.label[idx],
             self.next_id,
         )
@@ -239,30 +270,57 @@ class StepReport:
     deleted_ids: I64
 
 
-def predict_tracks(tr: Tracks, t_s: float, cfg: TrackerConfig) -> tuple[F64, F64]:
+def motion_of(
+    x: F64, label: I64, cfg: TrackerConfig, motion: MotionModel | None
+) -> tuple[F64, BOOL, F64]:
+    """Process noise (n,), ballistic flag (n,) and ballistic coefficient (n,) per track.
+
+    Tracks with a truth label take that threat class's model when ``motion`` is given
+    (perfect classification); the others the configuration's: constant velocity, or
+    gravity above ``ballistic_speed_m_s``.
+    """
+    fast = np.linalg.norm(x[:, 3:], axis=1) > cfg.ballistic_speed_m_s
+    q_fast = cfg.q_m2_s3 if cfg.q_fast_m2_s3 is None else cfg.q_fast_m2_s3
+    q = np.where(fast, q_fast, cfg.q_m2_s3)
+    beta = np.full(x.shape[0], np.inf)
+    if motion is not None:
+        known = label >= 0
+        lab = label[known]
+        q[known] = motion.q_m2_s3[lab]
+        fast[known] = motion.ballistic[lab]
+        beta[known] = motion.beta_kg_m2[lab]
+    return q, fast, beta
+
+
+def predict_tracks(
+    tr: Tracks, t_s: float, cfg: TrackerConfig, motion: MotionModel | None = None
+) -> tuple[F64, F64]:
     """States and covariances of all tracks predicted to ``t_s`` (table unchanged)."""
-    n = len(tr)
-    if n == 0:
+    if len(tr) == 0:
         return tr.x, tr.p
-    speed = np.linalg.norm(tr.x[:, 3:], axis=1)
-    return predict(
-        tr.x,
-        tr.p,
-        t_s - tr.t_s,
-        np.full(n, cfg.q_m2_s3),
-        speed > cfg.ballistic_speed_m_s,
-        np.full(n, np.inf),
-    )
+    q, ballistic, beta = motion_of(tr.x, tr.label, cfg, motion)
+    return predict(tr.x, tr.p, t_s - tr.t_s, q, ballistic, beta)
 
 
 def _associate(
-    x: F64, p: F64, z: F64, z_pos: F64, model: MeasurementModel, cfg: TrackerConfig
+    x: F64,
+    p: F64,
+    z: F64,
+    z_pos: F64,
+    z_var_m2: float,
+    model: MeasurementModel,
+    cfg: TrackerConfig,
 ) -> tuple[I64, F64, F64]:
     """GNN of tracks (x, p) with detections; returns (assignment, updated x, updated p)."""
     n = x.shape[0]
     if n == 0 or z.shape[0] == 0:
         return np.full(n, -1, np.int64), x, p
-    ti, di = gate_pairs(x[:, :3], z_pos, cfg.gate_radius_m)
+    radius: float | F64
+    if cfg.gate_radius_m is None:
+        radius = cfg.missed_distance * np.sqrt(np.trace(p[:, :3, :3], axis1=1, axis2=2) + z_var_m2)
+    else:
+        radius = cfg.gate_radius_m
+    ti, di = gate_pairs(x[:, :3], z_pos, radius)
     a = np.full(n, -1, np.int64)
     if ti.size == 0:
         return a, x, p
@@ -295,8 +353,15 @@ def step(
     model: MeasurementModel,
     cfg: TrackerConfig,
     det_label: I64 | None = None,
+    in_view: BOOL | Callable[[F64], BOOL] | None = None,
+    motion: MotionModel | None = None,
 ) -> tuple[Tracks, StepReport]:
     """Absorb one scan's detections ``z`` (m, k) taken at ``t_s``.
+
+    ``det_label`` (m,) are truth labels carried along for scoring; ``in_view`` (n,)
+    marks the tracks the sensor could have seen (default all), or is a function of
+    their predicted positions (n, 3) returning that mask: only those count a miss.
+    ``motion`` gives labelled tracks their class's motion model (see :func:`motion_of`).
 
     Raises
     ------
@@ -311,9 +376,15 @@ def step(
     if len(tr) and t_s < tr.t_s.max() - 1e-9:
         raise ValueError(f"scan at t={t_s} s is older than the tracks (t={tr.t_s.max()} s)")
     labels = np.full(m, -1, np.int64) if det_label is None else np.asarray(det_label, np.int64)
-    z_pos, z_cov = model.to_position(z) if m else (np.zeros((0, 3)), np.zeros((0, 3, 3)))
-
-    x, p = predict_tracks(tr, t_s, cfg)
+    z_pos = model.to_position(z) if m else np.zeros((0, 3))
+    z_var = model.max_position_var(z) if m else 0.0
+    x, p = predict_tracks(tr, t_s, cfg, motion)
+    if in_view is None:
+        view = np.ones(len(tr), bool)
+    elif callable(in_view):
+        view = np.asarray(in_view(x[:, :3]), bool) if len(tr) else np.zeros(0, bool)
+    else:
+        view = np.asarray(in_view, bool)
     conf = np.flatnonzero(tr.confirmed)
     tent = np.flatnonzero(~tr.confirmed)
     updates = tr.updates.copy()
@@ -322,24 +393,25 @@ def step(
     det_track = np.full(m, -1, np.int64)
 
     # confirmed tracks take their detections first
-    a1, x[conf], p[conf] = _associate(x[conf], p[conf], z, z_pos, model, cfg)
+    a1, x[conf], p[conf] = _associate(x[conf], p[conf], z, z_pos, z_var, model, cfg)
     used = np.zeros(m, bool)
     hit1 = a1 >= 0
     used[a1[hit1]] = True
     det_track[a1[hit1]] = tr.track_id[conf[hit1]]
     updates[conf[hit1]] += 1
-    misses[conf] = np.where(hit1, 0, misses[conf] + 1)
+    misses[conf] = np.where(hit1, 0, misses[conf] + view[conf])
     label[conf[hit1]] = labels[a1[hit1]]
 
     # tentative tracks get the rest
     free = np.flatnonzero(~used)
-    a2, x[tent], p[tent] = _associate(x[tent], p[tent], z[free], z_pos[free], model, cfg)
+    a2, x[tent], p[tent] = _associate(x[tent], p[tent], z[free], z_pos[free], z_var, model, cfg)
     hit2 = a2 >= 0
     used[free[a2[hit2]]] = True
     updates[tent[hit2]] += 1
-    misses[tent] = np.where(hit2, 0, misses[tent] + 1)
+    misses[tent] = np.where(hit2, 0, misses[tent] + view[tent])
     label[tent[hit2]] = labels[free[a2[hit2]]]
-    scans = tr.scans + 1
+    scans = tr.scans + (view | (updates > tr.updates))
+    t_hit = np.where(updates > tr.updates, t_s, tr.t_hit_s)
 
     pos_var = np.trace(p[:, :3, :3], axis1=1, axis2=2)
     keep = np.ones(len(tr), bool)
@@ -365,7 +437,8 @@ def step(
     x0 = np.zeros((k, 6))
     x0[:, :3] = z_pos[new]
     p0 = np.zeros((k, 6, 6))
-    p0[:, :3, :3] = z_cov[new]
+    if k:
+        p0[:, :3, :3] = model.position_cov(z[new])
     p0[:, 3:, 3:] = np.eye(3) * cfg.init_speed_sigma_m_s**2
     ids = tr.next_id + np.arange(k, dtype=np.int64)
     out = Tracks(
@@ -377,6 +450,7 @@ def step(
         updates=np.concatenate([updates[keep], np.ones(k, np.int64)]),
         misses=np.concatenate([misses[keep], np.zeros(k, np.int64)]),
         scans=np.concatenate([scans[keep], np.zeros(k, np.int64)]),
+        t_hit_s=np.concatenate([t_hit[keep], np.full(k, float(t_s))]),
         label=np.concatenate([label[keep], labels[new]]),
         next_id=tr.next_id + k,
     )

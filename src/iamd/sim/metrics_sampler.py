@@ -1,0 +1,106 @@
+"""Track-quality sampling during a replication.
+
+Every ``SAMPLE_S`` while threats fly, each owner that has C2 nodes records its picture
+(the fused picture in ``gnn`` mode, the per-threat picture in ``ideal`` mode) and the
+truth it could hold: threats alive and inside the window of some radar that feeds it.
+:func:`track_quality` scores the samples with :mod:`iamd.tracking.metrics`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iamd.sim.events import Kind
+from iamd.sim.network import ID_STRIDE, fused_picture
+from iamd.tracking.ideal import extrapolate
+from iamd.tracking.metrics import TrackQuality, quality
+
+if TYPE_CHECKING:
+    from iamd.sim.engine import Engine
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+SAMPLE_S = 20.0
+"""Interval between track-quality samples."""
+OSPA_C_M = 1000.0
+"""OSPA and GOSPA cut-off, m (p = 1)."""
+
+
+@dataclass(slots=True)
+class Samples:
+    """Per owner, the frames ``(truth_pos, truth_id, track_pos, track_id)`` sampled."""
+
+    frames: dict[int, list[tuple[F64, I64, F64, I64]]] = field(default_factory=dict)
+
+
+def first_sample_s(t_first_launch_s: float) -> float:
+    """The first sampling instant: the first multiple of ``SAMPLE_S`` after the first launch."""
+    return float(math.floor(t_first_launch_s / SAMPLE_S) + 1) * SAMPLE_S
+
+
+def on_sample(eng: Engine, t_s: float, _: int) -> None:
+    w = eng.w
+    alive = eng.alive(t_s)
+    if not alive.any():
+        later = w.truth.t_launch_s[w.truth.t_launch_s > t_s]
+        if later.size:
+            eng.push(first_sample_s(float(later.min())), Kind.SAMPLE, 0)
+        return
+    owners = sorted({o for _, o, _ in w.nodes})
+    for o in owners:  # loop over owners with C2 (a few)
+        feeders = eng.feeders[o]
+        if not feeders:
+            continue
+        inside = np.zeros(alive.shape[0], bool)
+        for s in feeders:  # loop over radars (tens)
+            win = eng.windows[s]
+            inside |= (win[:, 0] <= t_s) & (win[:, 1] >= t_s)
+        ids = np.flatnonzero(alive & inside)
+        truth = w.truth.state_at(ids, np.full(ids.size, t_s))[:, :3]
+        if eng.net is not None:
+            pic = fused_picture(eng, o, t_s)
+            own = pic.track_id < ID_STRIDE
+            est: F64 = pic.x[:, :3]
+            est_id: I64 = np.where(own, pic.track_id + o * ID_STRIDE, pic.track_id)
+        else:
+            held = np.flatnonzero(eng.pictures.active[o] & (eng.pictures.updates[o] >= 2))
+            x, _cov = extrapolate(eng.pictures, np.full(held.size, o), held, t_s, w.motion)
+            est = x[:, :3]
+            est_id = held
+        eng.samples.frames.setdefault(o, []).append((truth, ids, est, est_id))
+    eng.push(t_s + SAMPLE_S, Kind.SAMPLE, 0)
+
+
+def track_quality(samples: Samples, owners: tuple[str, ...], mode: str) -> dict[str, Any]:
+    """The ``tracking`` block of ``summary.json``: overall figures and one set per owner."""
+    per: dict[str, TrackQuality] = {
+        owners[o]: quality(frames, OSPA_C_M, 1.0) for o, frames in sorted(samples.frames.items())
+    }
+    everything = [f for _, frames in sorted(samples.frames.items()) for f in frames]
+    q = quality(everything, OSPA_C_M, 1.0)
+    # identities are per owner: count changes and false tracks within each picture
+    q = TrackQuality(
+        q.ospa_m_mean,
+        q.gospa_mean,
+        q.completeness,
+        sum(t.spurious_tracks for t in per.values()),
+        sum(t.id_changes for t in per.values()),
+        q.instants,
+    )
+
+    def figures(t: TrackQuality) -> dict[str, Any]:
+        return {
+            "ospa_m_mean": round(t.ospa_m_mean, 3),
+            "gospa_mean": round(t.gospa_mean, 3),
+            "completeness": round(t.completeness, 4),
+            "spurious_tracks": t.spurious_tracks,
+            "id_changes": t.id_changes,
+        }
+
+    return {"mode": mode, **figures(q), "by_owner": {k: figures(v) for k, v in per.items()}}

@@ -1,0 +1,295 @@
+"""Networked tracking (``gnn`` mode): sensor links, trackers, track sharing, fused pictures.
+
+Each owner runs one multi-target tracker (:mod:`iamd.tracking.tracker`) fed by its own
+sensors over its ``sensor_link`` (late by the link's latency; a lost report is a
+lost scan; a report older than the tracker's picture is dropped, not retrodicted).
+Every ``share_period_s`` an owner sends its confirmed tracks over its ``share_link``
+to the partners it shares with; a receiving node fuses them with its own
+(:mod:`iamd.tracking.fusion`) when it builds its picture. The battle manager reads
+that fused picture, one row per threat in the engine's stacked
+:class:`~iamd.tracking.ideal.Pictures`: the row of the threat the track's last
+detection came from (the scoring label; tracks on false alarms are not engaged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iamd.scenario.schema import Tracking
+from iamd.sim.events import Kind
+from iamd.tracking.filters import predict
+from iamd.tracking.fusion import Fused, fuse
+from iamd.tracking.tracker import MeasurementModel, TrackerConfig, Tracks, motion_of, step
+
+if TYPE_CHECKING:
+    from iamd.sim.engine import Engine
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+BOOL = NDArray[np.bool_]
+
+ROUTE_Q_M2_S3 = 25.0
+"""Process noise of slow (air-breathing) tracks: manoeuvres of a few m/s^2."""
+INIT_SPEED_SIGMA_M_S = 2000.0
+"""Velocity uncertainty of a new track: anything from a drone to a ballistic missile."""
+BALLISTIC_SPEED_M_S = 700.0
+"""Tracks faster than this are predicted under gravity."""
+DELETE_SIGMA_M = 20e3
+"""A track whose position uncertainty grows past this (per axis) is deleted."""
+ID_STRIDE = 10**9
+"""Track identities are owner index times this plus the owner's own track number."""
+REBUILD_S = 5.0
+"""A picture nothing new reached is rebuilt this often, to drop tracks gone stale."""
+PICTURE_PERIOD_S = 4.0
+"""A node's fused picture is rebuilt at most this often (its display and decision rate)."""
+
+
+def tracker_config(tk: Tracking) -> TrackerConfig:
+    """The simulation's tracker parameters from the scenario's ``tracking`` block."""
+    return TrackerConfig(
+        q_m2_s3=ROUTE_Q_M2_S3,
+        q_fast_m2_s3=tk.process_noise_m_s2**2,
+        init_speed_sigma_m_s=INIT_SPEED_SIGMA_M_S,
+        gate_radius_m=None,
+        missed_distance=tk.gate,
+        confirm_m=tk.confirm_m,
+        confirm_n=tk.confirm_n,
+        delete_pos_var_m2=3 * DELETE_SIGMA_M**2,
+        max_misses=tk.max_misses,
+        ballistic_speed_m_s=BALLISTIC_SPEED_M_S,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One sensor scan on its way to its owner's tracker."""
+
+    owner: int
+    sensor: str
+    t_s: float
+    z: F64
+    labels: I64
+    model: MeasurementModel
+    in_view: Callable[[F64], BOOL] | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackMessage:
+    """One owner's confirmed tracks on their way to a partner."""
+
+    sender: int
+    receiver: int
+    tracks: Fused
+
+
+@dataclass(slots=True)
+class NetState:
+    """The networked-tracking state of one replication (gnn mode)."""
+
+    cfg: TrackerConfig
+    local: list[Tracks]
+    inbox: list[dict[int, Fused]]
+    built_t_s: list[float]
+    dirty: list[bool]
+    sharing: list[bool]
+    mail: dict[int, Report | TrackMessage]
+    next_mail: int = 0
+    reports_lost: int = 0
+    reports_late: int = 0
+    shares_lost: int = 0
+
+    @staticmethod
+    def of(n_owners: int, tk: Tracking) -> NetState:
+        return NetState(
+            cfg=tracker_config(tk),
+            local=[Tracks.empty() for _ in range(n_owners)],
+            inbox=[{} for _ in range(n_owners)],
+            built_t_s=[-np.inf] * n_owners,
+            dirty=[True] * n_owners,
+            sharing=[False] * n_owners,
+            mail={},
+        )
+
+    def post(self, item: Report | TrackMessage) -> int:
+        k = self.next_mail
+        self.mail[k] = item
+        self.next_mail += 1
+        return k
+
+
+def send_report(eng: Engine, rep: Report) -> None:
+    """Send a scan over its owner's sensor link (lost, late, or straight to the tracker)."""
+    link = eng.w.scenario.spec.owners[rep.owner].sensor_link
+    net = eng.net
+    assert net is not None
+    if link.loss and eng.rng.link.uniform() < link.loss:
+        net.reports_lost += 1
+        return
+    if link.latency_s == 0.0:
+        absorb(eng, rep.t_s, rep)
+    else:
+        eng.push(rep.t_s + link.latency_s, Kind.REPORT, net.post(rep))
+
+
+def on_report(eng: Engine, t_s: float, k: int) -> None:
+    net = eng.net
+    assert net is not None
+    rep = net.mail.pop(k)
+    assert isinstance(rep, Report)
+    absorb(eng, t_s, rep)
+
+
+def absorb(eng: Engine, t_s: float, rep: Report) -> None:
+    """Step owner ``rep.owner``'s tracker with a report that arrived at ``t_s``."""
+    net = eng.net
+    assert net is not None
+    o = rep.owner
+    tr = net.local[o]
+    if len(tr) and rep.t_s < float(tr.t_s.max()):
+        net.reports_late += 1  # out of sequence: dropped
+        return
+    new, report = step(
+        tr, rep.t_s, rep.z, rep.model, net.cfg, rep.labels, rep.in_view, eng.w.motion
+    )
+    net.local[o] = new
+    net.dirty[o] = True
+    owner = eng.w.owners[o]
+    if report.confirmed_ids.size:
+        rows = np.isin(new.track_id, report.confirmed_ids)
+        eng.log.add(t_s, "track_init", new.label[rows], unit=rep.sensor, owner=owner)
+    if report.deleted_ids.size:
+        rows = np.isin(tr.track_id, report.deleted_ids)
+        eng.log.add(t_s, "track_drop", tr.label[rows], unit=rep.sensor, owner=owner)
+    hit = new.confirmed & (new.t_hit_s == rep.t_s)
+    if hit.any():
+        c = new.take(hit)
+        eng.pictures.log.add(
+            rep.t_s, np.array(o), c.label, c.x, c.p, track=o * ID_STRIDE + c.track_id
+        )
+    if new.confirmed.any():
+        wake(eng, t_s, o)
+        if not net.sharing[o] and eng.w.share_to[o]:
+            net.sharing[o] = True
+            eng.push(t_s + 1e-6, Kind.SHARE, o)
+
+
+def wake(eng: Engine, t_s: float, o: int) -> None:
+    """Start the C2 cycles of owner ``o``'s nodes if they sleep."""
+    for k, (_, node_owner, cycle_s) in enumerate(eng.w.nodes):
+        if node_owner == o and not eng.node_awake[k]:
+            eng.node_awake[k] = True
+            eng.push(float(np.ceil(t_s / cycle_s) * cycle_s), Kind.C2_CYCLE, k)
+
+
+def on_share(eng: Engine, t_s: float, o: int) -> None:
+    """Owner ``o`` sends its confirmed tracks to its partners; again every share period."""
+    net = eng.net
+    assert net is not None
+    spec_o = eng.w.scenario.spec.owners[o]
+    tr = net.local[o]
+    if not tr.confirmed.any():
+        net.sharing[o] = False
+        return
+    mine = Fused.of(tr, t_s, net.cfg, eng.w.motion)
+    mine = Fused(
+        mine.x,
+        mine.p,
+        mine.t_s,
+        mine.t_hit_s,
+        o * ID_STRIDE + mine.track_id,
+        mine.label,
+        mine.sources,
+        mine.updates,
+    )
+    link = spec_o.share_link
+    for p in eng.w.share_to[o]:  # loop over partners (a few)
+        if link.loss and eng.rng.link.uniform() < link.loss:
+            net.shares_lost += 1
+            continue
+        eng.push(t_s + link.latency_s, Kind.DELIVER, net.post(TrackMessage(o, p, mine)))
+    eng.push(t_s + spec_o.share_period_s, Kind.SHARE, o)
+
+
+def on_deliver(eng: Engine, t_s: float, k: int) -> None:
+    net = eng.net
+    assert net is not None
+    msg = net.mail.pop(k)
+    assert isinstance(msg, TrackMessage)
+    held = net.inbox[msg.receiver].get(msg.sender)
+    if held is None or held.t_s <= msg.tracks.t_s:
+        net.inbox[msg.receiver][msg.sender] = msg.tracks
+        net.dirty[msg.receiver] = True
+        if msg.tracks.x.shape[0]:
+            wake(eng, t_s, msg.receiver)
+
+
+def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
+    """Owner ``o``'s own confirmed tracks fused with its partners' latest reports, at ``t_s``.
+
+    Every picture is predicted to ``t_s`` in one batched call, then the partners'
+    are fused in one by one (in owner order, so the result is reproducible).
+    """
+    net = eng.net
+    assert net is not None
+    drop_s = eng.w.scenario.spec.tracking.drop_after_s
+    own = net.local[o].take(net.local[o].confirmed)
+    others = [net.inbox[o][k] for k in sorted(net.inbox[o]) if t_s - net.inbox[o][k].t_s <= drop_s]
+    sizes = [len(own)] + [f.x.shape[0] for f in others]
+    x0 = np.concatenate([own.x] + [f.x for f in others])
+    p0 = np.concatenate([own.p] + [f.p for f in others])
+    t0 = np.concatenate([own.t_s] + [np.full(f.x.shape[0], f.t_s) for f in others])
+    label = np.concatenate([own.label] + [f.label for f in others])
+    q, ballistic, beta = motion_of(x0, label, net.cfg, eng.w.motion)
+    x, p = predict(x0, p0, t_s - t0, q, ballistic, beta)
+    cut = np.cumsum(sizes)[:-1]
+    xs, ps = np.split(x, cut), np.split(p, cut)
+    pic = Fused(
+        xs[0],
+        ps[0],
+        t_s,
+        own.t_hit_s,
+        own.track_id,
+        own.label,
+        np.ones(len(own), np.int64),
+        own.updates,
+    )
+    for f, xf, pf in zip(others, xs[1:], ps[1:], strict=True):  # partners (a few)
+        moved = Fused(xf, pf, t_s, f.t_hit_s, f.track_id, f.label, f.sources, f.updates)
+        pic = fuse(pic, moved, net.cfg.missed_distance)
+    return pic.take(t_s - pic.t_hit_s <= drop_s)
+
+
+def refresh_picture(eng: Engine, o: int, t_s: float) -> None:
+    """Rebuild owner ``o``'s rows of the engine's stacked pictures from its fused picture.
+
+    Each threat's row takes the most certain track labelled with it; the row's update
+    count is the detections behind that track, so assessments are redone only when it
+    changes.
+    """
+    net = eng.net
+    assert net is not None
+    age = t_s - net.built_t_s[o]
+    if age < PICTURE_PERIOD_S if net.dirty[o] else age < REBUILD_S:
+        return
+    pic = fused_picture(eng, o, t_s)
+    pics = eng.pictures
+    real = np.flatnonzero(pic.label >= 0)
+    trace = np.trace(pic.p[real, :3, :3], axis1=1, axis2=2)
+    order = real[np.lexsort((trace, pic.label[real]))]
+    lab = pic.label[order]
+    first = np.ones(lab.size, bool)
+    first[1:] = lab[1:] != lab[:-1]
+    rows, lab = order[first], lab[first]
+    pics.active[o] = False
+    pics.active[o, lab] = True
+    pics.x[o, lab] = pic.x[rows]
+    pics.p[o, lab] = pic.p[rows]
+    pics.t_s[o, lab] = t_s
+    pics.updates[o, lab] = pic.updates[rows]
+    net.dirty[o] = False
+    net.built_t_s[o] = t_s
