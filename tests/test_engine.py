@@ -102,3 +102,22 @@ def test_event_log_is_in_time_order():
     r = simulate(load_scenario("southern-front"))
     t = r.outcome.events.table().column("t_s").to_numpy()
     assert t.size > 0 and np.all(np.diff(t) >= 0)
+
+
+@pytest.mark.parametrize("mode", ["gnn", "ideal"])
+def test_tracking_block_of_the_summary(mode):
+    s = load_scenario("southern-front")
+    spec = s.spec.model_copy(update={"tracking": s.spec.tracking.model_copy(update={"mode": mode})})
+    r = simulate(type(s)(spec, s.catalog, s.source), seed=4)
+    assert_conserved(r.summary)
+    tk = r.summary["tracking"]
+    keys = {"ospa_m_mean", "gospa_mean", "completeness", "spurious_tracks", "id_changes"}
+    assert keys | {"mode", "by_owner"} == set(tk)
+    assert tk["mode"] == mode
+    assert set(tk["by_owner"]) == {"national"}
+    # OSPA is bounded by its cut-off; the pictures hold most of what their radars see
+    assert 0 < tk["ospa_m_mean"] < 1000.0
+    assert tk["completeness"] > 0.85
+    # most threats are intercepted either way: tracking does not break the battle
+    t = r.summary["threats"]
+    assert t["intercepted"] >= 0.8 * (t["launched"] - t["failed"] - t["impacted_open"])

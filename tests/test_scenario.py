@@ -242,3 +242,25 @@ def test_route_threat_range_counts_its_waypoints():
     )
     found = problems(drone)
     assert any("along its waypoints" in m and "50-2,000 km" in m for _, _, m in found), found
+
+
+def test_tracking_defaults_to_gnn_and_links_are_checked():
+    s = load_scenario_text(GOOD, "s.yaml")
+    assert s.spec.tracking.mode == "gnn"
+    assert s.spec.owners[0].share_link.loss == 0.0
+    text = GOOD + "tracking: {mode: ideal}\n"
+    assert load_scenario_text(text, "s.yaml").spec.tracking.mode == "ideal"
+    bad = GOOD.replace("- name: blue", "- {name: blue, sensor_link: {loss: 1.5}}")
+    found = problems(bad)
+    assert any("less than or equal to 1" in m for _, _, m in found), found
+    assert found[0][0] == line_of(bad, "sensor_link")
+    found = problems(GOOD + "tracking: {confirm_m: 4, confirm_n: 3}\n")
+    assert any("confirm_n (3) must be >= confirm_m (4)" in m for _, _, m in found), found
+    found = problems(GOOD + "tracking: {mode: jpda}\n")
+    assert any("'gnn' or 'ideal'" in m for _, _, m in found), found
+
+
+def test_a_sensor_with_zero_scan_period_is_refused():
+    text = GOOD + "catalog:\n  sensors:\n    fire_control_radar: {scan_s: 0}\n"
+    found = problems(text)
+    assert any("scan_s" in m and "greater than 0" in m for _, _, m in found), found

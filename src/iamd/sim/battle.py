@@ -88,9 +88,12 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
     eng.cache_value[o][stale] = ta.value_at_risk
 
 
-def covered(eng: Engine, o: int, points_m: F64) -> NDArray[np.bool_]:
-    """Which points (k, 3) some radar feeding picture ``o`` covers (fire-control support)."""
-    bank = eng.feeder_banks[o]
+def covered(eng: Engine, o: int, points_m: F64, t_s: float) -> NDArray[np.bool_]:
+    """Which points (k, 3) some radar feeding picture ``o`` covers (fire-control support).
+
+    The radars are owner ``o``'s and those of the partners whose data reach it now.
+    """
+    bank = eng.radar_bank(eng.live_owners(o, t_s))
     if points_m.shape[0] == 0 or bank is None:
         return np.zeros(points_m.shape[0], dtype=bool)
     return np.asarray(radar_mod.bank_coverage(bank, points_m)[0].any(axis=0))
@@ -159,7 +162,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     cap = capacity(eng, units, t_s, cycle_s)
     feasible = opp.feasible & usable & (cap > 0)[:, None]
     uu, rr = np.nonzero(feasible)
-    fc = covered(eng, o, opp.pip_m[uu, rr])
+    fc = covered(eng, o, opp.pip_m[uu, rr], t_s)
     uu, rr = uu[fc], rr[fc]
     if uu.size == 0:
         return

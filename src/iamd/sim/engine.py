@@ -103,19 +103,14 @@ class Engine:
         )
         self.samples = metrics_sampler.Samples()
         self.windows = sensing.sensor_windows(world)
-        self.feeders = [
-            [
-                s
-                for s, site in enumerate(world.radars)
-                if o in world.receivers[world.owners.index(site.owner)]
-            ]
-            for o in range(len(world.owners))
-        ]
         self.site_banks = [radar_mod.RadarBank.of([r]) for r in world.radars]
-        self.feeder_banks = [
-            radar_mod.RadarBank.of([world.radars[s] for s in f]) if f else None
-            for f in self.feeders
+        self.owner_radars = [
+            tuple(s for s, site in enumerate(world.radars) if site.owner == name)
+            for name in world.owners
         ]
+        self._banks: dict[tuple[int, ...], radar_mod.RadarBank] = {}
+        # per owner, when its sensors last detected each threat (for track-quality truth)
+        self.last_seen = np.full((len(world.owners), n), -np.inf)
         u = len(world.units)
         self.rounds = np.array([x.rounds for x in world.units], dtype=np.int64)
         self.reloads = np.array([x.reloads for x in world.units], dtype=np.int64)
@@ -157,6 +152,27 @@ class Engine:
     def push(self, t_s: float, kind: Kind, payload: int) -> None:
         self.seq += 1
         heapq.heappush(self.heap, (t_s, int(kind), self.seq, payload))
+
+    def live_owners(self, o: int, t_s: float) -> tuple[int, ...]:
+        """Owner ``o`` and the partners whose data reach its picture at ``t_s``.
+
+        In ``ideal`` mode every partner that shares with ``o``; in ``gnn`` mode those
+        whose track report reached ``o`` within the track drop time.
+        """
+        if self.net is None:
+            return tuple(sorted(p for p, rec in enumerate(self.w.receivers) if o in rec))
+        drop_s = self.w.scenario.spec.tracking.drop_after_s
+        fresh = [p for p, f in self.net.inbox[o].items() if t_s - f.t_s <= drop_s]
+        return tuple(sorted([o, *fresh]))
+
+    def radar_bank(self, owners: tuple[int, ...]) -> radar_mod.RadarBank | None:
+        """The radars of ``owners`` as one bank (cached per set of owners)."""
+        sites = tuple(s for p in owners for s in self.owner_radars[p])
+        if not sites:
+            return None
+        if sites not in self._banks:
+            self._banks[sites] = radar_mod.RadarBank.of([self.w.radars[s] for s in sites])
+        return self._banks[sites]
 
     def alive(self, t_s: float) -> NDArray[np.bool_]:
         tr = self.w.truth
@@ -210,6 +226,9 @@ class Engine:
             count += 1
             if progress is not None and count % 500 == 0:
                 progress(t)
+        if self.net is not None:
+            for o in range(len(w.owners)):  # owners (a few): log drops due by the end
+                network.prune(self, o, self.duration_s)
         if progress is not None:
             progress(self.duration_s)
         return Outcome(

@@ -2,7 +2,8 @@
 
 Every ``SAMPLE_S`` while threats fly, each owner that has C2 nodes records its picture
 (the fused picture in ``gnn`` mode, the per-threat picture in ``ideal`` mode) and the
-truth it could hold: threats alive and inside the window of some radar that feeds it.
+truth it could hold: threats alive that a sensor whose data reach it detected within
+the track drop time.
 :func:`track_quality` scores the samples with :mod:`iamd.tracking.metrics`.
 """
 
@@ -34,9 +35,10 @@ OSPA_C_M = 1000.0
 
 @dataclass(slots=True)
 class Samples:
-    """Per owner, the frames ``(truth_pos, truth_id, track_pos, track_id)`` sampled."""
+    """Per owner, the frames ``(truth_pos, truth_id, track_pos, track_id)`` sampled, and when."""
 
     frames: dict[int, list[tuple[F64, I64, F64, I64]]] = field(default_factory=dict)
+    times: dict[int, list[float]] = field(default_factory=dict)
 
 
 def first_sample_s(t_first_launch_s: float) -> float:
@@ -53,15 +55,11 @@ def on_sample(eng: Engine, t_s: float, _: int) -> None:
             eng.push(first_sample_s(float(later.min())), Kind.SAMPLE, 0)
         return
     owners = sorted({o for _, o, _ in w.nodes})
+    drop_s = w.scenario.spec.tracking.drop_after_s
     for o in owners:  # loop over owners with C2 (a few)
-        feeders = eng.feeders[o]
-        if not feeders:
-            continue
-        inside = np.zeros(alive.shape[0], bool)
-        for s in feeders:  # loop over radars (tens)
-            win = eng.windows[s]
-            inside |= (win[:, 0] <= t_s) & (win[:, 1] >= t_s)
-        ids = np.flatnonzero(alive & inside)
+        live = eng.live_owners(o, t_s)
+        seen = eng.last_seen[list(live)].max(axis=0) >= t_s - drop_s
+        ids = np.flatnonzero(alive & seen)
         truth = w.truth.state_at(ids, np.full(ids.size, t_s))[:, :3]
         if eng.net is not None:
             pic = fused_picture(eng, o, t_s)
@@ -74,6 +72,7 @@ def on_sample(eng: Engine, t_s: float, _: int) -> None:
             est = x[:, :3]
             est_id = held
         eng.samples.frames.setdefault(o, []).append((truth, ids, est, est_id))
+        eng.samples.times.setdefault(o, []).append(t_s)
     eng.push(t_s + SAMPLE_S, Kind.SAMPLE, 0)
 
 

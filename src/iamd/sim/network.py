@@ -149,6 +149,7 @@ def absorb(eng: Engine, t_s: float, rep: Report) -> None:
     net = eng.net
     assert net is not None
     o = rep.owner
+    prune(eng, o, rep.t_s)
     tr = net.local[o]
     if len(tr) and rep.t_s < float(tr.t_s.max()):
         net.reports_late += 1  # out of sequence: dropped
@@ -191,6 +192,7 @@ def on_share(eng: Engine, t_s: float, o: int) -> None:
     net = eng.net
     assert net is not None
     spec_o = eng.w.scenario.spec.owners[o]
+    prune(eng, o, t_s)
     tr = net.local[o]
     if not tr.confirmed.any():
         net.sharing[o] = False
@@ -261,7 +263,25 @@ def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
     for f, xf, pf in zip(others, xs[1:], ps[1:], strict=True):  # partners (a few)
         moved = Fused(xf, pf, t_s, f.t_hit_s, f.track_id, f.label, f.sources, f.updates)
         pic = fuse(pic, moved, net.cfg.missed_distance)
-    return pic.take(t_s - pic.t_hit_s <= drop_s)
+    return pic
+
+
+def prune(eng: Engine, o: int, t_s: float) -> None:
+    """Delete owner ``o``'s tracks with no detection for the track drop time.
+
+    The drop is logged at the time the track went stale, not when it is noticed, so
+    the log does not depend on when pictures happen to be built.
+    """
+    net = eng.net
+    assert net is not None
+    tr = net.local[o]
+    drop_s = eng.w.scenario.spec.tracking.drop_after_s
+    stale = t_s - tr.t_hit_s > drop_s
+    if stale.any():
+        gone = stale & tr.confirmed
+        eng.log.add(tr.t_hit_s[gone] + drop_s, "track_drop", tr.label[gone], owner=eng.w.owners[o])
+        net.local[o] = tr.take(~stale)
+        net.dirty[o] = True
 
 
 def refresh_picture(eng: Engine, o: int, t_s: float) -> None:

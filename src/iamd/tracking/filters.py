@@ -14,13 +14,18 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from iamd.physics.ballistic import acceleration
+from iamd.physics.atmosphere import density_kg_m3
+from iamd.physics.ballistic import acceleration, altitude_m
 
 F64 = NDArray[np.float64]
 
 SINGLE_STEP_S = 10.0
 """Ballistic predictions up to this long use one midpoint step, longer ones two
 (the step error is far below the process noise at scan and reporting intervals)."""
+MAX_DRAG_STEP = 0.5
+"""Largest drag rate times step (explicit midpoint is stable below 2)."""
+MAX_STEPS = 200
+"""Cap on integration steps of one prediction."""
 EYE3 = np.eye(3)
 
 
@@ -40,9 +45,15 @@ def predict(
     x_new[:, :3] = x[:, :3] + x[:, 3:] * dt
     if ballistic.any():
         b = ballistic
-        # midpoint integration, in two half steps beyond a few seconds
+        # midpoint integration: two half steps beyond a few seconds, and small enough
+        # steps that the drag term (stiff in dense air) stays stable
         xb = x[b]
-        steps = 1 if float(np.abs(dt_s[b]).max()) <= SINGLE_STEP_S else 2
+        dtb = np.abs(dt_s[b])
+        rho = density_kg_m3(altitude_m(xb[:, :3]))
+        drag_rate = rho * np.linalg.norm(xb[:, 3:], axis=1) / (2.0 * beta_kg_m2[b])
+        steps = 1 if float(dtb.max()) <= SINGLE_STEP_S else 2
+        steps = max(steps, int(np.ceil(float(np.max(drag_rate * dtb)) / MAX_DRAG_STEP)))
+        steps = min(steps, MAX_STEPS)
         h = dt[b] / steps
         for _ in range(steps):
             a1 = acceleration(xb[:, :3], xb[:, 3:], beta_kg_m2[b])

@@ -38,6 +38,34 @@ def _match(truth_m: F64, est_m: F64, c_m: float, p: float) -> tuple[I64, F64]:
     return a, dist
 
 
+def _continue(
+    truth_m: F64, truth_id: I64, est_m: F64, est_id: I64, last: I64, c_m: float, p: float
+) -> I64:
+    """Match truths to estimates, keeping each truth's previous track while it is within c."""
+    n, k = truth_m.shape[0], est_m.shape[0]
+    a = np.full(n, -1, np.int64)
+    order = np.argsort(est_id, kind="stable")
+    prev = last[truth_id]
+    pos = np.searchsorted(est_id[order], prev)
+    pos = np.minimum(pos, k - 1)
+    found = (prev >= 0) & (est_id[order][pos] == prev)
+    cand = np.flatnonzero(found)
+    j = order[pos[cand]]
+    near = np.linalg.norm(truth_m[cand] - est_m[j], axis=1) < c_m
+    cand, j = cand[near], j[near]
+    _, first = np.unique(j, return_index=True)  # one truth per track
+    a[cand[first]] = j[first]
+    free_t = np.flatnonzero(a < 0)
+    taken = np.zeros(k, bool)
+    taken[a[a >= 0]] = True
+    free_e = np.flatnonzero(~taken)
+    if free_t.size and free_e.size:
+        sub, _ = _match(truth_m[free_t], est_m[free_e], c_m, p)
+        ok = sub >= 0
+        a[free_t[ok]] = free_e[sub[ok]]
+    return a
+
+
 def ospa(truth_m: F64, est_m: F64, c_m: float = 1000.0, p: float = 1.0) -> float:
     """OSPA distance between position sets ``truth_m`` (n, d) and ``est_m`` (k, d), m.
 
@@ -98,6 +126,11 @@ def quality(
 ) -> TrackQuality:
     """Score frames ``(truth_pos (n, 3), truth_id (n,), track_pos (k, 3), track_id (k,))``.
 
+    Truths are matched to tracks as in the CLEAR MOT metrics (Bernardin and
+    Stiefelhagen, EURASIP JIVP 2008): a truth keeps the track it had at the previous
+    instant while that track is still within ``c_m``; the others are matched by the
+    optimal assignment. An identity change is a truth matched to a different track
+    than at its previous match; a spurious track is one never matched to a truth.
     The loop is over evaluation instants (one per scan or sampling step), each vectorised.
     """
     ospas, gospas = [], []
@@ -113,7 +146,7 @@ def quality(
         total += truth_m.shape[0]
         if truth_m.shape[0] == 0 or est_m.shape[0] == 0:
             continue
-        a, _ = _match(truth_m, est_m, c_m, p)
+        a = _continue(truth_m, truth_id, est_m, est_id, last, c_m, p)
         hit = np.flatnonzero(a >= 0)
         covered += hit.size
         now = est_id[a[hit]]
