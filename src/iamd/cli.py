@@ -186,6 +186,28 @@ def print_summary(summary: dict[str, Any]) -> None:
         [name, str(r["hits"]), f"{r['value_lost']:.1f}"] for name, r in summary["assets"].items()
     ]
     out.print(_table("defended assets", ["asset", "hits", "value lost"], rows))
+    tk = summary["tracking"]
+
+    def quality_row(name: str, q: dict[str, Any]) -> list[str]:
+        return [
+            name,
+            f"{q['ospa_m_mean']:.0f}",
+            f"{q['gospa_mean']:,.0f}",
+            f"{100 * q['completeness']:.0f}%",
+            str(q["spurious_tracks"]),
+            str(q["id_changes"]),
+        ]
+
+    rows = [quality_row(name, q) for name, q in tk["by_owner"].items()]
+    rows.append(quality_row("all", tk))
+    out.print(
+        _table(
+            f"track pictures ({tk['mode']} tracking)",
+            ["owner", "OSPA (m)", "GOSPA", "complete", "spurious", "ID changes"],
+            rows,
+            bold_last=True,
+        )
+    )
 
 
 bench_app = typer.Typer(
