@@ -113,3 +113,10 @@ def test_bench_tracking_prints_one_json_object():
     assert json.loads(skip.stdout.strip().splitlines()[-1])["stonesoup_ms_per_scan"] is None
     bad = runner.invoke(app, ["bench", "tracking", "--targets", "0"])
     assert bad.exit_code == 2
+
+
+def test_bench_tracking_without_stonesoup_says_how_to_get_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "stonesoup", None)  # import fails as if not installed
+    res = runner.invoke(app, ["bench", "tracking", "--targets", "5"])
+    assert res.exit_code == 2
+    assert "pip install iamd[bench]" in res.output and "--no-stonesoup" in res.output
