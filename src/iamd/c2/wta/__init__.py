@@ -1,0 +1,1 @@
+"""Static weapon-target assignment: instances, an independent evaluator, and solvers."""
