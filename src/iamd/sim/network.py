@@ -14,7 +14,7 @@ detection came from (the scoring label; tracks on false alarms are not engaged).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,7 +51,7 @@ PICTURE_PERIOD_S = 4.0
 
 def tracker_config(tk: Tracking) -> TrackerConfig:
     """The simulation's tracker parameters from the scenario's ``tracking`` block."""
-    return TrackerConfig(
+    cfg = TrackerConfig(
         q_m2_s3=ROUTE_Q_M2_S3,
         q_fast_m2_s3=tk.process_noise_m_s2**2,
         init_speed_sigma_m_s=INIT_SPEED_SIGMA_M_S,
@@ -63,6 +63,8 @@ def tracker_config(tk: Tracking) -> TrackerConfig:
         max_misses=tk.max_misses,
         ballistic_speed_m_s=BALLISTIC_SPEED_M_S,
     )
+    cfg.check()
+    return cfg
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,16 +200,7 @@ def on_share(eng: Engine, t_s: float, o: int) -> None:
         net.sharing[o] = False
         return
     mine = Fused.of(tr, t_s, net.cfg, eng.w.motion)
-    mine = Fused(
-        mine.x,
-        mine.p,
-        mine.t_s,
-        mine.t_hit_s,
-        o * ID_STRIDE + mine.track_id,
-        mine.label,
-        mine.sources,
-        mine.updates,
-    )
+    mine = replace(mine, track_id=o * ID_STRIDE + mine.track_id)
     link = spec_o.share_link
     for p in eng.w.share_to[o]:  # loop over partners (a few)
         if link.loss and eng.rng.link.uniform() < link.loss:

@@ -190,7 +190,4 @@ def on_launch_warning(eng: Engine, t_s: float, s: int) -> None:
 def on_new_tracks(eng: Engine, t_s: float, owner: int, new: I64, sensor: str) -> None:
     if new.size:
         eng.log.add(t_s, "track_init", new, unit=sensor, owner=eng.w.owners[owner])
-    for k, (_, node_owner, cycle_s) in enumerate(eng.w.nodes):
-        if node_owner == owner and not eng.node_awake[k]:
-            eng.node_awake[k] = True
-            eng.push(float(np.ceil(t_s / cycle_s) * cycle_s), Kind.C2_CYCLE, k)
+    network.wake(eng, t_s, owner)

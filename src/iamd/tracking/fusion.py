@@ -18,9 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iamd.tracking.association import gate_pairs, gnn, mahalanobis
-from iamd.tracking.filters import predict
 from iamd.tracking.ideal import MotionModel
-from iamd.tracking.tracker import TrackerConfig, Tracks, motion_of, predict_tracks
+from iamd.tracking.tracker import TrackerConfig, Tracks, predict_tracks
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -92,13 +91,6 @@ class Fused:
         x, p = predict_tracks(c, t_s, cfg, motion)
         n = len(c)
         return Fused(x, p, t_s, c.t_hit_s, c.track_id, c.label, np.ones(n, np.int64), c.updates)
-
-    def advance(self, t_s: float, cfg: TrackerConfig, motion: MotionModel | None = None) -> Fused:
-        """The same tracks predicted to ``t_s``."""
-        n = self.x.shape[0]
-        q, ballistic, beta = motion_of(self.x, self.label, cfg, motion)
-        x, p = predict(self.x, self.p, np.full(n, t_s - self.t_s), q, ballistic, beta)
-        return Fused(x, p, t_s, self.t_hit_s, self.track_id, self.label, self.sources, self.updates)
 
     def take(self, idx: I64 | NDArray[np.bool_]) -> Fused:
         """The rows ``idx``."""

@@ -22,7 +22,7 @@ simulation). Tracks faster than ``ballistic_speed_m_s`` are predicted with gravi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -176,7 +176,7 @@ class TrackerConfig:
             "delete_pos_var_m2",
         ):
             v = getattr(self, name)
-            if not v > 0:
+            if v is not None and not v > 0:
                 raise ValueError(f"{name} must be > 0, got {v}")
         if self.confirm_m < 1:
             raise ValueError(f"confirm_m must be >= 1, got {self.confirm_m}")
@@ -259,13 +259,10 @@ class StepReport:
 
     Attributes
     ----------
-    det_track : (m,) identity of the track each detection went to (-1: started a
-        tentative track that was not confirmed yet, or none).
     confirmed_ids : identities confirmed in this scan.
     deleted_ids : identities of confirmed tracks deleted in this scan.
     """
 
-    det_track: I64
     confirmed_ids: I64
     deleted_ids: I64
 
@@ -390,14 +387,12 @@ def step(
     updates = tr.updates.copy()
     misses = tr.misses.copy()
     label = tr.label.copy()
-    det_track = np.full(m, -1, np.int64)
 
     # confirmed tracks take their detections first
     a1, x[conf], p[conf] = _associate(x[conf], p[conf], z, z_pos, z_var, model, cfg)
     used = np.zeros(m, bool)
     hit1 = a1 >= 0
     used[a1[hit1]] = True
-    det_track[a1[hit1]] = tr.track_id[conf[hit1]]
     updates[conf[hit1]] += 1
     misses[conf] = np.where(hit1, 0, misses[conf] + view[conf])
     label[conf[hit1]] = labels[a1[hit1]]
@@ -422,9 +417,6 @@ def step(
     promote = tent[updates[tent] >= cfg.confirm_m]
     confirmed = tr.confirmed.copy()
     confirmed[promote] = True
-    det_track[free[a2[hit2]]] = np.where(
-        updates[tent[hit2]] >= cfg.confirm_m, tr.track_id[tent[hit2]], -1
-    )
     still = tent[updates[tent] < cfg.confirm_m]
     drop = pos_var[still] > cfg.delete_pos_var_m2
     if cfg.confirm_n is not None:
@@ -446,7 +438,8 @@ def step(
         p=np.concatenate([p[keep], p0]),
         t_s=np.full(int(keep.sum()) + k, float(t_s)),
         track_id=np.concatenate([tr.track_id[keep], ids]),
-        confirmed=np.concatenate([confirmed[keep], np.zeros(k, bool)]),
+        # with confirm_m = 1 a single detection confirms a track
+        confirmed=np.concatenate([confirmed[keep], np.full(k, cfg.confirm_m <= 1)]),
         updates=np.concatenate([updates[keep], np.ones(k, np.int64)]),
         misses=np.concatenate([misses[keep], np.zeros(k, np.int64)]),
         scans=np.concatenate([scans[keep], np.zeros(k, np.int64)]),
@@ -454,11 +447,7 @@ def step(
         label=np.concatenate([label[keep], labels[new]]),
         next_id=tr.next_id + k,
     )
-    if cfg.confirm_m <= 1 and k:
-        out = replace(out, confirmed=np.concatenate([confirmed[keep], np.ones(k, bool)]))
-        det_track[new] = ids
     report = StepReport(
-        det_track=det_track,
         confirmed_ids=np.concatenate(
             [tr.track_id[promote], ids if cfg.confirm_m <= 1 else ids[:0]]
         ),
