@@ -1,0 +1,145 @@
+"""One entry point for every static WTA solver: ``solve(inst, method, time_limit_s)``.
+
+Methods
+-------
+greedy
+    Maximum marginal return (:mod:`iamd.c2.wta.greedy`).
+local
+    One assignment with at most one shot per target, then moves and ejection chains to a
+    local optimum (:mod:`iamd.c2.wta.local`).
+exact
+    ``local`` for an incumbent, then column generation, a Lagrangian bound, reduced-cost
+    enumeration and a MILP (:mod:`iamd.c2.wta.exact`); returns a proven lower bound and
+    gap, also when stopped by the time limit.
+auto
+    The real-time choice: ``local`` with restarts from new seeds until its time budget
+    (at most ``AUTO_BUDGET_S``) runs out.
+
+Every objective reported is recomputed by :func:`iamd.c2.wta.instance.objective`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iamd.c2.wta.exact import solve_exact
+from iamd.c2.wta.greedy import greedy
+from iamd.c2.wta.instance import WtaInstance, objective
+from iamd.c2.wta.local import local_search
+
+I64 = NDArray[np.int64]
+
+AUTO_BUDGET_S = 2.0
+"""Longest ``auto`` runs on its own; a shorter ``time_limit_s`` caps it further."""
+PROVEN_GAP = 1e-6
+"""Relative gap at or below which a solution is reported proven optimal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """A solved instance.
+
+    Attributes
+    ----------
+    x : (W, T) shots of each weapon at each target.
+    objective : expected surviving value, recomputed independently.
+    lower_bound : proven lower bound on the optimum (0 when the method proves none).
+    gap : relative gap ``(objective - lower_bound) / objective`` (0 when both are 0).
+    proven_optimal : gap <= ``PROVEN_GAP``.
+    time_s : wall-clock solve time, s.
+    method : the method used.
+    """
+
+    x: I64
+    objective: float
+    lower_bound: float
+    gap: float
+    proven_optimal: bool
+    time_s: float
+    method: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "objective": self.objective,
+            "lower_bound": self.lower_bound,
+            "gap": self.gap,
+            "proven_optimal": self.proven_optimal,
+            "time_s": self.time_s,
+            "method": self.method,
+        }
+
+
+def _greedy(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
+    return greedy(inst), 0.0
+
+
+def _local(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
+    return local_search(inst, deadline_s=deadline_s), 0.0
+
+
+def _auto(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
+    x = local_search(inst, deadline_s=deadline_s)
+    best = objective(inst, x)
+    seed = 1
+    while time.perf_counter() < deadline_s:  # restarts from the best, new ejection choices
+        y = local_search(inst, x, deadline_s=deadline_s, seed=seed)
+        val = objective(inst, y)
+        if val < best:
+            x, best = y, val
+        seed += 1
+    return x, 0.0
+
+
+def _exact(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
+    start = local_search(inst, deadline_s=deadline_s)
+    res = solve_exact(inst, start, max(deadline_s - time.perf_counter(), 0.0))
+    return res.x, res.lower_bound
+
+
+SOLVERS: dict[str, Callable[[WtaInstance, float], tuple[I64, float]]] = {
+    "greedy": _greedy,
+    "local": _local,
+    "exact": _exact,
+    "auto": _auto,
+}
+
+
+def solve(inst: WtaInstance, method: str = "auto", time_limit_s: float = 600.0) -> Solution:
+    """Solve a static instance.
+
+    Parameters
+    ----------
+    inst : the instance.
+    method : one of ``SOLVERS`` (greedy, local, exact, auto).
+    time_limit_s : wall-clock limit, s (``auto`` uses at most ``AUTO_BUDGET_S`` of it).
+
+    Raises
+    ------
+    ValueError
+        For an unknown method or a non-positive time limit.
+    """
+    if method not in SOLVERS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(SOLVERS)}")
+    if not time_limit_s > 0:
+        raise ValueError(f"time limit must be positive, got {time_limit_s}")
+    t0 = time.perf_counter()
+    budget = min(time_limit_s, AUTO_BUDGET_S) if method == "auto" else time_limit_s
+    x, bound = SOLVERS[method](inst, t0 + budget)
+    elapsed = time.perf_counter() - t0
+    val = objective(inst, x)
+    bound = min(bound, val)
+    gap = (val - bound) / val if val > 0 else 0.0
+    return Solution(
+        x=x,
+        objective=val,
+        lower_bound=bound,
+        gap=gap,
+        proven_optimal=gap <= PROVEN_GAP,
+        time_s=elapsed,
+        method=method,
+    )
