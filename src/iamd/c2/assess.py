@@ -1,10 +1,16 @@
-"""Threat assessment: predicted path, impact point, threatened asset, value at risk.
+"""Threat assessment: predicted path, impact point with its uncertainty, hit probability,
+threatened asset, value at risk.
 
 Ballistic tracks are flown forward from their estimated state with gravity and the
-class's drag (step chosen from the vacuum Kepler time to impact); drones and
-cruise missiles are extrapolated along their current velocity, and the asset their
-ground track passes closest to (within its radius plus a margin) is the one
-threatened.
+class's drag (step chosen from the vacuum Kepler time to impact). The track covariance
+is carried to the ground by the 12 symmetric sigma points of the unscented transform
+(Julier and Uhlmann 1997, kappa = 0), each flown by the same model; the impact points
+give a Gaussian on the ground, and the probability that each defended asset is hit is
+its mass inside the asset (a fixed set of quasi-random normal samples, so the result is
+deterministic). Drones and cruise missiles are extrapolated along their current
+velocity; their cross-track error at each asset, from the position and velocity
+covariance propagated linearly, gives the probability that the route passes within the
+asset's extent.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtr, ndtri
 
 from iamd.geo import GM_EARTH_M3_S2
 from iamd.physics.ballistic import integrate, surface_radius_m
@@ -23,6 +30,26 @@ BOOL = NDArray[np.bool_]
 
 PATH_STEPS = 24
 ROUTE_HORIZON_S = 1800.0
+HIT_SAMPLES = 256
+"""Quasi-random normal samples per ballistic impact distribution."""
+COV_FLOOR_M2 = 1.0
+"""Added to covariance diagonals before factorising (1 m, 1 m/s)."""
+
+
+def _halton(n: int, base: int) -> F64:
+    """First ``n`` points of the van der Corput sequence in ``base`` (skipping 0)."""
+    out = np.zeros(n)
+    idx = np.arange(1, n + 1)
+    f = 1.0
+    while (idx > 0).any():
+        f /= base
+        out += f * (idx % base)
+        idx //= base
+    return out
+
+
+NORMAL_2D = ndtri(np.stack([_halton(HIT_SAMPLES, 2), _halton(HIT_SAMPLES, 3)], axis=1))
+"""(HIT_SAMPLES, 2) standard normal samples (Halton points through the inverse CDF)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +84,10 @@ class AssetGeometry:
 
         When several contain a point, the most valuable one is reported.
         """
-        en = self.to_en(pos_m)
+        return self.hit_en(self.to_en(pos_m), margin_m)
+
+    def hit_en(self, en: F64, margin_m: float = 0.0) -> I64:
+        """As :meth:`hit`, for points (k, 2) already in the theatre's east-north frame."""
         best = np.full(en.shape[0], -1, dtype=np.int64)
         best_val = np.full(en.shape[0], -np.inf)
         for a in range(self.value.shape[0]):  # loop over assets (tens), vectorised over points
@@ -119,8 +149,9 @@ class ThreatAssessment:
     threat : (k,) threat indices.
     impact_m : (k, 3) predicted ECEF impact (or end-of-horizon) point.
     t_impact_s : (k,) predicted impact time (absolute), s.
-    asset : (k,) threatened asset (-1: open ground).
-    value_at_risk : (k,) asset value times the class's damage share.
+    asset : (k,) threatened asset (-1: open ground), the one with most value at risk.
+    p_hit : (k,) probability that the threatened asset is hit (0 for open ground).
+    value_at_risk : (k,) sum over assets of hit probability, value and damage share.
     path_t_s : (k, PATH_STEPS + 1) absolute times of the predicted path.
     path_m : (k, PATH_STEPS + 1, 3) predicted ECEF positions.
     """
@@ -129,6 +160,7 @@ class ThreatAssessment:
     impact_m: F64
     t_impact_s: F64
     asset: I64
+    p_hit: F64
     value_at_risk: F64
     path_t_s: F64
     path_m: F64
@@ -193,6 +225,81 @@ def predict_route(x: F64, assets: AssetGeometry, margin_m: float) -> tuple[F64, 
     return rel, path, np.concatenate([impact, t_go[:, None]], axis=1), asset
 
 
+def sigma_points(x: F64, cov: F64) -> F64:
+    """The 2n symmetric sigma points (k, 12, 6) of states x (k, 6) with covariances (k, 6, 6).
+
+    Points ``x +- sqrt(n) L e_i`` with ``L L^T = cov``: equal weights, mean and
+    covariance reproduced exactly (unscented transform with kappa = 0).
+    """
+    n = x.shape[1]
+    chol = np.linalg.cholesky(cov + COV_FLOOR_M2 * np.eye(n))
+    step = np.sqrt(n) * np.swapaxes(chol, 1, 2)  # rows: sqrt(n) * columns of L
+    return np.concatenate([x[:, None, :] + step, x[:, None, :] - step], axis=1)
+
+
+def ballistic_hit_probability(
+    x: F64, cov: F64, beta_kg_m2: F64, assets: AssetGeometry, margin_m: float
+) -> F64:
+    """Probability (k, a) that each ballistic track's impact falls in each asset.
+
+    The sigma points of each track are flown to the ground; their impact points'
+    mean and covariance in the theatre plane define a Gaussian whose mass in each
+    asset is estimated with ``HIT_SAMPLES`` fixed quasi-random samples.
+    """
+    k, n_a = x.shape[0], assets.value.shape[0]
+    pts = sigma_points(x, cov).reshape(-1, 6)
+    _, _, imp = predict_ballistic(pts, np.repeat(beta_kg_m2, 2 * x.shape[1]))
+    en = assets.to_en(imp[:, :3]).reshape(k, -1, 2)
+    mean = en.mean(axis=1)
+    dev = en - mean[:, None, :]
+    c2 = np.einsum("kpi,kpj->kij", dev, dev) / dev.shape[1] + np.eye(2)  # + 1 m^2 floor
+    chol = np.linalg.cholesky(c2)
+    samples = mean[:, None, :] + np.einsum("kij,sj->ksi", chol, NORMAL_2D)
+    hit = assets.hit_en(samples.reshape(-1, 2), margin_m).reshape(k, HIT_SAMPLES)
+    rows = np.repeat(np.arange(k), HIT_SAMPLES)
+    counts = np.zeros((k, n_a + 1))
+    np.add.at(counts, (rows, hit.ravel() + 1), 1.0)  # column 0: open ground
+    return np.asarray(counts[:, 1:] / HIT_SAMPLES)
+
+
+def route_hit_probability(
+    x: F64, cov: F64, assets: AssetGeometry, margin_m: float
+) -> tuple[F64, F64]:
+    """Probability (k, a) that each route's first strike is on each asset; time to it (k, a).
+
+    Level flight along the current ground velocity; at each asset ahead, the
+    cross-track error has variance ``u_perp^T (P_pos + t^2 P_vel) u_perp`` (positions
+    and velocities projected on the theatre plane, their correlation neglected), and
+    the route passes within the asset's extent with probability ``p_a``. A one-way
+    threat strikes the first such asset, so asset ``a`` is struck with probability
+    ``p_a prod_{b before a} (1 - p_b)``. Assets behind the threat: 0 and time ``inf``.
+    """
+    pos_en = assets.to_en(x[:, :3])
+    vel_en = assets.to_en(x[:, :3] + x[:, 3:]) - pos_en
+    speed = np.maximum(np.hypot(vel_en[:, 0], vel_en[:, 1]), 1e-3)
+    u = vel_en / speed[:, None]
+    perp = np.stack([-u[:, 1], u[:, 0]], axis=1)  # (k, 2)
+    d = assets.centre_en_m[None] - pos_en[:, None]  # (k, a, 2)
+    along = d[..., 0] * u[:, None, 0] + d[..., 1] * u[:, None, 1]
+    cross = d[..., 0] * perp[:, None, 0] + d[..., 1] * perp[:, None, 1]
+    r = assets.rot
+    w_perp = perp @ r  # (k, 3): cross-track direction in ECEF
+    var_pos = np.einsum("ki,kij,kj->k", w_perp, cov[:, :3, :3], w_perp)
+    var_vel = np.einsum("ki,kij,kj->k", w_perp, cov[:, 3:, 3:], w_perp)
+    t_go = np.where(along > 0, along / speed[:, None], np.inf)
+    t_fin = np.where(np.isfinite(t_go), t_go, 0.0)
+    sigma = np.sqrt(var_pos[:, None] + t_fin**2 * var_vel[:, None] + COV_FLOOR_M2)
+    half = assets.extent_m[None] + margin_m
+    p = np.where(along > 0, ndtr((half - cross) / sigma) - ndtr((-half - cross) / sigma), 0.0)
+    order = np.argsort(t_go, axis=1, kind="stable")
+    p_sorted = np.take_along_axis(p, order, axis=1)
+    ones = np.ones((p.shape[0], 1))
+    missed_before = np.cumprod(np.concatenate([ones, 1.0 - p_sorted[:, :-1]], axis=1), axis=1)
+    first = np.empty_like(p)
+    np.put_along_axis(first, order, p_sorted * missed_before, axis=1)
+    return first, np.asarray(t_go)
+
+
 def assess(
     threat: I64,
     x: F64,
@@ -202,33 +309,43 @@ def assess(
     damage: F64,
     assets: AssetGeometry,
     margin_m: float,
+    cov: F64 | None = None,
 ) -> ThreatAssessment:
-    """Assess tracked threats from their state estimates.
+    """Assess tracked threats from their state estimates and covariances.
 
     Parameters
     ----------
     threat : (k,) threat indices; x : (k, 6) track states at times ``t_track_s`` (k,).
     ballistic : (k,) flight kind per track; beta_kg_m2, damage : (k,) class figures.
+    cov : (k, 6, 6) track covariances (m, m/s); None assesses the state as exact.
     """
     k = threat.shape[0]
+    cov = np.zeros((k, 6, 6)) if cov is None else cov
     rel = np.zeros((k, PATH_STEPS + 1))
     path = np.zeros((k, PATH_STEPS + 1, 3))
     imp = np.zeros((k, 4))
-    asset = np.full(k, -1, dtype=np.int64)
+    p_asset = np.zeros((k, assets.value.shape[0]))
     b = ballistic
     if b.any():
         rel[b], path[b], imp[b] = predict_ballistic(x[b], beta_kg_m2[b])
-        asset[b] = assets.hit(imp[b, :3], margin_m)
+        p_asset[b] = ballistic_hit_probability(x[b], cov[b], beta_kg_m2[b], assets, margin_m)
     if (~b).any():
         r = ~b
-        rel[r], path[r], imp[r], asset[r] = predict_route(x[r], assets, margin_m)
-    value = np.where(asset >= 0, assets.value[np.maximum(asset, 0)] * damage, 0.0)
+        rel[r], path[r], imp[r], _ = predict_route(x[r], assets, margin_m)
+        p_route, _ = route_hit_probability(x[r], cov[r], assets, margin_m)
+        p_asset[r] = p_route
+    at_risk = p_asset * assets.value[None, :] * damage[:, None]
+    top = np.argmax(at_risk, axis=1)
+    rows = np.arange(k)
+    p_hit = p_asset[rows, top]
+    asset = np.where(p_hit > 0, top, -1).astype(np.int64)
     return ThreatAssessment(
         threat=threat,
         impact_m=imp[:, :3],
         t_impact_s=t_track_s + imp[:, 3],
         asset=asset,
-        value_at_risk=value,
+        p_hit=np.where(asset >= 0, p_hit, 0.0),
+        value_at_risk=at_risk.sum(axis=1),
         path_t_s=t_track_s[:, None] + rel,
         path_m=path,
     )

@@ -164,6 +164,40 @@ class Doctrine(_Strict):
     prefer_cheap: bool = Field(
         default=True, description="within reach, prefer the cheapest layer that can kill"
     )
+    solver: Literal["layered", "greedy", "auto"] = Field(
+        default="auto",
+        description="assignment each C2 cycle: 'layered' rules (threats by value at risk, "
+        "each to its preferred unit), or weighted WTA maximising value saved minus "
+        "cost_weight x interceptor cost ('greedy': maximum marginal return; 'auto': greedy "
+        "then improving changes)",
+    )
+    cost_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="value units charged per US$ million of interceptors (weighted WTA)",
+    )
+    reserve: int = Field(
+        default=0, ge=0, description="rounds each kinetic fire unit holds back, never fired"
+    )
+    upper_first: bool = Field(
+        default=True,
+        description="a ballistic threat an upper tier can take now goes to that tier only; "
+        "lower layers are held for its leakers (weighted WTA)",
+    )
+    later_credit: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of a threat's value credited to the layers that can still engage "
+        "it later (weighted WTA): 0 ignores them, 1 counts on them fully",
+    )
+    min_hit_probability: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="engage a threat only if it hits a defended asset with at least this "
+        "probability (from its track covariance), unless its fire unit engages all",
+    )
 
 
 class Tracking(_Strict):

@@ -7,6 +7,7 @@ and assigns them with the layered greedy doctrine of :mod:`iamd.c2.doctrine`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,8 +15,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iamd.c2.assess import assess
-from iamd.c2.doctrine import Candidates, assign, hold_for_cheaper
+from iamd.c2.doctrine import UPPER_TIER, Candidates, assign, hold_for_cheaper
 from iamd.c2.envelope import opportunities
+from iamd.c2.wta.weighted import assign_weighted
 from iamd.sensors import radar as radar_mod
 from iamd.sim import network
 from iamd.sim.events import ALIVE, INTERCEPTED, Kind
@@ -79,6 +81,7 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
         w.damage[stale],
         w.assets,
         eng.doctrine.asset_margin_km * 1e3,
+        pics.p[o, stale],
     )
     eng.cache_updates[o][stale] = pics.updates[o, stale]
     eng.cache_path_t[o][stale] = ta.path_t_s
@@ -86,6 +89,7 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
     eng.cache_impact_t[o][stale] = ta.t_impact_s
     eng.cache_asset[o][stale] = ta.asset
     eng.cache_value[o][stale] = ta.value_at_risk
+    eng.cache_p_hit[o][stale] = ta.p_hit
 
 
 def covered(eng: Engine, o: int, points_m: F64, t_s: float) -> NDArray[np.bool_]:
@@ -105,7 +109,7 @@ def capacity(eng: Engine, units: list[int], t_s: float, cycle_s: float) -> I64:
     for u in units:  # loop over fire units (tens)
         ic = eng.w.units[u].ic
         per_cycle = int(cycle_s // ic.launch_interval_s) if ic.launch_interval_s > 0 else 10**6
-        rounds = eng.rounds[u] // salvo if ic.kind == "kinetic" else 10**6
+        rounds = (eng.rounds[u] - eng.doctrine.reserve) // salvo if ic.kind == "kinetic" else 10**6
         ready = t_s >= eng.next_launch[u]
         cap.append(min(ic.channels - eng.busy[u], rounds, max(per_cycle, 1)) if ready else 0)
     return np.maximum(np.array(cap, dtype=np.int64), 0)
@@ -128,6 +132,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         eng.node_awake[k] = False
         return
     eng.push(t_s + cycle_s, Kind.C2_CYCLE, k)
+    eng.c2_cycles += 1
     well_covered = (eng.engaged_until[firm] > t_s) & (1.0 - eng.miss_prob[firm] >= doc.cover_pk)
     eligible = firm[~well_covered]
     if not doc.shoot_look_shoot:
@@ -143,7 +148,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     if eligible.size == 0:
         return
     t_imp = eng.cache_impact_t[o][eligible]
-    asset = eng.cache_asset[o][eligible]
+    t_decide = time.perf_counter()
     opp = opportunities(
         eng.node_env[k],
         t_s,
@@ -155,10 +160,13 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     )
     eng.next_due[k][eligible] = t_s + opp.due_in_s.min(axis=0)
     eng.due_stamp[k][eligible] = eng.cache_updates[o][eligible]
-    pk = eng.node_pk[k][:, w.truth.class_idx[eligible]]  # (u, k)
+    pk = eng.node_pk[k][:, w.truth.class_idx[eligible]] * track_quality_factor(
+        eng, o, units, eligible
+    )  # (u, k)
     usable = pk >= max(doc.min_pk, 1e-9)
     engage_all = np.array([w.units[u].engage_all for u in units])
-    usable &= engage_all[:, None] | (asset >= 0)[None, :]
+    threatening = eng.cache_p_hit[o][eligible] >= max(doc.min_hit_probability, 1e-12)
+    usable &= engage_all[:, None] | threatening[None, :]
     cap = capacity(eng, units, t_s, cycle_s)
     feasible = opp.feasible & usable & (cap > 0)[:, None]
     uu, rr = np.nonzero(feasible)
@@ -169,18 +177,24 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     cost = np.array([w.units[u].ic.cost_usd for u in units])
     layer = np.array([w.units[u].ic.layer for u in units], dtype=np.int64)
     cand = Candidates(unit=uu, row=rr, pk=pk[uu, rr], cost_usd=cost[uu], layer=layer[uu])
+    ammo = np.array(
+        [eng.rounds[u] + eng.reloads[u] > 0 or w.units[u].ic.kind == "laser" for u in units]
+    )
+    later_ok = opp.later & usable & ammo[:, None]
     if doc.prefer_cheap:
-        ammo = np.array(
-            [eng.rounds[u] + eng.reloads[u] > 0 or w.units[u].ic.kind == "laser" for u in units]
-        )
-        lu, lr = np.nonzero(opp.later & usable & ammo[:, None])
+        lu, lr = np.nonzero(later_ok)
         hold = hold_for_cheaper(cand, lr, cost[lu], eligible.size)
         keep = ~(hold & ~w.motion.ballistic[eligible][rr])
         cand = Candidates(uu[keep], rr[keep], cand.pk[keep], cand.cost_usd[keep], cand.layer[keep])
     value = eng.cache_value[o][eligible]
-    priority = np.empty(eligible.size, dtype=np.int64)
-    priority[np.lexsort((t_imp, -value))] = np.arange(eligible.size)
-    au, ar = assign(cand, priority, w.motion.ballistic[eligible], cap, doc.prefer_cheap)
+    if doc.solver == "layered":
+        priority = np.empty(eligible.size, dtype=np.int64)
+        priority[np.lexsort((t_imp, -value))] = np.arange(eligible.size)
+        au, ar = assign(cand, priority, w.motion.ballistic[eligible], cap, doc.prefer_cheap)
+    else:
+        later_kill = 1.0 - np.prod(np.where(later_ok, 1.0 - pk, 1.0), axis=0)
+        au, ar = assign_wta(eng, cand, value, later_kill, eligible, engage_all, cap, units)
+    eng.c2_solve_ms.append(1e3 * (time.perf_counter() - t_decide))
     for j, r in zip(au.tolist(), ar.tolist(), strict=True):  # the engagements started
         start_engagement(
             eng,
@@ -191,6 +205,64 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
             opp.pip_m[j, r],
             float(pk[j, r]),
         )
+
+
+def track_quality_factor(eng: Engine, o: int, units: list[int], rows: I64) -> F64:
+    """Chance (u, k) that the guidance error falls inside each kill vehicle's divert basket.
+
+    With the track's position error isotropic Gaussian of per-axis sigma ``s`` (from the
+    covariance trace), the chance that its component across the line of sight (two
+    axes) is within the divert ``d`` is ``1 - exp(-d^2 / (2 s^2))`` (Rayleigh). Lasers
+    follow their target: 1.
+    """
+    var = np.trace(eng.pictures.p[o, rows, :3, :3], axis1=1, axis2=2) / 3.0
+    divert = np.array(
+        [
+            eng.w.units[u].ic.divert_m if eng.w.units[u].ic.kind == "kinetic" else np.inf
+            for u in units
+        ]
+    )
+    with np.errstate(divide="ignore", over="ignore"):
+        ratio = divert[:, None] ** 2 / (2.0 * np.maximum(var, 1e-6)[None, :])
+    return np.asarray(-np.expm1(-ratio))
+
+
+def assign_wta(
+    eng: Engine,
+    cand: Candidates,
+    value: F64,
+    later_kill: F64,
+    eligible: I64,
+    engage_all: NDArray[np.bool_],
+    cap: I64,
+    units: list[int],
+) -> tuple[I64, I64]:
+    """Weighted WTA over the cycle's candidates (:mod:`iamd.c2.wta.weighted`).
+
+    Value per threat is its value at risk (one value unit for a threat to open ground,
+    offered only to units that engage everything), less the share later layers are
+    credited with (``later_credit``). Cost is ``cost_weight`` value units per US$ million
+    of interceptors. With ``upper_first``, a ballistic threat that an upper tier can take
+    now is offered only to that tier: the lower layers are held for its leakers.
+    """
+    doc, w = eng.doctrine, eng.w
+    ballistic = w.motion.ballistic[eligible]
+    keep = np.ones(cand.unit.size, dtype=bool)
+    if doc.upper_first:
+        top = np.full(eligible.size, np.iinfo(np.int64).max)
+        np.minimum.at(top, cand.row, cand.layer)
+        upper = ballistic & (top <= UPPER_TIER)
+        keep &= ~upper[cand.row] | (cand.layer == top[cand.row])
+    keep &= (value[cand.row] > 0) | engage_all[cand.unit]
+    uu, rr = cand.unit[keep], cand.row[keep]
+    kinetic = np.array([w.units[u].ic.kind == "kinetic" for u in units], dtype=bool)
+    shots = np.where(kinetic[uu], doc.salvo, 1)
+    p = np.zeros((len(units), eligible.size))
+    p[uu, rr] = 1.0 - (1.0 - cand.pk[keep]) ** shots
+    cost = np.zeros_like(p)
+    cost[uu, rr] = doc.cost_weight * cand.cost_usd[keep] * shots / 1e6
+    worth = np.where(value > 0, value, 1.0) * (1.0 - doc.later_credit * later_kill)
+    return assign_weighted(worth, p, cost, cap, doc.solver)
 
 
 def start_engagement(

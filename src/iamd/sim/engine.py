@@ -71,6 +71,8 @@ class Outcome:
     samples: metrics_sampler.Samples
     net: network.NetState | None
     engagements: list[Engagement] = field(default_factory=list)
+    c2_cycles: int = 0
+    c2_solve_ms: F64 = field(default_factory=lambda: np.zeros(0))
 
 
 class Engine:
@@ -147,6 +149,9 @@ class Engine:
         self.cache_impact_t = [np.zeros(n) for _ in world.owners]
         self.cache_asset = [np.full(n, -1, dtype=np.int64) for _ in world.owners]
         self.cache_value = [np.zeros(n) for _ in world.owners]
+        self.cache_p_hit = [np.zeros(n) for _ in world.owners]
+        self.c2_cycles = 0
+        self.c2_solve_ms: list[float] = []
 
     # -- scheduling -------------------------------------------------------------------------
     def push(self, t_s: float, kind: Kind, payload: int) -> None:
@@ -245,6 +250,8 @@ class Engine:
             samples=self.samples,
             net=self.net,
             engagements=self.engagements,
+            c2_cycles=self.c2_cycles,
+            c2_solve_ms=np.array(self.c2_solve_ms),
         )
 
     # -- threat outcomes --------------------------------------------------------------------

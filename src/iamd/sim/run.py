@@ -109,8 +109,34 @@ def summarise(world: World, out: Outcome, seed: int, wall_time_s: float) -> dict
         "interceptors": dict(sorted(interceptors.items())),
         "by_owner": by_owner,
         "assets": assets,
-        "cost_usd": {"interceptors": float(sum(v["cost_usd"] for v in interceptors.values()))},
+        "cost_usd": costs(world, out, interceptors),
         "tracking": track_quality(out.samples, world.owners, spec.tracking.mode),
+        "c2": {
+            "cycles": int(out.c2_cycles),
+            "assignments": int(out.c2_solve_ms.size),
+            "mean_solve_ms": float(out.c2_solve_ms.mean()) if out.c2_solve_ms.size else 0.0,
+            "max_solve_ms": float(out.c2_solve_ms.max()) if out.c2_solve_ms.size else 0.0,
+            "solver": spec.doctrine.solver,
+        },
+    }
+
+
+def costs(world: World, out: Outcome, interceptors: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Interceptors spent, threats launched (catalog unit costs), and their ratio.
+
+    The cost-exchange ratio is interceptor cost over the cost of the threats launched:
+    above 1, the defence spends more than the attacker.
+    """
+    spent = float(sum(v["cost_usd"] for v in interceptors.values()))
+    tr = world.truth
+    class_cost = np.array(
+        [world.scenario.catalog.threats[name].cost_usd for name in tr.class_names]
+    )
+    launched = float(class_cost[tr.class_idx[out.launched]].sum())
+    return {
+        "interceptors": spent,
+        "threats": launched,
+        "exchange_ratio": spent / launched if launched > 0 else None,
     }
 
 
