@@ -47,7 +47,7 @@ def main() -> None:
     target = TARGET[args.tracking]
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    rtf, rtf_cpu, truth_s = [], [], []
+    rtf, rtf_cpu, truth_s, peak_ms = [], [], [], []
     sim_s = scenario.spec.duration_s
     for k in range(args.runs):
         t0 = time.perf_counter()
@@ -57,18 +57,24 @@ def main() -> None:
         result = simulate(scenario, seed=k)
         cpu = time.process_time() - c0
         wall = result.summary["wall_time_s"]
+        c2 = result.summary["c2"]
+        peak_ms.append(c2["max_solve_ms"])
         rtf.append(sim_s / wall)
         rtf_cpu.append(sim_s / cpu)
         print(
             f"run {k}: {sim_s:,.0f} simulated s in {wall:.2f} s wall, {cpu:.2f} s CPU "
-            f"-> {rtf[-1]:,.0f}x real time ({rtf_cpu[-1]:,.0f}x per CPU second)"
+            f"-> {rtf[-1]:,.0f}x real time ({rtf_cpu[-1]:,.0f}x per CPU second); "
+            f"C2 assignment ({c2['solver']}) mean {c2['mean_solve_ms']:.2f} ms, "
+            f"peak {c2['max_solve_ms']:.2f} ms over {c2['assignments']} assignments"
         )
     median = statistics.median(rtf)
     print(
         f"{args.scenario} ({args.tracking} tracking): median real-time factor {median:,.0f} "
         f"on one core ({statistics.median(rtf_cpu):,.0f} per CPU second; target "
         f"{target:,.0f}: {'met' if median >= target else 'NOT met'}); "
-        f"truth precomputation {statistics.median(truth_s):.2f} s per run"
+        f"truth precomputation {statistics.median(truth_s):.2f} s per run; "
+        f"C2 assignment peak {max(peak_ms):.2f} ms (target 50 ms: "
+        f"{'met' if max(peak_ms) <= 50 else 'NOT met'})"
     )
 
 
