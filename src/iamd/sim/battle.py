@@ -87,7 +87,6 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
     eng.cache_path_t[o][stale] = ta.path_t_s
     eng.cache_path[o][stale] = ta.path_m
     eng.cache_impact_t[o][stale] = ta.t_impact_s
-    eng.cache_asset[o][stale] = ta.asset
     eng.cache_value[o][stale] = ta.value_at_risk
     eng.cache_p_hit[o][stale] = ta.p_hit
 

@@ -147,7 +147,6 @@ class Engine:
         self.cache_path_t = [np.zeros((n, PATH_STEPS + 1)) for _ in world.owners]
         self.cache_path = [np.zeros((n, PATH_STEPS + 1, 3)) for _ in world.owners]
         self.cache_impact_t = [np.zeros(n) for _ in world.owners]
-        self.cache_asset = [np.full(n, -1, dtype=np.int64) for _ in world.owners]
         self.cache_value = [np.zeros(n) for _ in world.owners]
         self.cache_p_hit = [np.zeros(n) for _ in world.owners]
         self.c2_cycles = 0

@@ -277,7 +277,8 @@ def solve_exact(inst: WtaInstance, x_start: I64, time_limit_s: float) -> ExactRe
                 if neg.size == 0:
                     break
                 for j in neg.tolist():
-                    cols.add(*exact_cols[j][:3], column_cost(float(v[j]), *col_q(exact_cols[j], q)))
+                    _, w, kk = exact_cols[j]
+                    cols.add(j, w, kk, column_cost(float(v[j]), q[w, j], kk))
                 continue
             for j in neg.tolist():
                 w = np.flatnonzero(k[:, j])
@@ -318,11 +319,6 @@ def solve_exact(inst: WtaInstance, x_start: I64, time_limit_s: float) -> ExactRe
         return ExactResult(x_best, min(lower, ub), lp_value, len(final))
     except TimeoutError:
         return ExactResult(x_best, min(lower, ub), lp_value, 0)
-
-
-def col_q(col: tuple[int, I64, I64], q: F64) -> tuple[F64, I64]:
-    j, w, k = col
-    return q[w, j], k
 
 
 def solve_columns(
