@@ -9,6 +9,16 @@ import pytest
 
 from iamd.scenario.load import Scenario, load_scenario_text
 
+WALL_CLOCK_C2 = ("mean_solve_ms", "max_solve_ms")
+
+
+def without_timings(summary: dict) -> dict:
+    """A summary without its wall-clock fields, for determinism comparisons."""
+    out = {k: v for k, v in summary.items() if k != "wall_time_s"}
+    out["c2"] = {k: v for k, v in summary["c2"].items() if k not in WALL_CLOCK_C2}
+    return out
+
+
 BASE = """
 name: test
 origin: {lat_deg: 32.0, lon_deg: 35.0}

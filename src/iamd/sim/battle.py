@@ -160,7 +160,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     eng.next_due[k][eligible] = t_s + opp.due_in_s.min(axis=0)
     eng.due_stamp[k][eligible] = eng.cache_updates[o][eligible]
     pk = eng.node_pk[k][:, w.truth.class_idx[eligible]] * track_quality_factor(
-        eng, o, units, eligible
+        eng.pictures.p[o, eligible], eng.node_divert_m[k]
     )  # (u, k)
     usable = pk >= max(doc.min_pk, 1e-9)
     engage_all = np.array([w.units[u].engage_all for u in units])
@@ -206,23 +206,21 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         )
 
 
-def track_quality_factor(eng: Engine, o: int, units: list[int], rows: I64) -> F64:
+def track_quality_factor(cov: F64, divert_m: F64) -> F64:
     """Chance (u, k) that the guidance error falls inside each kill vehicle's divert basket.
 
     With the track's position error isotropic Gaussian of per-axis sigma ``s`` (from the
     covariance trace), the chance that its component across the line of sight (two
     axes) is within the divert ``d`` is ``1 - exp(-d^2 / (2 s^2))`` (Rayleigh). Lasers
-    follow their target: 1.
+    follow their target (``divert_m`` inf): 1.
+
+    Parameters
+    ----------
+    cov : (k, 6, 6) track covariances; divert_m : (u,) divert basket of each unit, m.
     """
-    var = np.trace(eng.pictures.p[o, rows, :3, :3], axis1=1, axis2=2) / 3.0
-    divert = np.array(
-        [
-            eng.w.units[u].ic.divert_m if eng.w.units[u].ic.kind == "kinetic" else np.inf
-            for u in units
-        ]
-    )
+    var = np.trace(cov[:, :3, :3], axis1=1, axis2=2) / 3.0
     with np.errstate(divide="ignore", over="ignore"):
-        ratio = divert[:, None] ** 2 / (2.0 * np.maximum(var, 1e-6)[None, :])
+        ratio = divert_m[:, None] ** 2 / (2.0 * np.maximum(var, 1e-6)[None, :])
     return np.asarray(-np.expm1(-ratio))
 
 

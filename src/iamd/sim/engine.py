@@ -140,6 +140,16 @@ class Engine:
             ).reshape(len(us), len(world.truth.class_names))
             for us in self.node_units
         ]
+        # each node's units' divert basket, m (inf for lasers, which follow their target)
+        self.node_divert_m = [
+            np.array(
+                [
+                    world.units[u].ic.divert_m if world.units[u].ic.kind == "kinetic" else np.inf
+                    for u in us
+                ]
+            )
+            for us in self.node_units
+        ]
         self.cache_updates = [np.full(n, -1, dtype=np.int64) for _ in world.owners]
         # per node: when each threat's next launch can fall due, for the assessment it saw
         self.next_due = [np.full(n, -np.inf) for _ in world.nodes]
