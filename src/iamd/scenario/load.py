@@ -356,3 +356,40 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
     """Validate scenario YAML given as text (tests, uploads)."""
     return scenario_from_located(loads(text, file), file)
+
+
+def load_scenario_changed(
+    name_or_path: str | Path, sets: list[str] | None = None, without: list[str] | None = None
+) -> tuple[Scenario, Any]:
+    """Load a scenario with ``--set PATH=VALUE`` and ``--without OWNER`` changes applied.
+
+    The changed document is validated exactly like a file; a problem in a changed value is
+    reported against its ``--set``.
+
+    Returns
+    -------
+    The scenario, and the changed document as plain data (what was validated).
+
+    Raises
+    ------
+    ScenarioError
+        With every problem found.
+    """
+    from iamd.scenario.overrides import apply_sets, parse_set, relabel, remove_owners
+
+    text, display = resolve_scenario_path(str(name_or_path))
+    if text:
+        located = loads(text, display)
+        source = f"bundled:{display.removesuffix('.yaml')}"
+    else:
+        located = load_file(Path(display), display)
+        source = display
+    if without:
+        located = remove_owners(located, without)
+    where: dict[Loc, str] = {}
+    if sets:
+        located, where = apply_sets(located, [parse_set(s) for s in sets])
+    try:
+        return scenario_from_located(located, source), located.data
+    except ScenarioError as exc:
+        raise ScenarioError(relabel(exc.problems, where)) from None

@@ -1,0 +1,181 @@
+"""Command-line changes to a scenario: ``--set PATH=VALUE`` and ``--without OWNER``.
+
+A PATH is dotted: mapping keys, and list items by their ``name`` or by index, e.g.
+``doctrine.cost_weight``, ``fire_units.exo-south.rounds`` or ``raid.0.count``. A VALUE is
+read as YAML (``0.5``, ``true``, ``[a, b]``, ``{lat_deg: 31, lon_deg: 35}``). Changes are
+applied to the parsed document before validation, so a changed scenario is checked exactly
+like the file; a problem in a changed value is reported against its ``--set``.
+
+``--without OWNER`` removes a partner: its sensors, C2 nodes and fire units, its entry in
+``owners`` and every ``shares_with`` reference to it, so its shared tracks go too.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from iamd.errors import Problem, ScenarioError
+from iamd.scenario.yamlpos import Loc, Located
+
+SET_LINE = 0
+"""Line number given to problems in a ``--set`` value (the file has none)."""
+OWNED = ("sensors", "c2_nodes", "fire_units")
+"""Scenario lists whose items belong to an owner."""
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """One ``--set PATH=VALUE``."""
+
+    text: str
+    path: tuple[str, ...]
+    value: Any
+
+
+def parse_set(text: str) -> Override:
+    """Split ``PATH=VALUE`` and read VALUE as YAML.
+
+    Raises
+    ------
+    ScenarioError
+        When there is no ``=``, the path is empty, or the value is not valid YAML.
+    """
+    path, sep, raw = text.partition("=")
+    path = path.strip()
+    if not sep or not path:
+        raise ScenarioError([_problem(text, "expected PATH=VALUE, e.g. doctrine.cost_weight=0.5")])
+    parts = tuple(path.split("."))
+    if any(not p for p in parts):
+        raise ScenarioError([_problem(text, f"empty part in path {path!r}")])
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([_problem(text, f"value is not valid YAML ({exc})")]) from None
+    if value is None and raw.strip() not in ("null", "~"):
+        raise ScenarioError([_problem(text, "missing value after '='")])
+    return Override(text=text, path=parts, value=value)
+
+
+def _problem(text: str, message: str) -> Problem:
+    return Problem(f"--set {text}", SET_LINE, 0, message)
+
+
+def _step(node: Any, part: str, override: Override, done: tuple[str, ...]) -> Any:
+    """The child of ``node`` named by ``part`` (a key, an item's name, or an index)."""
+    where = ".".join(done) or "the scenario"
+    if isinstance(node, dict):
+        return part
+    if isinstance(node, list):
+        names = [item.get("name") if isinstance(item, dict) else None for item in node]
+        if part in names:
+            return names.index(part)
+        if part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+            return int(part) % len(node)
+        listed = ", ".join(str(n) for n in names if n is not None) or f"indices 0-{len(node) - 1}"
+        raise ScenarioError(
+            [_problem(override.text, f"{where} has no item '{part}' (items: {listed})")]
+        )
+    raise ScenarioError(
+        [_problem(override.text, f"{where} is a single value; it has no '{part}' inside")]
+    )
+
+
+def apply_sets(located: Located, overrides: list[Override]) -> tuple[Located, dict[Loc, str]]:
+    """A copy of ``located`` with every override applied.
+
+    An override may change an existing value or add a key to an existing mapping (an
+    unknown key is then refused by validation, with a suggestion).
+
+    Returns
+    -------
+    The changed document, and the location of each override (for error messages).
+    """
+    data = copy.deepcopy(located.data)
+    where: dict[Loc, str] = {}
+    for ov in overrides:
+        node: Any = data
+        loc: list[str | int] = []
+        for k, part in enumerate(ov.path):
+            last = k == len(ov.path) - 1
+            if isinstance(node, dict) and part not in node:
+                key: str | int = part  # a new key: validation says whether it is allowed
+                if not last:
+                    node[part] = {}
+            else:
+                key = _step(node, part, ov, ov.path[:k])
+            loc.append(key)
+            if last:
+                node[key] = copy.deepcopy(ov.value)
+            else:
+                node = node[key]
+        where[tuple(loc)] = ov.text
+    positions = {
+        loc: pos
+        for loc, pos in located.positions.items()
+        if not any(loc[: len(s)] == s for s in where)
+    }
+    for n, set_loc in enumerate(where, start=1):
+        positions[set_loc] = (SET_LINE, n)
+    return (
+        Located(data=data, file=located.file, positions=positions, key_positions={}),
+        where,
+    )
+
+
+def relabel(problems: list[Problem], where: dict[Loc, str]) -> list[Problem]:
+    """Report problems located at an override against its ``--set`` text."""
+    texts = list(where.values())
+    out = []
+    for p in problems:
+        if p.line == SET_LINE and 1 <= p.col <= len(texts):
+            out.append(Problem(f"--set {texts[p.col - 1]}", SET_LINE, 0, p.message))
+        else:
+            out.append(p)
+    return out
+
+
+def remove_owners(located: Located, owners: list[str]) -> Located:
+    """A copy of ``located`` without the given owners' sensors, C2 nodes and fire units.
+
+    Raises
+    ------
+    ScenarioError
+        For an owner the scenario does not have.
+    """
+    data = copy.deepcopy(located.data)
+    if not isinstance(data, dict):
+        return located
+    known = [o.get("name") for o in data.get("owners", []) if isinstance(o, dict)]
+    for owner in owners:
+        if owner not in known:
+            raise ScenarioError(
+                [
+                    Problem(
+                        f"--without {owner}",
+                        0,
+                        0,
+                        f"no owner '{owner}' in the scenario "
+                        f"(owners: {', '.join(map(str, known))})",
+                    )
+                ]
+            )
+    gone = set(owners)
+    for key in OWNED:
+        items = data.get(key)
+        if isinstance(items, list):
+            data[key] = [i for i in items if not (isinstance(i, dict) and i.get("owner") in gone)]
+    kept = []
+    for o in data.get("owners", []):
+        if isinstance(o, dict) and o.get("name") in gone:
+            continue
+        if isinstance(o, dict) and isinstance(o.get("shares_with"), list):
+            o["shares_with"] = [s for s in o["shares_with"] if s not in gone]
+        kept.append(o)
+    data["owners"] = kept
+    # list positions shift when items go: keep only the top-level ones that still hold
+    positions = {loc: pos for loc, pos in located.positions.items() if len(loc) <= 1}
+    return Located(data=data, file=located.file, positions=positions, key_positions={})
