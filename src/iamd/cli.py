@@ -387,6 +387,9 @@ def wta_bench(
         out.print(_table(f"APT set, method {method}", [*headers, "proven", "time (s)"], rows))
 
 
+from iamd import cli_mc  # noqa: E402, F401  (registers mc, query, compare, sweep, report)
+
+
 def main() -> None:
     """Console-script entry point: user errors exit 2 with a message, never a traceback."""
     try:

@@ -39,17 +39,34 @@ class RunResult:
     summary: dict[str, Any]
 
 
+def replication_seed(seed: int, replication: int | None) -> np.random.SeedSequence:
+    """Seed sequence of one run: ``SeedSequence(seed)`` itself, or its child ``replication``.
+
+    ``SeedSequence(seed, spawn_key=(i,))`` is the i-th child of ``SeedSequence(seed).spawn``,
+    so replication i of a Monte Carlo job has the same streams whichever process, machine
+    or order runs it.
+    """
+    if replication is None:
+        return np.random.SeedSequence(seed)
+    return np.random.SeedSequence(seed, spawn_key=(replication,))
+
+
 def simulate(
-    scenario: Scenario, seed: int | None = None, progress: Callable[[float], None] | None = None
+    scenario: Scenario,
+    seed: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    replication: int | None = None,
 ) -> RunResult:
     """Fly the raid, run the engine, summarise.
 
-    Streams: ``SeedSequence(seed).spawn(2)`` gives the raid (launch times, points,
-    dispersion, failures) and the engine (detection, noise, intercept outcomes).
+    Streams: ``replication_seed(seed, replication).spawn(2)`` gives the raid (launch
+    times, points, dispersion, failures) and the engine (detection, noise, intercept
+    outcomes). The same seed and replication give the same raid whatever the defence, so
+    two designs see common random numbers.
     """
     seed = scenario.spec.seed if seed is None else seed
     t0 = time.perf_counter()
-    raid_seq, engine_seq = np.random.SeedSequence(seed).spawn(2)
+    raid_seq, engine_seq = replication_seed(seed, replication).spawn(2)
     truth = fly(scenario, np.random.default_rng(raid_seq))
     world = build_world(scenario, truth)
     outcome = Engine(world, engine_seq).run(progress)

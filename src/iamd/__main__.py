@@ -1,0 +1,5 @@
+"""``python -m iamd``: the command line."""
+
+from iamd.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Monte Carlo replications, their store, statistics and report."""

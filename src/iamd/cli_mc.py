@@ -1,0 +1,366 @@
+"""Monte Carlo commands of the ``iamd`` command line: mc, query, compare, sweep, report."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import itertools
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from iamd.cli import _fail, _table, app, err, out
+from iamd.errors import IamdError
+
+KEY_METRICS = (
+    ("threats.launched", "threats launched"),
+    ("threats.intercepted", "intercepted"),
+    ("threats.impacted_asset", "leakers on assets"),
+    ("threats.impacted_open", "impacts in the open"),
+    ("threats.failed", "failed in flight"),
+    ("totals.interceptors_fired", "interceptors fired"),
+    ("cost_usd.interceptors", "interceptor cost, US$"),
+    ("cost_usd.exchange_ratio", "cost-exchange ratio"),
+    ("totals.asset_value_lost", "asset value lost"),
+)
+"""Headline metrics of the tables: stored column and label."""
+
+
+class RateColumn(ProgressColumn):
+    """Runs per second over the job so far."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:.2f} runs/s", style="progress.data.speed")
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+    )
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:,.1f} M"
+    if abs(x) >= 100:
+        return f"{x:,.1f}"
+    return f"{x:.{digits}g}"
+
+
+def _summary_table(title: str, metrics: dict[str, dict[str, Any]]) -> Any:
+    rows = []
+    for key, label in KEY_METRICS:
+        m = metrics.get(key)
+        if not m or not m.get("n"):
+            continue
+        ci = (
+            f"{_fmt(m['ci95_low'])} .. {_fmt(m['ci95_high'])}"
+            if m.get("ci95_low") is not None
+            else "-"
+        )
+        rows.append([label, _fmt(m["mean"]), ci, _fmt(m["p5"]), _fmt(m["p50"]), _fmt(m["p95"])])
+    return _table(title, ["metric", "mean", "95 % CI of mean", "p5", "p50", "p95"], rows)
+
+
+def _parse_until(text: str | None) -> tuple[str, float] | None:
+    if text is None:
+        return None
+    name, sep, value = text.partition("=")
+    try:
+        width = float(value)
+    except ValueError:
+        width = -1.0
+    if not sep or not name.strip() or not width > 0:
+        raise typer.BadParameter(
+            f"{text!r}: expected METRIC=HALFWIDTH, e.g. threats.impacted_asset=0.5"
+        )
+    return name.strip(), width
+
+
+def _job(scenario: str, seed: int | None, sets: list[str], without: list[str]) -> Any:
+    from iamd.analysis.montecarlo import Job
+    from iamd.scenario.load import load_scenario_changed
+
+    s, doc = load_scenario_changed(scenario, sets, without)
+    return Job(
+        scenario=s,
+        document=doc,
+        seed=s.spec.seed if seed is None else seed,
+        sets=tuple(sets),
+        without=tuple(without),
+    )
+
+
+def _run_job(
+    job: Any,
+    out_dir: Path,
+    runs: int,
+    workers: int | None,
+    scheduler: str | None,
+    batch_size: int | None,
+    until: tuple[str, float] | None,
+    quiet: bool,
+    label: str,
+) -> Any:
+    from iamd.analysis.montecarlo import run_mc
+    from iamd.analysis.store import Store
+
+    store = Store(out_dir)
+    with _progress(quiet) as bar:
+        task = bar.add_task(label, total=runs)
+
+        def step(stored: int, total: int) -> None:
+            bar.update(task, completed=stored, total=total)
+
+        result = run_mc(store, job, runs, workers, scheduler, batch_size, until, step)
+    _check_until(result.summary, until)
+    return result
+
+
+def _check_until(summary: dict[str, Any], until: tuple[str, float] | None) -> None:
+    if until and until[0] not in summary["metrics"]:
+        near = difflib.get_close_matches(until[0], list(summary["metrics"]), n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise IamdError(f"--until-ci: no metric {until[0]!r} in the runs{hint}")
+
+
+@app.command(
+    "mc",
+    epilog="Examples: iamd mc regional-raid --runs 200 --out runs/mc-rr | "
+    "iamd mc regional-raid --runs 200 --set doctrine.cost_weight=0.5 --out runs/mc-cw | "
+    "iamd mc regional-raid --runs 200 --without coalition-air --out runs/mc-no-air",
+)
+def mc(
+    scenario: Annotated[str, typer.Argument(help="scenario file or bundled name")],
+    runs: Annotated[int, typer.Option(min=1, help="replications wanted in all")] = 100,
+    out_dir: Annotated[Path, typer.Option("--out", help="results directory (resumable)")] = Path(
+        "runs/mc"
+    ),
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="root seed (default: the scenario's)")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="local processes (default: every core)")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler, e.g. tcp://host:8786 (runs there)")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="PATH=VALUE change, e.g. doctrine.reserve=2")
+    ] = None,
+    without: Annotated[
+        list[str] | None, typer.Option(help="remove an owner's sensors, units and shared tracks")
+    ] = None,
+    until_ci: Annotated[
+        str | None,
+        typer.Option(help="METRIC=HALFWIDTH: stop once the 95 % CI of METRIC is that narrow"),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="runs per stored batch (default: automatic)")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Run Monte Carlo replications into a resumable Parquet store.
+
+    Replication i uses the seed streams of SeedSequence(SEED).spawn()[i], so results do not
+    depend on the executor or the number of workers. Re-running the same command resumes.
+    """
+    until = _parse_until(until_ci)
+    try:
+        job = _job(scenario, seed, set_ or [], without or [])
+        result = _run_job(
+            job, out_dir, runs, workers, scheduler, batch_size, until, quiet, job.scenario.name
+        )
+    except IamdError as exc:
+        raise _fail(exc) from None
+    summary = result.summary
+    title = f"{job.scenario.name}, seed {job.seed}: {summary['runs']} runs"
+    out.print(_summary_table(title, summary["metrics"]))
+    notes = []
+    if result.skipped:
+        notes.append(f"{result.skipped} runs were already stored")
+    if result.stopped_by_ci and until:
+        notes.append(f"stopped: the 95 % CI of {until[0]} is within ±{until[1]:g}")
+    notes.append(f'store: {out_dir}  (iamd query {out_dir} "SELECT ..."; iamd report {out_dir})')
+    out.print("; ".join(notes))
+
+
+@app.command(
+    "query",
+    epilog='Example: iamd query runs/mc "SELECT avg(\\"threats.impacted_asset\\") FROM runs"',
+)
+def query_cmd(
+    directory: Annotated[Path, typer.Argument(help="a directory made by iamd mc")],
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL; the replications are the view 'runs'")],
+    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV instead of a table")] = False,
+) -> None:
+    """Run SQL over the stored replications (DuckDB; column names are dotted, so quote them)."""
+    from iamd.analysis.store import query
+
+    try:
+        names, rows = query(directory, sql)
+    except IamdError as exc:
+        raise _fail(exc) from None
+    if as_csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(names)
+        w.writerows(rows)
+        return
+    out.print(_table(f"{len(rows)} row(s)", names, [[_cell(v) for v in r] for r in rows]))
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return "" if v is None else str(v)
+
+
+@app.command("compare", epilog="Example: iamd compare runs/mc-base runs/mc-cost-weight --all")
+def compare_cmd(
+    dir_a: Annotated[Path, typer.Argument(help="baseline results (iamd mc)")],
+    dir_b: Annotated[Path, typer.Argument(help="alternative results, same seed")],
+    all_metrics: Annotated[
+        bool, typer.Option("--all", help="every metric, not only the headline ones")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Paired differences B - A per metric over runs with the same seeds (common random numbers)."""
+    from iamd.analysis.compare import compare
+
+    try:
+        result = compare(dir_a, dir_b)
+    except IamdError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    labels = dict(KEY_METRICS)
+    keys = list(result["metrics"]) if all_metrics else [k for k, _ in KEY_METRICS]
+    rows = []
+    for k in keys:
+        m = result["metrics"].get(k)
+        if not m or not m["n"]:
+            continue
+        ci = (
+            f"{_fmt(m['ci95_low'])} .. {_fmt(m['ci95_high'])}" if m["ci95_low"] is not None else "-"
+        )
+        rows.append(
+            [
+                labels.get(k, k),
+                _fmt(m["mean_a"]),
+                _fmt(m["mean_b"]),
+                _fmt(m["diff"]),
+                ci,
+                "yes" if m["significant"] else "no",
+            ]
+        )
+    title = f"B - A over {result['paired_runs']} paired runs (seed {result['seed']})"
+    out.print(_table(title, ["metric", "A", "B", "B - A", "95 % CI", "beyond noise"], rows))
+
+
+@app.command(
+    "sweep",
+    epilog="Examples: iamd sweep regional-raid --vary 'raid.0.count=50,100,150' --runs 20 "
+    "--out runs/saturation | iamd sweep regional-raid "
+    "--vary 'fire_units.exo-south.rounds=12,24,36' --runs 20 --out runs/inventory",
+)
+def sweep_cmd(
+    scenario: Annotated[str, typer.Argument(help="scenario file or bundled name")],
+    vary: Annotated[
+        list[str], typer.Option(help="PATH=v1,v2,...: values of one field (repeat for a grid)")
+    ],
+    runs: Annotated[int, typer.Option(min=1, help="replications per grid point")] = 20,
+    out_dir: Annotated[Path, typer.Option("--out", help="results directory")] = Path("runs/sweep"),
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="root seed (default: the scenario's)")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="local processes")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="PATH=VALUE for every point")
+    ] = None,
+    without: Annotated[list[str] | None, typer.Option(help="owner removed at every point")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Run a grid of scenario variants (same seeds at every point) and write one table.
+
+    Each point is a resumable Monte Carlo store under OUT/points/; OUT/sweep.csv holds a
+    row per point with the mean and 95 % interval of every headline metric.
+    """
+    from iamd.analysis.sweep import parse_vary, write_sweep
+
+    try:
+        axes = [parse_vary(v) for v in vary]
+        grid = list(itertools.product(*[values for _, values in axes]))
+        points = []
+        for n, values in enumerate(grid):
+            changes = [f"{path}={v}" for (path, _), v in zip(axes, values, strict=True)]
+            job = _job(scenario, seed, [*(set_ or []), *changes], without or [])
+            label = ", ".join(changes)
+            point_dir = out_dir / "points" / f"{n:03d}"
+            res = _run_job(
+                job,
+                point_dir,
+                runs,
+                workers,
+                scheduler,
+                None,
+                None,
+                quiet,
+                f"[{n + 1}/{len(grid)}] {label}",
+            )
+            points.append((dict(zip([p for p, _ in axes], values, strict=True)), point_dir, res))
+        table = write_sweep(out_dir, [p for p, _ in axes], points)
+    except IamdError as exc:
+        raise _fail(exc) from None
+    headers = [p for p, _ in axes] + [
+        "runs",
+        "leakers on assets",
+        "interceptors fired",
+        "cost ratio",
+    ]
+    out.print(_table(f"sweep of {job.scenario.name}", headers, table))
+    out.print(f"table: {out_dir / 'sweep.csv'}; report: iamd report {out_dir}")
+
+
+@app.command("report", epilog="Example: iamd report runs/mc  (writes runs/mc/report.html)")
+def report_cmd(
+    directory: Annotated[Path, typer.Argument(help="a directory made by iamd mc or iamd sweep")],
+    no_map: Annotated[bool, typer.Option("--no-map", help="skip the theatre map")] = False,
+) -> None:
+    """Write DIR/report.html: one self-contained page with the plots embedded."""
+    from iamd.analysis.report import write_report
+
+    try:
+        with err.status("writing the report..."):
+            path = write_report(directory, with_map=not no_map)
+    except IamdError as exc:
+        raise _fail(exc) from None
+    out.print(f"report: {path}")
