@@ -28,6 +28,7 @@ from iamd.analysis.montecarlo import (
 from iamd.analysis.stats import describe, paired
 from iamd.analysis.store import Store, StoreError, query
 from iamd.cli import app
+from iamd.errors import IamdError
 from iamd.scenario.load import load_scenario_changed
 from iamd.sim.run import replication_seed, simulate
 
@@ -256,6 +257,8 @@ def test_until_ci_stops_when_interval_is_narrow(small: Path, tmp_path: Path) -> 
         until=("threats.impacted_asset", 1e-9),
     )
     assert not wide.stopped_by_ci and wide.stored == 6  # too few runs to judge
+    with pytest.raises(IamdError, match=r"did you mean threats\.impacted_asset"):
+        run_mc(Store(tmp_path / "x"), job, 4, workers=1, until=("threats.impacted_aset", 1.0))
 
 
 def test_cli_mc_query_compare_sweep_report(small: Path, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import difflib
 import itertools
 import json
 import math
@@ -140,15 +139,7 @@ def _run_job(
             bar.update(task, completed=stored, total=total)
 
         result = run_mc(store, job, runs, workers, scheduler, batch_size, until, step)
-    _check_until(result.summary, until)
     return result
-
-
-def _check_until(summary: dict[str, Any], until: tuple[str, float] | None) -> None:
-    if until and until[0] not in summary["metrics"]:
-        near = difflib.get_close_matches(until[0], list(summary["metrics"]), n=3)
-        hint = f"; did you mean {', '.join(near)}?" if near else ""
-        raise IamdError(f"--until-ci: no metric {until[0]!r} in the runs{hint}")
 
 
 @app.command(

@@ -19,6 +19,7 @@ Dask
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -211,6 +212,15 @@ def ci_reached(store: Store, metric: str, target: float) -> tuple[bool, float]:
     return int(np.isfinite(x).sum()) >= MIN_RUNS_FOR_STOP and h <= target, h
 
 
+def check_metric(store: Store, metric: str) -> None:
+    """Refuse a stopping metric the stored runs do not have (with the nearest names)."""
+    names = metric_columns(store.table())
+    if metric not in names:
+        near = difflib.get_close_matches(metric, names, n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise IamdError(f"--until-ci: no metric {metric!r} in the runs{hint}")
+
+
 def run_mc(
     store: Store,
     job: Job,
@@ -270,9 +280,11 @@ def run_mc(
                 outcome.stored += len(rows)
                 if progress:
                     progress(outcome.stored, runs)
-            if until and ci_reached(store, *until)[0]:
-                outcome.stopped_by_ci = True
-                break
+            if until:
+                check_metric(store, until[0])
+                if ci_reached(store, *until)[0]:
+                    outcome.stopped_by_ci = True
+                    break
     finally:
         if executor is not None:
             executor.shutdown()
