@@ -114,7 +114,7 @@ class Job:
 
 
 @dataclass(slots=True)
-class Outcome:
+class JobResult:
     """What a call of :func:`run_mc` did."""
 
     requested: int
@@ -230,7 +230,7 @@ def run_mc(
     batch_size: int | None = None,
     until: tuple[str, float] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> Outcome:
+) -> JobResult:
     """Run the replications ``0 .. runs - 1`` that ``store`` does not hold yet.
 
     Parameters
@@ -260,7 +260,7 @@ def run_mc(
     size = batch_size or default_batch_size(len(todo) or runs, n_workers)
     queue = batches_of(todo, size)
     stored = len(done & set(range(runs)))
-    outcome = Outcome(requested=runs, stored=stored, ran=0, skipped=stored)
+    outcome = JobResult(requested=runs, stored=stored, ran=0, skipped=stored)
     if progress:
         progress(stored, runs)
     if until and ci_reached(store, *until)[0]:

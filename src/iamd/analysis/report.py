@@ -167,7 +167,7 @@ def sweep_plots(sweep: dict[str, Any]) -> list[tuple[str, str]]:
     return plots
 
 
-def theatre_map(scenario_yaml: Path, seed: int) -> str | None:
+def theatre_map(scenario_yaml: Path, seed: int) -> str:
     """The theatre map of replication 0 (simulated again: one run of work)."""
     from iamd.scenario.load import load_scenario_text
     from iamd.sim.run import simulate
@@ -273,8 +273,7 @@ def write_report(directory: Path, with_map: bool = True) -> Path:
     if with_map and (map_dir / SCENARIO_FILE).is_file():
         job = json.loads((map_dir / "job.json").read_text(encoding="utf-8"))
         b64 = theatre_map(map_dir / SCENARIO_FILE, int(job["seed"]))
-        if b64:
-            parts.insert(1, "<h2>Theatre (replication 0)</h2>" + _img(b64, "theatre map"))
+        parts.insert(1, "<h2>Theatre (replication 0)</h2>" + _img(b64, "theatre map"))
     page = (
         "<!doctype html><html><head><meta charset=utf-8>"
         f"<title>iamd report</title><style>{CSS}</style></head><body>"

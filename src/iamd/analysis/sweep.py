@@ -52,7 +52,7 @@ def write_sweep(
     """Write ``sweep.json`` and ``sweep.csv`` (a row per point); return display rows.
 
     ``points`` holds, per grid point, its values by path, its store directory and the
-    :class:`iamd.analysis.montecarlo.Outcome` of its run.
+    :class:`iamd.analysis.montecarlo.JobResult` of its run.
     """
     records = []
     for values, point_dir, res in points:
