@@ -23,21 +23,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from iamd.analysis.montecarlo import KEY_METRICS
 from iamd.cli import _fail, _table, app, err, out
 from iamd.errors import IamdError
-
-KEY_METRICS = (
-    ("threats.launched", "threats launched"),
-    ("threats.intercepted", "intercepted"),
-    ("threats.impacted_asset", "leakers on assets"),
-    ("threats.impacted_open", "impacts in the open"),
-    ("threats.failed", "failed in flight"),
-    ("totals.interceptors_fired", "interceptors fired"),
-    ("cost_usd.interceptors", "interceptor cost, US$"),
-    ("cost_usd.exchange_ratio", "cost-exchange ratio"),
-    ("totals.asset_value_lost", "asset value lost"),
-)
-"""Headline metrics of the tables: stored column and label."""
 
 
 class RateColumn(ProgressColumn):

@@ -31,6 +31,7 @@ from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from iamd import __version__
 from iamd.analysis.stats import describe, halfwidth
@@ -41,6 +42,20 @@ from iamd.scenario.load import Scenario
 Row = dict[str, Any]
 NONDETERMINISTIC = ("wall_time_s", "c2.mean_solve_ms", "c2.max_solve_ms")
 """Metrics that measure the machine, not the fight (left out of identity checks)."""
+
+
+KEY_METRICS = (
+    ("threats.launched", "threats launched"),
+    ("threats.intercepted", "intercepted"),
+    ("threats.impacted_asset", "leakers on assets"),
+    ("threats.impacted_open", "impacts in the open"),
+    ("threats.failed", "failed in flight"),
+    ("totals.interceptors_fired", "interceptors fired"),
+    ("cost_usd.interceptors", "interceptor cost, US$"),
+    ("cost_usd.exchange_ratio", "cost-exchange ratio"),
+    ("totals.asset_value_lost", "asset value lost"),
+)
+"""Headline metrics of the tables: stored column and label."""
 
 
 def flatten(summary: dict[str, Any], prefix: str = "") -> Row:
@@ -202,19 +217,19 @@ MIN_RUNS_FOR_STOP = 10
 """Runs needed before ``--until-ci`` may stop (a few equal values give a zero width)."""
 
 
-def ci_reached(store: Store, metric: str, target: float) -> tuple[bool, float]:
+def ci_reached(table: pa.Table, metric: str, target: float) -> tuple[bool, float]:
     """Whether the 95 % interval of ``metric`` over the stored runs is ``target`` wide.
 
     Never before ``MIN_RUNS_FOR_STOP`` runs are stored.
     """
-    x = column(store.table(), metric)
+    x = column(table, metric)
     h = halfwidth(x)
     return int(np.isfinite(x).sum()) >= MIN_RUNS_FOR_STOP and h <= target, h
 
 
-def check_metric(store: Store, metric: str) -> None:
+def check_metric(table: pa.Table, metric: str) -> None:
     """Refuse a stopping metric the stored runs do not have (with the nearest names)."""
-    names = metric_columns(store.table())
+    names = metric_columns(table)
     if metric not in names:
         near = difflib.get_close_matches(metric, names, n=3)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
@@ -263,7 +278,7 @@ def run_mc(
     outcome = JobResult(requested=runs, stored=stored, ran=0, skipped=stored)
     if progress:
         progress(stored, runs)
-    if until and ci_reached(store, *until)[0]:
+    if until and ci_reached(store.table(), *until)[0]:
         queue, outcome.stopped_by_ci = [], True
     executor: _Pool | _Dask | None = None
     if scheduler:
@@ -281,8 +296,9 @@ def run_mc(
                 if progress:
                     progress(outcome.stored, runs)
             if until:
-                check_metric(store, until[0])
-                if ci_reached(store, *until)[0]:
+                table = store.table()
+                check_metric(table, until[0])
+                if ci_reached(table, *until)[0]:
                     outcome.stopped_by_ci = True
                     break
     finally:

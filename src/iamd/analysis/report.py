@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 from matplotlib.figure import Figure
 
+from iamd.analysis.montecarlo import KEY_METRICS
 from iamd.analysis.stats import halfwidth
 from iamd.analysis.store import (
     SCENARIO_FILE,
@@ -35,23 +36,14 @@ from iamd.analysis.store import (
     metric_columns,
     write_atomic,
 )
-from iamd.analysis.sweep import SWEEP_FILE
+from iamd.analysis.sweep import HEADLINE, SWEEP_FILE
 
 REPORT_FILE = "report.html"
 FATES = ("intercepted", "impacted_asset", "impacted_open", "failed", "airborne_at_end")
 FATE_COLOURS = ("#2ca02c", "#d62728", "#ff7f0e", "#7f7f7f", "#9467bd")
-CONVERGENCE = (
-    ("threats.impacted_asset", "leakers on assets"),
-    ("totals.interceptors_fired", "interceptors fired"),
-    ("cost_usd.exchange_ratio", "cost-exchange ratio"),
-)
-LABELS = {
-    "threats.impacted_asset": "leakers on assets",
-    "totals.interceptors_fired": "interceptors fired",
-    "cost_usd.exchange_ratio": "cost-exchange ratio",
-    "threats.intercepted": "intercepted",
-    "totals.asset_value_lost": "asset value lost",
-}
+LABELS = {k: dict(KEY_METRICS)[k] for k in HEADLINE}
+"""The sweep's headline metrics and their labels."""
+CONVERGENCE = tuple(LABELS.items())[:3]
 
 
 def _png(fig: Figure) -> str:

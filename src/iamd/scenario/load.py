@@ -335,6 +335,14 @@ def scenario_from_located(located: Located, source: str) -> Scenario:
     return Scenario(spec=spec, catalog=Catalog.model_validate(merged), source=source)
 
 
+def _read(name_or_path: str | Path) -> tuple[Located, str]:
+    """Parse a scenario file or a bundled scenario; also say where it came from."""
+    text, display = resolve_scenario_path(str(name_or_path))
+    if text:
+        return loads(text, display), f"bundled:{display.removesuffix('.yaml')}"
+    return load_file(Path(display), display), display
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Load and validate a scenario file or a bundled scenario by name.
 
@@ -343,14 +351,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     ScenarioError
         With every problem found, each located as file:line:col.
     """
-    text, display = resolve_scenario_path(str(name_or_path))
-    if text:
-        located = loads(text, display)
-        source = f"bundled:{display.removesuffix('.yaml')}"
-    else:
-        located = load_file(Path(display), display)
-        source = display
-    return scenario_from_located(located, source)
+    return scenario_from_located(*_read(name_or_path))
 
 
 def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
@@ -377,13 +378,7 @@ def load_scenario_changed(
     """
     from iamd.scenario.overrides import apply_sets, parse_set, relabel, remove_owners
 
-    text, display = resolve_scenario_path(str(name_or_path))
-    if text:
-        located = loads(text, display)
-        source = f"bundled:{display.removesuffix('.yaml')}"
-    else:
-        located = load_file(Path(display), display)
-        source = display
+    located, source = _read(name_or_path)
     if without:
         located = remove_owners(located, without)
     where: dict[Loc, str] = {}
