@@ -43,3 +43,14 @@ def make_scenario() -> Callable[[str], Scenario]:
         return load_scenario_text(BASE + textwrap.dedent(extra), "test.yaml")
 
     return build
+
+
+@pytest.fixture(scope="session")
+def northern_run(tmp_path_factory: pytest.TempPathFactory):
+    """A run directory of the bundled northern-front scenario (seed 5), written once."""
+    from iamd.scenario.load import load_scenario
+    from iamd.sim.run import simulate, write_run_dir
+
+    out = tmp_path_factory.mktemp("runs") / "north"
+    write_run_dir(simulate(load_scenario("northern-front"), seed=5), out, with_map=False)
+    return out

@@ -18,18 +18,11 @@ from matplotlib.patches import Ellipse, Polygon, Rectangle
 from iamd.geo import ecef2geodetic
 from iamd.sim.engine import FATE_NAMES
 from iamd.viz.basemap import arcs_in, land_rings
+from iamd.viz.palette import FATE_COLOURS, PARTNER_COLOURS
 
 if TYPE_CHECKING:
     from iamd.sim.run import RunResult
 
-FATE_COLOURS = {
-    "intercepted": "#2ca02c",
-    "impacted_asset": "#d62728",
-    "impacted_open": "#ff7f0e",
-    "failed": "#7f7f7f",
-    "airborne_at_end": "#9467bd",
-}
-PARTNER_COLOURS = ["#1f77b4", "#17becf", "#e377c2", "#8c564b", "#bcbd22", "#393b79"]
 LAYER_MARKERS = {1: "^", 2: "v", 3: "D", 4: "s", 5: "*"}
 
 

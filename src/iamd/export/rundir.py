@@ -1,0 +1,201 @@
+"""Read a run directory (``iamd run --out DIR``) back: layout, truth, flyouts, events.
+
+Exports (CZML, KML, DIS) and the browser replay read run directories only, never the
+engine: a run directory is self-contained (its ``scenario.yaml`` carries the resolved
+catalog). Interceptors are not integrated by the engine; a flyout is the straight line
+from the launch point to the intercept (or miss) point, flown at constant speed between
+the two event times.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import yaml
+from numpy.typing import NDArray
+
+from iamd.errors import IamdError
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+REQUIRED = ("summary.json", "scenario.yaml", "events.parquet", "truth.parquet")
+"""Files every run directory has (``tracks.parquet`` is optional: older runs lack it)."""
+END_KINDS = ("intercept", "miss", "miss_target_gone")
+"""Event kinds that end an interceptor's flight."""
+
+
+@dataclass(frozen=True, slots=True)
+class Flyouts:
+    """Interceptor flights, one row per engagement (arrays of shape (k,) or (k, 3)).
+
+    ``start``/``end`` are ``(lat_deg, lon_deg, alt_m)``; ``result`` is the ending event
+    kind (one of :data:`END_KINDS`, or ``"in_flight"`` when the run ended first).
+    """
+
+    engagement: I64
+    threat: I64
+    unit: list[str]
+    owner: list[str]
+    interceptor: list[str]
+    t_launch_s: F64
+    t_end_s: F64
+    start: F64
+    end: F64
+    result: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RunData:
+    """One run directory, read.
+
+    Attributes
+    ----------
+    path : Path
+        The directory.
+    summary : dict
+        ``summary.json``.
+    scenario : dict
+        ``scenario.yaml`` (the validated scenario with its resolved catalog).
+    truth : pyarrow.Table
+        ``truth.parquet`` sorted by (threat, t_s).
+    events : pyarrow.Table
+        ``events.parquet`` in time order.
+    tracks : pyarrow.Table or None
+        ``tracks.parquet`` when present.
+    """
+
+    path: Path
+    summary: dict[str, Any]
+    scenario: dict[str, Any]
+    truth: pa.Table
+    events: pa.Table
+    tracks: pa.Table | None
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.scenario.get("duration_s", 0.0))
+
+    def flyouts(self) -> Flyouts:
+        """Interceptor flights joined from launch and end events by engagement number."""
+        ev = self.events
+        kind = ev.column("kind").cast(pa.string())
+        launch = ev.filter(pc.equal(kind, "launch_interceptor"))
+        ends = ev.filter(pc.is_in(kind, value_set=pa.array(END_KINDS)))
+        eng = launch.column("engagement").to_numpy().astype(np.int64)
+        end_eng = ends.column("engagement").to_numpy().astype(np.int64)
+        # last ending event of each engagement
+        order = np.argsort(end_eng, kind="stable")
+        end_eng_sorted = end_eng[order]
+        pos = np.searchsorted(end_eng_sorted, eng, side="right") - 1
+        found = (pos >= 0) & (end_eng_sorted[np.clip(pos, 0, None)] == eng)
+        idx = order[np.clip(pos, 0, None)]
+
+        def xyz(t: pa.Table) -> F64:
+            return np.column_stack(
+                [
+                    t.column(c).to_numpy(zero_copy_only=False)
+                    for c in ("lat_deg", "lon_deg", "alt_m")
+                ]
+            ).astype(np.float64)
+
+        start = xyz(launch)
+        end = np.where(found[:, None], xyz(ends)[idx] if ends.num_rows else start, start)
+        t0 = launch.column("t_s").to_numpy()
+        t_end_all = ends.column("t_s").to_numpy() if ends.num_rows else np.zeros(0)
+        t1 = np.where(found, t_end_all[idx] if ends.num_rows else t0, self.duration_s)
+        end_kinds = ends.column("kind").cast(pa.string()).to_pylist()
+        result = [end_kinds[i] if f else "in_flight" for i, f in zip(idx, found, strict=True)]
+        # an unfinished flight has no end point: it stays at its launch point
+        return Flyouts(
+            engagement=eng,
+            threat=launch.column("threat").to_numpy().astype(np.int64),
+            unit=launch.column("unit").cast(pa.string()).to_pylist(),
+            owner=launch.column("owner").cast(pa.string()).to_pylist(),
+            interceptor=launch.column("interceptor").cast(pa.string()).to_pylist(),
+            t_launch_s=t0.astype(np.float64),
+            t_end_s=np.maximum(t1, t0).astype(np.float64),
+            start=start,
+            end=end,
+            result=result,
+        )
+
+    def threat_paths(self) -> tuple[I64, I64, F64, F64]:
+        """Truth samples grouped by threat.
+
+        Returns
+        -------
+        ids : ndarray of int64, shape (m,)
+            Threat numbers that have samples, ascending.
+        offset : ndarray of int64, shape (m + 1,)
+            Samples of ``ids[k]`` are rows ``offset[k]:offset[k + 1]``.
+        t_s : ndarray, shape (n,)
+            Sample times, s.
+        lla : ndarray, shape (n, 3)
+            ``(lat_deg, lon_deg, alt_m)``.
+        """
+        tr = self.truth
+        threat = tr.column("threat").to_numpy().astype(np.int64)
+        ids, first = np.unique(threat, return_index=True)
+        offset = np.append(first, threat.size).astype(np.int64)
+        t_s = tr.column("t_s").to_numpy().astype(np.float64)
+        lla = np.column_stack(
+            [tr.column(c).to_numpy() for c in ("lat_deg", "lon_deg", "alt_m")]
+        ).astype(np.float64)
+        return ids, offset, t_s, lla
+
+    def threat_attrs(self) -> dict[int, tuple[str, str]]:
+        """Class and fate of each threat with samples: ``{threat: (class, fate)}``."""
+        tr = self.truth
+        threat = tr.column("threat").to_numpy()
+        ids, first = np.unique(threat, return_index=True)
+        cls = tr.column("class").cast(pa.string()).to_numpy(zero_copy_only=False)
+        fate = tr.column("fate").cast(pa.string()).to_numpy(zero_copy_only=False)
+        return {int(i): (str(cls[f]), str(fate[f])) for i, f in zip(ids, first, strict=True)}
+
+
+def asset_point(asset: dict[str, Any]) -> tuple[float, float]:
+    """``(lat_deg, lon_deg)`` of an asset: its point, or the mean of its polygon's vertices."""
+    p = asset.get("point")
+    if p:
+        return float(p["lat_deg"]), float(p["lon_deg"])
+    poly = np.asarray(asset["polygon"], dtype=np.float64)  # (lat, lon) vertices
+    return float(poly[:, 0].mean()), float(poly[:, 1].mean())
+
+
+def _check_dir(path: Path) -> None:
+    if not path.is_dir():
+        raise IamdError(f"{path}: not a run directory (no such directory)")
+    missing = [f for f in REQUIRED if not (path / f).is_file()]
+    if missing:
+        raise IamdError(
+            f"{path}: not a run directory (missing {', '.join(missing)}); "
+            "make one with 'iamd run SCENARIO --out DIR'"
+        )
+
+
+def load_run(path: Path | str) -> RunData:
+    """Read a run directory; a missing or damaged file is an :class:`IamdError`."""
+    path = Path(path)
+    _check_dir(path)
+    try:
+        summary = json.loads((path / "summary.json").read_text("utf-8"))
+        scenario = yaml.safe_load((path / "scenario.yaml").read_text("utf-8"))
+        truth = pq.read_table(path / "truth.parquet")
+        truth = truth.sort_by([("threat", "ascending"), ("t_s", "ascending")])
+        events = pq.read_table(path / "events.parquet")
+        tracks = (
+            pq.read_table(path / "tracks.parquet") if (path / "tracks.parquet").is_file() else None
+        )
+    except (OSError, ValueError, yaml.YAMLError, pa.ArrowException) as exc:
+        raise IamdError(f"{path}: cannot read the run directory: {exc}") from None
+    if not isinstance(summary, dict) or not isinstance(scenario, dict):
+        raise IamdError(f"{path}: summary.json or scenario.yaml is not a mapping")
+    return RunData(path, summary, scenario, truth, events, tracks)
