@@ -387,7 +387,10 @@ def wta_bench(
         out.print(_table(f"APT set, method {method}", [*headers, "proven", "time (s)"], rows))
 
 
-from iamd import cli_mc  # noqa: E402, F401  (registers mc, query, compare, sweep, report)
+from iamd import (  # noqa: E402  (after app is defined: they register on it)
+    cli_mc,  # noqa: F401  (registers mc, query, compare, sweep, report)
+    cli_web,  # noqa: F401  (registers serve and export)
+)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from iamd.geo import ecef2geodetic
 from iamd.physics.truth import TruthTable, fly
 from iamd.scenario.load import Scenario
 from iamd.sim.engine import FATE_NAMES, Engine, Outcome
+from iamd.sim.events import EventLog
 from iamd.sim.metrics_sampler import track_quality
 from iamd.sim.world import World, build_world
 
@@ -56,6 +57,7 @@ def simulate(
     seed: int | None = None,
     progress: Callable[[float], None] | None = None,
     replication: int | None = None,
+    watch: Callable[[float, EventLog], None] | None = None,
 ) -> RunResult:
     """Fly the raid, run the engine, summarise.
 
@@ -63,13 +65,25 @@ def simulate(
     times, points, dispersion, failures) and the engine (detection, noise, intercept
     outcomes). The same seed and replication give the same raid whatever the defence, so
     two designs see common random numbers.
+
+    ``progress(t_s)`` and ``watch(t_s, log)`` are called every few hundred events; ``watch``
+    sees the event log as it grows (the live view streams its new rows).
     """
     seed = scenario.spec.seed if seed is None else seed
     t0 = time.perf_counter()
     raid_seq, engine_seq = replication_seed(seed, replication).spawn(2)
     truth = fly(scenario, np.random.default_rng(raid_seq))
     world = build_world(scenario, truth)
-    outcome = Engine(world, engine_seq).run(progress)
+    engine = Engine(world, engine_seq)
+    tick = progress
+    if watch is not None:
+
+        def tick(t_s: float) -> None:
+            if progress is not None:
+                progress(t_s)
+            watch(t_s, engine.log)
+
+    outcome = engine.run(tick)
     summary = summarise(world, outcome, seed, time.perf_counter() - t0)
     return RunResult(scenario=scenario, seed=seed, world=world, outcome=outcome, summary=summary)
 

@@ -1,0 +1,1 @@
+"""The browser interface (``iamd serve``): FastAPI application, replay data, live runs."""
