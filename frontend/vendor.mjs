@@ -11,6 +11,7 @@ const files = [
   ["topojson-client", "dist/topojson-client.min.js", "topojson-client.min.js"],
   ["topojson-client", "LICENSE", "LICENSE.topojson-client.txt"],
   ["world-atlas", "countries-50m.json", "countries-50m.json"],
+  ["world-atlas", "land-50m.json", "land-50m.json"],
   ["world-atlas", "LICENSE", "LICENSE.world-atlas.txt"],
 ];
 const lines = ["# Vendored front-end files", "", "Copied by `frontend/vendor.mjs` from these npm packages:", ""];
