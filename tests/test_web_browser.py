@@ -57,6 +57,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, northern_run: Path) -> Iter
         ],
     )
     assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(
+        app,
+        ["sweep", "northern-front", "--vary", "fire_units.sr-border.rounds=4,20", "--runs", "2",
+         "--out", str(runs / "sweep-north"), "--workers", "1", "-q"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
     port = _free_port()
     config = uvicorn.Config(
         create_app(Settings(runs_dir=runs, max_runs=2)),
@@ -204,3 +210,13 @@ def test_monte_carlo_view(page) -> None:
     assert page.locator("#mc-conv path").count() == 2
     page.select_option("#mc-metric", "totals.interceptors_fired")
     assert "interceptors fired" in page.inner_text("#mc-stats")
+
+
+def test_sweep_curves(page) -> None:
+    page.click("#tab-mc")
+    page.select_option("#mc-select", "sweep-north")
+    page.wait_for_selector("svg.sweep-curve")
+    curves = page.locator("svg.sweep-curve")
+    assert curves.count() == len(page.evaluate("Object.keys(iamd.mc.sweep.points[0].metrics)"))
+    assert curves.first.locator("circle").count() == 2  # one point per value: 4 and 20 rounds
+    assert "sweep of 2 points" in page.inner_text("#mc-stats")

@@ -451,7 +451,12 @@ function svgEl(tag, attrs, text) {
 }
 function drawMc() {
   if (!mc) return;
-  const name = $("mc-metric").value, xs = mc.metrics[name].filter((x) => x !== null && Number.isFinite(x));
+  const name = $("mc-metric").value;
+  if (!mc.metrics[name]) {  // a sweep directory: its points hold the runs
+    $("mc-stats").textContent = mc.sweep ? `sweep of ${mc.sweep.points.length} points` : "no runs stored yet";
+    $("mc-hist").innerHTML = ""; $("mc-conv").innerHTML = ""; return;
+  }
+  const xs = mc.metrics[name].filter((x) => x !== null && Number.isFinite(x));
   const st = mc.summary && mc.summary.metrics ? mc.summary.metrics[name] : null;
   $("mc-stats").innerHTML = st ? `<b>${mc.labels[name] || name}</b>: mean ${st.mean?.toFixed(2)}, 95 % CI [${st.ci95_low?.toFixed(2)}, ${st.ci95_high?.toFixed(2)}], p5 ${st.p5}, p50 ${st.p50}, p95 ${st.p95}, n ${st.n}` : `${xs.length} runs`;
   const hist = $("mc-hist"); hist.innerHTML = "";
@@ -480,4 +485,25 @@ function drawSweep() {
   const cell = (m) => (m && m.mean !== null ? `${m.mean.toFixed(2)} [${m.ci95_low.toFixed(2)}, ${m.ci95_high.toFixed(2)}]` : "");
   $("mc-sweep").innerHTML = `<b>Sweep</b><table class="counters"><tr>${sw.paths.map((k) => `<th>${k}</th>`).join("")}${metrics.map((k) => `<th>${mc.labels[k] || k}</th>`).join("")}</tr>`
     + sw.points.map((p) => `<tr>${sw.paths.map((k) => `<td>${p.values[k]}</td>`).join("")}${metrics.map((k) => `<td>${cell(p.metrics[k])}</td>`).join("")}</tr>`).join("") + "</table>";
+  if (sw.paths.length === 1) for (const k of metrics) $("mc-sweep").appendChild(sweepCurve(sw, sw.paths[0], k));
+}
+// one metric against the varied value: means with their 95 % intervals (hover for numbers)
+function sweepCurve(sw, path, metric) {
+  const W = 340, H = 150, pad = 30;
+  const pts = sw.points.map((p) => ({ x: Number(p.values[path]), m: p.metrics[metric] }))
+    .filter((p) => Number.isFinite(p.x) && p.m && p.m.mean !== null).sort((a, b) => a.x - b.x);
+  const svg = svgEl("svg", { width: W, height: H, class: "sweep-curve", "data-metric": metric });
+  if (!pts.length) return svg;
+  const xs = pts.map((p) => p.x), lo = pts.map((p) => p.m.ci95_low ?? p.m.mean), hi = pts.map((p) => p.m.ci95_high ?? p.m.mean);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...lo), y1 = Math.max(...hi);
+  const X = (x) => pad + ((x - x0) / (x1 - x0 || 1)) * (W - 2 * pad), Y = (y) => H - pad - ((y - y0) / (y1 - y0 || 1)) * (H - 2 * pad);
+  svg.appendChild(svgEl("path", { d: pts.map((p, i) => `${i ? "L" : "M"}${X(p.x)},${Y(p.m.mean)}`).join(""), stroke: "#1f77b4", fill: "none" }));
+  pts.forEach((p, i) => {
+    svg.appendChild(svgEl("line", { x1: X(p.x), x2: X(p.x), y1: Y(lo[i]), y2: Y(hi[i]), stroke: "#1f77b4" }));
+    svg.appendChild(svgEl("circle", { cx: X(p.x), cy: Y(p.m.mean), r: 3.5, fill: "#1f77b4" }, `${path} = ${p.x}: mean ${p.m.mean.toFixed(2)} [${lo[i].toFixed(2)}, ${hi[i].toFixed(2)}]`));
+  });
+  svg.appendChild(svgEl("text", { x: pad, y: 14, "font-size": 11 })).textContent = `${mc.labels[metric] || metric} vs ${path}`;
+  svg.appendChild(svgEl("text", { x: pad, y: H - 8, "font-size": 10 })).textContent = String(x0);
+  svg.appendChild(svgEl("text", { x: W - pad - 20, y: H - 8, "font-size": 10 })).textContent = String(x1);
+  return svg;
 }
