@@ -37,10 +37,9 @@ from iamd.analysis.store import (
     write_atomic,
 )
 from iamd.analysis.sweep import HEADLINE, SWEEP_FILE
+from iamd.viz.palette import FATE_COLOURS
 
 REPORT_FILE = "report.html"
-FATES = ("intercepted", "impacted_asset", "impacted_open", "failed", "airborne_at_end")
-FATE_COLOURS = ("#2ca02c", "#d62728", "#ff7f0e", "#7f7f7f", "#9467bd")
 LABELS = {k: dict(KEY_METRICS)[k] for k in HEADLINE}
 """The sweep's headline metrics and their labels."""
 CONVERGENCE = tuple(LABELS.items())[:3]
@@ -66,7 +65,7 @@ def fates_plot(table: pa.Table) -> str:
     classes = sorted({n.split(".")[2] for n in _names(table, "threats.by_class.", ".launched")})
     fig, ax = plt.subplots(figsize=(7, 0.6 + 0.5 * max(len(classes), 1)))
     left = np.zeros(len(classes))
-    for fate, colour in zip(FATES, FATE_COLOURS, strict=True):
+    for fate, colour in FATE_COLOURS.items():
         means = np.array(
             [np.nanmean(column(table, f"threats.by_class.{c}.{fate}")) for c in classes]
         )

@@ -23,9 +23,10 @@ import numpy as np
 
 from iamd.errors import IamdError, ScenarioError
 from iamd.geo import ecef2geodetic
+from iamd.web.replay import EVENT_KINDS
 
-LIVE_KINDS = ("launch", "launch_interceptor", "intercept", "miss", "impact_asset", "fail")
-"""Event kinds streamed live."""
+LIVE_KINDS = EVENT_KINDS
+"""Event kinds streamed live: those the replay shows."""
 
 
 class _Stream:
