@@ -35,8 +35,21 @@ def _epoch(text: str) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
-def _default_out(run_dir: Path, out_file: Path | None, suffix: str) -> Path:
-    return out_file if out_file is not None else run_dir / f"run{suffix}"
+def _export_file(run_dir: Path, out_file: Path | None, epoch: str, fmt: str, noun: str) -> None:
+    """Write ``RUN_DIR`` as ``fmt`` (czml or kml) to ``out_file`` (default RUN_DIR/run.FMT)."""
+    from iamd.export.czml import write_czml
+    from iamd.export.kml import write_kml
+    from iamd.export.rundir import load_run
+
+    write = {"czml": write_czml, "kml": write_kml}[fmt]
+    path = out_file if out_file is not None else run_dir / f"run.{fmt}"
+    try:
+        n = write(load_run(run_dir), path, _epoch(epoch))
+    except IamdError as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        raise _fail(IamdError(f"cannot write {path}: {exc.strerror or exc}")) from None
+    out.print(f"wrote {path} ({n} {noun})")
 
 
 @export_app.command(
@@ -50,17 +63,7 @@ def export_czml(
     epoch: EpochOpt = "2025-01-01T00:00:00Z",
 ) -> None:
     """A CesiumJS document: threats and interceptors moving, events as points."""
-    from iamd.export.czml import write_czml
-    from iamd.export.rundir import load_run
-
-    try:
-        path = _default_out(run_dir, out_file, ".czml")
-        n = write_czml(load_run(run_dir), path, _epoch(epoch))
-    except IamdError as exc:
-        raise _fail(exc) from None
-    except OSError as exc:
-        raise _fail(IamdError(f"cannot write {out_file}: {exc.strerror or exc}")) from None
-    out.print(f"wrote {path} ({n} packets)")
+    _export_file(run_dir, out_file, epoch, "czml", "packets")
 
 
 @export_app.command("kml", epilog="Example: iamd export kml runs/demo  (writes runs/demo/run.kml)")
@@ -70,17 +73,7 @@ def export_kml(
     epoch: EpochOpt = "2025-01-01T00:00:00Z",
 ) -> None:
     """Google Earth: threats and interceptors as time-tagged gx:Tracks."""
-    from iamd.export.kml import write_kml
-    from iamd.export.rundir import load_run
-
-    try:
-        path = _default_out(run_dir, out_file, ".kml")
-        n = write_kml(load_run(run_dir), path, _epoch(epoch))
-    except IamdError as exc:
-        raise _fail(exc) from None
-    except OSError as exc:
-        raise _fail(IamdError(f"cannot write {out_file}: {exc.strerror or exc}")) from None
-    out.print(f"wrote {path} ({n} tracks)")
+    _export_file(run_dir, out_file, epoch, "kml", "tracks")
 
 
 @export_app.command(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,9 +49,6 @@ DR_CONSTANT_VELOCITY = 2
 RESULT_ENTITY_IMPACT, RESULT_GROUND_IMPACT, RESULT_DETONATION = 1, 3, 5
 MAX_ENTITY = 65534
 
-HEADER = struct.Struct(">BBBBIHBB")  # version, exercise, type, family, time, length, status, pad
-ENTITY_ID = struct.Struct(">HHH")
-ENTITY_TYPE = struct.Struct(">BBHBBBB")
 ESPDU = struct.Struct(
     ">BBBBIHBB"  # header (12)
     "HHH"  # entity id (6)
@@ -432,7 +429,7 @@ def send(
     sent = 0
     wall0 = time.monotonic()
     try:
-        for t, pdu in _window(schedule, lo, hi):
+        for t, pdu in zip(schedule.t_s[lo:hi].tolist(), schedule.pdus[lo:hi], strict=True):
             if rate > 0:
                 wait = wall0 + (t - start_s) / rate - time.monotonic()
                 if wait > 0:
@@ -448,8 +445,3 @@ def send(
     finally:
         sock.close()
     return sent
-
-
-def _window(schedule: Schedule, lo: int, hi: int) -> Iterator[tuple[float, bytes]]:
-    for i in range(lo, hi):
-        yield float(schedule.t_s[i]), schedule.pdus[i]

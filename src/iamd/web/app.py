@@ -99,17 +99,14 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _problems(exc: ScenarioError) -> list[dict[str, Any]]:
-    return [{"line": p.line, "col": p.col, "message": p.message} for p in exc.problems]
-
-
 def _validate_text(text: str, file: str) -> list[dict[str, Any]]:
     from iamd.scenario.load import load_scenario_text
+    from iamd.web.live import problem_dicts
 
     try:
         load_scenario_text(text, file)
     except ScenarioError as exc:
-        return _problems(exc)
+        return problem_dicts(exc)
     return []
 
 

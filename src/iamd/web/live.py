@@ -29,6 +29,11 @@ LIVE_KINDS = EVENT_KINDS
 """Event kinds streamed live: those the replay shows."""
 
 
+def problem_dicts(exc: ScenarioError) -> list[dict[str, Any]]:
+    """A scenario's problems as JSON: ``[{"line", "col", "message"}, ...]``."""
+    return [{"line": p.line, "col": p.col, "message": p.message} for p in exc.problems]
+
+
 class _Stream:
     """Turns the growing event log into time-ordered batches of notable events."""
 
@@ -96,9 +101,7 @@ def _worker(source: dict[str, Any], seed: int | None, out_dir: str, queue: Queue
             {
                 "type": "error",
                 "message": f"{len(exc.problems)} problem(s) found",
-                "problems": [
-                    {"line": p.line, "col": p.col, "message": p.message} for p in exc.problems
-                ],
+                "problems": problem_dicts(exc),
             }
         )
     except IamdError as exc:
