@@ -22,6 +22,8 @@ MAX_DEPTH = 64
 MAX_NODES = 1_000_000
 
 Loc = tuple[str | int, ...]
+LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe parser when PyYAML has it (ten times faster), else the pure-Python one."""
 SAFE_TAGS = {
     f"tag:yaml.org,2002:{t}"
     for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
@@ -58,26 +60,70 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _check_depth(text: str, file: str) -> None:
+def _refuse(file: str, mark: Any, message: str) -> ScenarioError:
+    line, col = (0, 0) if mark is None else (mark.line + 1, mark.column + 1)
+    return ScenarioError([Problem(file, line, col, message)])
+
+
+def _check_shape(text: str, file: str) -> None:
+    """Refuse absurd nesting and alias expansion while streaming events, before composing.
+
+    Each collection's size counts the values it would hold with every alias expanded
+    (an anchor's size is known when it closes), so a "billion laughs" document is refused
+    after reading it once, in time linear in its length.
+    """
     depth = 0
+    sizes: dict[str, int] = {}
+    stack: list[tuple[str | None, int]] = [(None, 0)]
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=LOADER):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    line, col = (0, 0) if mark is None else (mark.line + 1, mark.column + 1)
-                    raise ScenarioError(
-                        [
-                            Problem(
-                                file, line, col, f"nested deeper than {MAX_DEPTH} levels; refused"
-                            )
-                        ]
+                    raise _refuse(
+                        file, event.start_mark, f"nested deeper than {MAX_DEPTH} levels; refused"
                     )
-            elif isinstance(event, yaml.CollectionEndEvent):
+                stack.append((event.anchor, 1))
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
+                anchor, n = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = n
+            elif isinstance(event, yaml.ScalarEvent):
+                n = 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                n = sizes.get(str(event.anchor), 1)
+            else:
+                continue
+            anchor, total = stack[-1]
+            stack[-1] = (anchor, total + n)
+            if total + n > MAX_NODES:
+                raise _refuse(
+                    file,
+                    event.start_mark,
+                    f"more than {MAX_NODES:,} values once aliases are expanded "
+                    "(an alias bomb?); refused",
+                )
     except yaml.MarkedYAMLError as exc:
         raise ScenarioError([_yaml_problem(exc, file)]) from None
+    except yaml.YAMLError as exc:  # the reader: control characters, bad encodings
+        raise ScenarioError([_reader_problem(exc, text, file)]) from None
+
+
+def _reader_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
+    """A problem for PyYAML's unmarked errors (``ReaderError``: a character YAML refuses)."""
+    position = getattr(exc, "position", None)
+    if isinstance(position, int) and 0 <= position <= len(text):
+        line = text.count("\n", 0, position) + 1
+        col = position - (text.rfind("\n", 0, position) + 1) + 1
+        char = getattr(exc, "character", None)
+        code = ord(char) if isinstance(char, str) else char
+        what = f"character U+{code:04X}" if isinstance(code, int) else "character"
+        return Problem(file, line, col, f"YAML cannot hold the control {what}; remove it")
+    return Problem(file, 1, 1, f"YAML error: {exc}")
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
@@ -87,8 +133,14 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
     return Problem(file, line, col, f"YAML syntax error: {what}")
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
-    loader = yaml.SafeLoader("")
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """A scalar's plain value; timestamps stay text (``2024-04-13`` is a date in free text,
+    and no field of a scenario is a date)."""
+    if node.tag == TIMESTAMP_TAG:
+        return str(node.value)
     return loader.construct_object(node, deep=True)
 
 
@@ -98,31 +150,25 @@ def loads(text: str, file: str = "<string>") -> Located:
     Raises
     ------
     ScenarioError
-        On a syntax error, nesting deeper than ``MAX_DEPTH``, a duplicate key, a
-        non-string key, an unsafe tag, or more than ``MAX_NODES`` values.
+        On a syntax error, a control character, nesting deeper than ``MAX_DEPTH``, more
+        than ``MAX_NODES`` values with aliases expanded, a duplicate key, a non-string key
+        or an unsafe tag.
     """
-    _check_depth(text, file)
+    _check_shape(text, file)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=LOADER)
     except yaml.MarkedYAMLError as exc:
         raise ScenarioError([_yaml_problem(exc, file)]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([_reader_problem(exc, text, file)]) from None
+    loader = yaml.SafeLoader("")
     located = Located(data=None, file=file)
     if root is None:
         located.data = {}
         return located
     problems: list[Problem] = []
-    count = [0]
 
     def convert(node: yaml.Node, loc: Loc) -> Any:
-        count[0] += 1
-        if count[0] > MAX_NODES:
-            raise ScenarioError(
-                [
-                    Problem(
-                        file, *_mark(node), f"more than {MAX_NODES} values (alias bomb?); refused"
-                    )
-                ]
-            )
         located.positions[loc] = _mark(node)
         if node.tag not in SAFE_TAGS:
             problems.append(
@@ -150,9 +196,12 @@ def loads(text: str, file: str = "<string>") -> Located:
         if isinstance(node, yaml.SequenceNode):
             return [convert(item, (*loc, i)) for i, item in enumerate(node.value)]
         try:
-            return _scalar(node)  # type: ignore[arg-type]
+            return _scalar(loader, node)  # type: ignore[arg-type]
         except yaml.constructor.ConstructorError as exc:
             problems.append(Problem(file, *_mark(node), f"unsupported YAML value: {exc.problem}"))
+            return None
+        except (ValueError, OverflowError) as exc:
+            problems.append(Problem(file, *_mark(node), f"unreadable YAML value: {exc}"))
             return None
 
     located.data = convert(root, ())
