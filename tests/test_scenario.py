@@ -263,4 +263,4 @@ def test_tracking_defaults_to_gnn_and_links_are_checked():
 def test_a_sensor_with_zero_scan_period_is_refused():
     text = GOOD + "catalog:\n  sensors:\n    fire_control_radar: {scan_s: 0}\n"
     found = problems(text)
-    assert any("scan_s" in m and "greater than 0" in m for _, _, m in found), found
+    assert any("scan_s" in m and "greater than or equal to 0.1" in m for _, _, m in found), found

@@ -21,17 +21,21 @@ class Problem:
         1-based position of the offending value (0 when unknown).
     message : str
         What is wrong and what is allowed.
+    warning : bool
+        A warning (the scenario is useless in part, but runs) rather than an error.
     """
 
     file: str
     line: int
     col: int
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
+        text = f"warning: {self.message}" if self.warning else self.message
         if self.line == 0:
-            return f"{self.file}: {self.message}"
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+            return f"{self.file}: {text}"
+        return f"{self.file}:{self.line}:{self.col}: {text}"
 
 
 class IamdError(Exception):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from iamd.errors import Problem, ScenarioError
 from iamd.scenario.catalog import SECTIONS, Catalog, bundled_catalog_data
+from iamd.scenario.checks import check
 from iamd.scenario.schema import ScenarioFile
 from iamd.scenario.yamlpos import Loc, Located, load_file, loads
 
@@ -46,11 +48,14 @@ class Scenario:
         The bundled catalog with the scenario's overrides applied.
     source : str
         Where it was read from (a path or ``bundled:NAME``).
+    warnings : tuple of Problem
+        What in it is useless (it runs all the same), located in its file.
     """
 
     spec: ScenarioFile
     catalog: Catalog
     source: str
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def name(self) -> str:
@@ -147,7 +152,12 @@ def pydantic_problems(
             problems.append(located.problem(loc, f"unknown key '{key}'{hint}{listing}", key=True))
             continue
         if kind == "missing":
-            problems.append(located.problem(loc[:-1], f"missing required key '{loc[-1]}'"))
+            if isinstance(loc[-1], int):
+                where = ".".join(str(p) for p in loc[:-1])
+                message = f"{where}: item {loc[-1]} is missing (too few values)"
+            else:
+                message = f"missing required key '{loc[-1]}'"
+            problems.append(located.problem(loc[:-1], message))
             continue
         msg = str(err["msg"]).replace("Value error, ", "")
         where = ".".join(str(p) for p in loc) or "scenario"
@@ -158,13 +168,30 @@ def pydantic_problems(
     return problems
 
 
-def _names(items: Any) -> list[str]:
-    if not isinstance(items, list):
+def _items(data: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+    """``(index, item)`` of the mappings in list ``data[key]`` (anything else is skipped:
+    the schema reports what is not a list of mappings)."""
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, list):
         return []
-    return [str(it["name"]) for it in items if isinstance(it, dict) and "name" in it]
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _list(item: dict[str, Any], key: str) -> list[Any]:
+    value = item.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _names(data: Any, key: str) -> list[str]:
+    return [item["name"] for _, item in _items(data, key) if isinstance(item.get("name"), str)]
 
 
 def _merge_catalog(located: Located) -> tuple[dict[str, Any], list[Problem]]:
+    """The bundled catalog with the scenario's ``catalog:`` overrides and new classes.
+
+    A new class takes ``base: EXISTING`` and overrides some of its figures, or gives every
+    figure itself (as a run directory's ``scenario.yaml`` does).
+    """
     base = bundled_catalog_data()
     merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in base.items()}
     problems: list[Problem] = []
@@ -174,51 +201,75 @@ def _merge_catalog(located: Located) -> tuple[dict[str, Any], list[Problem]]:
     for section, entries in overrides.items():
         if section not in SECTIONS or not isinstance(entries, dict):
             continue  # the schema reports these
+        model = SECTIONS[section]
         for name, fields in entries.items():
             loc: Loc = ("catalog", section, name)
             if not isinstance(fields, dict):
                 continue
             fields = dict(fields)
             parent = fields.pop("base", None)
-            if name in base[section] and parent is None:
-                merged[section][name] = {**base[section][name], **fields}
-            elif parent is not None and parent in base[section]:
-                merged[section][name] = {**base[section][parent], **fields}
-            else:
+            if parent is not None and not (isinstance(parent, str) and parent in base[section]):
                 known = ", ".join(base[section])
                 problems.append(
                     located.problem(
+                        (*loc, "base"), f"base must be a bundled {section} class: {known}"
+                    )
+                )
+                continue
+            if parent is not None:
+                merged[section][name] = {**base[section][parent], **fields}
+            elif name in base[section]:
+                merged[section][name] = {**base[section][name], **fields}
+            elif _complete(model, fields):
+                merged[section][name] = fields
+            else:
+                close = difflib.get_close_matches(name, list(base[section]), n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                problems.append(
+                    located.problem(
                         loc,
-                        f"unknown {section} class '{name}'; override one of {known}, "
-                        "or add a new class with 'base: EXISTING'",
+                        f"unknown {section} class '{name}'; {hint}override one of "
+                        f"{', '.join(base[section])}, or add a new class with 'base: EXISTING' "
+                        "(or with every figure given)",
                         key=True,
                     )
                 )
                 continue
             try:
-                SECTIONS[section].model_validate(merged[section][name])
+                model.model_validate(merged[section][name])
             except ValidationError as exc:
-                problems.extend(pydantic_problems(exc, located, SECTIONS[section], loc))
+                problems.extend(pydantic_problems(exc, located, model, loc))
     return merged, problems
 
 
+def _complete(model: type[BaseModel], fields: dict[str, Any]) -> bool:
+    """Whether ``fields`` gives every required figure of ``model``."""
+    return all(k in fields for k, f in model.model_fields.items() if f.is_required())
+
+
 def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
-    """Cross-references checked on the raw data, so they are reported with schema errors."""
+    """Cross-references checked on the raw data, so they are reported with schema errors.
+
+    The data has not been validated yet: every value is checked for its type before use
+    (a number where a list is expected, a mapping where a name is, ...); the schema
+    reports those.
+    """
     data = located.data if isinstance(located.data, dict) else {}
     problems: list[Problem] = []
-    owners = _names(data.get("owners"))
-    assets = _names(data.get("assets"))
-    c2 = _names(data.get("c2_nodes"))
+    owners = _names(data, "owners")
+    assets = _names(data, "assets")
+    c2 = _names(data, "c2_nodes")
 
     for section in ("owners", "assets", "sensors", "c2_nodes", "fire_units"):
         seen: set[str] = set()
-        for i, item in enumerate(data.get(section) or []):
-            if isinstance(item, dict) and "name" in item:
-                if str(item["name"]) in seen:
+        for i, item in _items(data, section):
+            name = item.get("name")
+            if isinstance(name, str):
+                if name in seen:
                     problems.append(
-                        located.problem((section, i, "name"), f"duplicate name '{item['name']}'")
+                        located.problem((section, i, "name"), f"duplicate name '{name}'")
                     )
-                seen.add(str(item["name"]))
+                seen.add(name)
 
     def ref(loc: Loc, value: Any, allowed: list[str], what: str) -> None:
         if isinstance(value, str) and value not in allowed:
@@ -227,33 +278,28 @@ def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
             known = f"known: {', '.join(allowed)}" if allowed else "none is defined"
             problems.append(located.problem(loc, f"unknown {what} '{value}'; {hint}{known}"))
 
-    for i, owner in enumerate(data.get("owners") or []):
-        if isinstance(owner, dict):
-            for j, other in enumerate(owner.get("shares_with") or []):
-                ref(("owners", i, "shares_with", j), other, owners, "owner")
+    for i, owner in _items(data, "owners"):
+        for j, other in enumerate(_list(owner, "shares_with")):
+            ref(("owners", i, "shares_with", j), other, owners, "owner")
     for section, key, cat in (
         ("sensors", "type", "sensors"),
         ("fire_units", "interceptor", "interceptors"),
     ):
-        for i, item in enumerate(data.get(section) or []):
-            if isinstance(item, dict):
-                ref((section, i, key), item.get(key), list(catalog[cat]), f"catalog {cat} class")
-                ref((section, i, "owner"), item.get("owner"), owners, "owner")
-    for i, item in enumerate(data.get("c2_nodes") or []):
-        if isinstance(item, dict):
-            ref(("c2_nodes", i, "owner"), item.get("owner"), owners, "owner")
-    for i, item in enumerate(data.get("fire_units") or []):
-        if isinstance(item, dict):
-            ref(("fire_units", i, "c2"), item.get("c2"), c2, "C2 node")
-    for i, salvo in enumerate(data.get("raid") or []):
-        if not isinstance(salvo, dict):
-            continue
+        for i, item in _items(data, section):
+            ref((section, i, key), item.get(key), list(catalog[cat]), f"catalog {cat} class")
+            ref((section, i, "owner"), item.get("owner"), owners, "owner")
+    for i, item in _items(data, "c2_nodes"):
+        ref(("c2_nodes", i, "owner"), item.get("owner"), owners, "owner")
+    for i, item in _items(data, "fire_units"):
+        ref(("fire_units", i, "c2"), item.get("c2"), c2, "C2 node")
+    for i, salvo in _items(data, "raid"):
         ref(("raid", i, "threat"), salvo.get("threat"), list(catalog["threats"]), "threat class")
-        for j, target in enumerate(salvo.get("targets") or []):
+        for j, target in enumerate(_list(salvo, "targets")):
             ref(("raid", i, "targets", j), target, assets, "asset")
         problems.extend(_range_problems(located, data, catalog, i, salvo))
     for name, entry in catalog["interceptors"].items():
-        for threat in (entry.get("pk") or {}) if isinstance(entry, dict) else {}:
+        pk = entry.get("pk") if isinstance(entry, dict) else None
+        for threat in pk if isinstance(pk, dict) else {}:
             if threat not in catalog["threats"]:
                 loc: Loc = ("catalog", "interceptors", name, "pk", threat)
                 problems.append(located.problem(loc, f"pk names unknown threat class '{threat}'"))
@@ -264,37 +310,46 @@ def _km_between(a: Any, b: Any) -> float:
     """Great-circle distance in km between two raw {lat_deg, lon_deg} mappings."""
     from iamd.geo import great_circle_distance_m
 
-    lat1, lon1, lat2, lon2 = (
-        np.radians(float(v)) for v in (a["lat_deg"], a["lon_deg"], b["lat_deg"], b["lon_deg"])
-    )
+    values = [float(v) for v in (a["lat_deg"], a["lon_deg"], b["lat_deg"], b["lon_deg"])]
+    if not all(math.isfinite(v) and abs(v) <= 360 for v in values):
+        raise ValueError("not a position")  # the schema reports it
+    lat1, lon1, lat2, lon2 = np.radians(values)
     return float(great_circle_distance_m(lat1, lon1, lat2, lon2)) / 1000.0
+
+
+def _target_point(asset: dict[str, Any]) -> Any:
+    """A raw asset's point, or the centroid of its polygon (None if neither reads)."""
+    if isinstance(asset.get("polygon"), list):
+        try:
+            verts = np.asarray(asset["polygon"], dtype=float)
+            if verts.ndim != 2 or verts.shape[0] == 0 or not np.isfinite(verts).all():
+                return None
+            return {"lat_deg": verts[:, 0].mean(), "lon_deg": verts[:, 1].mean()}
+        except (ValueError, TypeError, IndexError, OverflowError):
+            return None
+    return asset.get("point")
 
 
 def _range_problems(
     located: Located, data: dict[str, Any], catalog: dict[str, Any], i: int, salvo: dict[str, Any]
 ) -> list[Problem]:
     """A salvo's targets must lie within its class's range band (along its waypoints)."""
-    threat = catalog["threats"].get(salvo.get("threat"))
+    name = salvo.get("threat")
+    threat = catalog["threats"].get(name) if isinstance(name, str) else None
     area = salvo.get("launch_area")
     if not isinstance(threat, dict) or not isinstance(area, dict):
         return []
     points: list[tuple[Loc, Any]] = []
-    assets = {a.get("name"): a for a in data.get("assets") or [] if isinstance(a, dict)}
-    for j, target in enumerate(salvo.get("targets") or []):
-        asset = assets.get(target)
-        point = asset.get("point") if isinstance(asset, dict) else None
-        if isinstance(asset, dict) and isinstance(asset.get("polygon"), list):
-            try:
-                verts = np.asarray(asset["polygon"], dtype=float)
-                point = {"lat_deg": verts[:, 0].mean(), "lon_deg": verts[:, 1].mean()}
-            except (ValueError, IndexError):
-                point = None
+    assets = {a.get("name"): a for _, a in _items(data, "assets") if isinstance(a.get("name"), str)}
+    for j, target in enumerate(_list(salvo, "targets")):
+        asset = assets.get(target) if isinstance(target, str) else None
+        point = _target_point(asset) if asset is not None else None
         if isinstance(point, dict):
             points.append((("raid", i, "targets", j), point))
-    for j, aim in enumerate(salvo.get("aimpoints") or []):
+    for j, aim in enumerate(_list(salvo, "aimpoints")):
         if isinstance(aim, dict):
             points.append((("raid", i, "aimpoints", j), aim))
-    legs = [w for w in salvo.get("waypoints") or [] if isinstance(w, dict)]
+    legs = [w for w in _list(salvo, "waypoints") if isinstance(w, dict)]
     if threat.get("kind") != "route":
         legs = []
     problems = []
@@ -303,7 +358,7 @@ def _range_problems(
             route = [area, *legs, point]
             d_km = sum(_km_between(p, q) for p, q in itertools.pairwise(route))
             lo, hi = float(threat["min_range_km"]), float(threat["max_range_km"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             continue
         if not lo <= d_km <= hi:
             via = " along its waypoints" if legs else ""
@@ -311,7 +366,7 @@ def _range_problems(
                 located.problem(
                     loc,
                     f"target is {d_km:,.0f} km from the launch area{via}; "
-                    f"'{salvo.get('threat')}' flies {lo:,.0f}-{hi:,.0f} km",
+                    f"'{name}' flies {lo:,.0f}-{hi:,.0f} km",
                 )
             )
     return problems
@@ -332,7 +387,11 @@ def scenario_from_located(located: Located, source: str) -> Scenario:
     problems.extend(_ref_problems(located, merged))
     if problems or spec is None:
         raise ScenarioError(problems)
-    return Scenario(spec=spec, catalog=Catalog.model_validate(merged), source=source)
+    catalog = Catalog.model_validate(merged)
+    found = check(spec, catalog, located)
+    if found.errors:
+        raise ScenarioError(found.errors + found.warnings)
+    return Scenario(spec=spec, catalog=catalog, source=source, warnings=tuple(found.warnings))
 
 
 def _read(name_or_path: str | Path) -> tuple[Located, str]:

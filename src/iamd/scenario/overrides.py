@@ -13,6 +13,7 @@ like the file; a problem in a changed value is reported against its ``--set``.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,18 +165,38 @@ def remove_owners(located: Located, owners: list[str]) -> Located:
                 ]
             )
     gone = set(owners)
-    for key in OWNED:
+    moved: dict[str, dict[int, int]] = {}  # list -> {old index: new index} of kept items
+
+    def keep(key: str, drop: Callable[[Any], bool]) -> None:
         items = data.get(key)
         if isinstance(items, list):
-            data[key] = [i for i in items if not (isinstance(i, dict) and i.get("owner") in gone)]
-    kept = []
+            kept = [k for k, item in enumerate(items) if not drop(item)]
+            moved[key] = {old: new for new, old in enumerate(kept)}
+            data[key] = [items[k] for k in kept]
+
+    for key in OWNED:
+        keep(key, lambda i: isinstance(i, dict) and i.get("owner") in gone)
+    keep("owners", lambda o: isinstance(o, dict) and o.get("name") in gone)
     for o in data.get("owners", []):
-        if isinstance(o, dict) and o.get("name") in gone:
-            continue
         if isinstance(o, dict) and isinstance(o.get("shares_with"), list):
             o["shares_with"] = [s for s in o["shares_with"] if s not in gone]
-        kept.append(o)
-    data["owners"] = kept
-    # list positions shift when items go: keep only the top-level ones that still hold
-    positions = {loc: pos for loc, pos in located.positions.items() if len(loc) <= 1}
-    return Located(data=data, file=located.file, positions=positions, key_positions={})
+
+    def relocate(table: dict[Loc, tuple[int, int]]) -> dict[Loc, tuple[int, int]]:
+        """Positions of what is left, at the items' new indices."""
+        out = {}
+        for loc, pos in table.items():
+            if len(loc) >= 2 and loc[0] in moved and isinstance(loc[1], int):
+                if loc[1] not in moved[str(loc[0])]:
+                    continue
+                loc = (loc[0], moved[str(loc[0])][loc[1]], *loc[2:])
+                if len(loc) > 3 and loc[2] == "shares_with":
+                    continue  # its items shifted too
+            out[loc] = pos
+        return out
+
+    return Located(
+        data=data,
+        file=located.file,
+        positions=relocate(located.positions),
+        key_positions=relocate(located.key_positions),
+    )

@@ -6,23 +6,46 @@ Angles are in degrees and distances in kilometres here, as a user writes them;
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$"
+"""Names of owners, assets, sites, units and catalog classes: letters, digits, ``_.- ``.
+
+They reach tables, maps, file names and the browser, so nothing that markup or a shell
+could read as syntax is allowed."""
+NAME_MAX = 64
+COLOUR = r"^(#[0-9a-fA-F]{6})?$"
+LABEL = r"^[^<>&\"'`\x00-\x1f\x7f]*$"
+"""Labels for tables (salvo names): any printable text but markup characters."""
+TEXT = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
+"""Free text: anything but control characters (newlines and tabs are allowed)."""
+
+Float = Annotated[float, Strict()]
+"""A number (an integer is fine); never a boolean or a string, never NaN or infinite."""
+Int = Annotated[int, Strict()]
+"""A whole number; ``true`` or ``3.5`` are refused rather than read as 1 or 3."""
+Bool = Annotated[bool, Strict()]
+"""``true`` or ``false`` only (not 0, 1 or a string)."""
+Name = Annotated[str, StringConstraints(pattern=NAME, max_length=NAME_MAX)]
+Probability = Annotated[float, Strict(), Field(ge=0, le=1)]
+MAX_SALVO = 10_000
+"""Threats in one salvo (the whole raid is bounded by :data:`iamd.scenario.budget`)."""
+MAX_SEED = 2**63 - 1
+"""Seeds are stored as signed 64-bit integers (Parquet, summary.json readers)."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Position(_Strict):
     """A geodetic point."""
 
-    lat_deg: float = Field(ge=-90, le=90)
-    lon_deg: float = Field(ge=-180, le=180)
-    alt_m: float = Field(default=0.0, ge=-500, le=100_000)
+    lat_deg: Float = Field(ge=-90, le=90)
+    lon_deg: Float = Field(ge=-180, le=180)
+    alt_m: Float = Field(default=0.0, ge=-500, le=100_000)
 
 
 class Origin(Position):
@@ -32,18 +55,18 @@ class Origin(Position):
 class Area(Position):
     """A circular area (launch area, patrol station)."""
 
-    radius_km: float = Field(default=0.0, ge=0, le=2000)
+    radius_km: Float = Field(default=0.0, ge=0, le=2000)
 
 
 class Asset(_Strict):
     """A defended asset: a point with a radius, or a polygon of (lat, lon) vertices."""
 
-    name: str = Field(pattern=NAME)
-    value: float = Field(gt=0, description="relative value; leakers destroy a share of it")
+    name: Name
+    value: Float = Field(gt=0, le=1e9, description="relative value; leakers destroy a share of it")
     point: Position | None = None
-    radius_km: float = Field(default=2.0, gt=0, le=200)
-    polygon: list[tuple[float, float]] | None = Field(
-        default=None, min_length=3, description="vertices as [lat_deg, lon_deg]"
+    radius_km: Float = Field(default=2.0, gt=0, le=200)
+    polygon: list[tuple[Float, Float]] | None = Field(
+        default=None, min_length=3, max_length=1000, description="vertices as [lat_deg, lon_deg]"
     )
 
     @model_validator(mode="after")
@@ -60,18 +83,22 @@ class Asset(_Strict):
 class Link(_Strict):
     """A data link: every message is late by ``latency_s`` and lost with probability ``loss``."""
 
-    latency_s: float = Field(default=0.0, ge=0, le=3600)
-    loss: float = Field(default=0.0, ge=0, le=1, description="probability a message is lost")
+    latency_s: Float = Field(default=0.0, ge=0, le=3600)
+    loss: Probability = Field(default=0.0, description="probability a message is lost")
 
 
 class Owner(_Strict):
     """A coalition partner: owns sensors, fire units and C2 nodes."""
 
-    name: str = Field(pattern=NAME)
+    name: Name
     shares_with: list[str] = Field(
-        default_factory=list, description="partners that receive this owner's tracks"
+        default_factory=list,
+        max_length=64,
+        description="partners that receive this owner's tracks",
     )
-    colour: str = Field(default="", description="map colour, e.g. '#1f77b4'")
+    colour: str = Field(
+        default="", pattern=COLOUR, description="map colour '#rrggbb', e.g. '#1f77b4'"
+    )
     sensor_link: Link = Field(
         default_factory=lambda: Link(latency_s=0.5),
         description="from this owner's radars and launch-warning sensors to its tracker",
@@ -80,56 +107,66 @@ class Owner(_Strict):
         default_factory=lambda: Link(latency_s=2.0),
         description="this owner's track reports to the partners it shares with",
     )
-    share_period_s: float = Field(
-        default=4.0, gt=0, le=3600, description="interval between track reports to partners"
+    share_period_s: Float = Field(
+        default=4.0, ge=0.1, le=3600, description="interval between track reports to partners"
     )
 
 
 class Sensor(Position):
     """A sensor site."""
 
-    name: str = Field(pattern=NAME)
+    name: Name
     type: str = Field(description="a key of the catalog's sensors")
     owner: str
-    boresight_deg: float = Field(default=0.0, ge=0, lt=360, description="sector centre azimuth")
+    boresight_deg: Float = Field(default=0.0, ge=0, lt=360, description="sector centre azimuth")
 
 
 class C2Node(Position):
     """A command-and-control node; runs the battle-management cycle for its fire units."""
 
-    name: str = Field(pattern=NAME)
+    name: Name
     owner: str
-    cycle_s: float = Field(default=2.0, gt=0, le=600)
+    cycle_s: Float = Field(default=2.0, ge=0.1, le=600)
 
 
 class FireUnit(Position):
     """A fire unit: a battery, a ship's launchers, a laser, a fighter patrol station."""
 
-    name: str = Field(pattern=NAME)
+    name: Name
     interceptor: str = Field(description="a key of the catalog's interceptors")
     owner: str
     c2: str = Field(description="name of the C2 node that tasks this unit")
     engage: Literal["threats_to_assets", "all"] | None = Field(
         default=None, description="default: the doctrine's 'engage'"
     )
-    rounds: int | None = Field(default=None, ge=0, description="rounds loaded (catalog default)")
-    reloads: int | None = Field(default=None, ge=0, description="reserve rounds (catalog default)")
+    rounds: Int | None = Field(
+        default=None, ge=0, le=10_000, description="rounds loaded (catalog default)"
+    )
+    reloads: Int | None = Field(
+        default=None, ge=0, le=100_000, description="reserve rounds (catalog default)"
+    )
 
 
 class Salvo(_Strict):
     """Threats of one class launched from an area over a time window."""
 
-    name: str = Field(default="", description="label for tables")
+    name: str = Field(
+        default="", max_length=NAME_MAX, pattern=LABEL, description="label for tables"
+    )
     threat: str = Field(description="a key of the catalog's threats")
-    count: int = Field(ge=1, le=100_000)
+    count: Int = Field(ge=1, le=MAX_SALVO)
     launch_area: Area
-    start_s: float = Field(default=0.0, ge=0)
-    interval_s: float = Field(default=0.0, ge=0, description="time between launches")
-    jitter_s: float = Field(default=0.0, ge=0, description="uniform launch-time jitter")
-    targets: list[str] = Field(default_factory=list, description="asset names, used in turn")
-    aimpoints: list[Position] = Field(default_factory=list)
+    start_s: Float = Field(default=0.0, ge=0, le=7 * 86400)
+    interval_s: Float = Field(default=0.0, ge=0, le=86400, description="time between launches")
+    jitter_s: Float = Field(default=0.0, ge=0, le=86400, description="uniform launch-time jitter")
+    targets: list[str] = Field(
+        default_factory=list, max_length=1000, description="asset names, used in turn"
+    )
+    aimpoints: list[Position] = Field(default_factory=list, max_length=1000)
     waypoints: list[Position] = Field(
-        default_factory=list, description="route threats: legs flown before the target"
+        default_factory=list,
+        max_length=100,
+        description="route threats (drones, cruise missiles): legs flown before the target",
     )
 
     @model_validator(mode="after")
@@ -143,25 +180,23 @@ class Doctrine(_Strict):
     """Battle-management rules shared by every C2 node."""
 
     engage: Literal["threats_to_assets", "all"] = "threats_to_assets"
-    shoot_look_shoot: bool = True
-    salvo: int = Field(default=1, ge=1, le=4, description="interceptors per engagement")
-    kill_assessment_s: float = Field(default=4.0, ge=0)
-    cover_pk: float = Field(
+    shoot_look_shoot: Bool = True
+    salvo: Int = Field(default=1, ge=1, le=4, description="interceptors per engagement")
+    kill_assessment_s: Float = Field(default=4.0, ge=0, le=600)
+    cover_pk: Probability = Field(
         default=0.7,
-        ge=0,
-        le=1,
         description="a threat whose engagements in flight kill it with at least this "
         "probability is not engaged again until they are assessed",
     )
-    last_look_salvo: int = Field(
+    last_look_salvo: Int = Field(
         default=2,
         ge=1,
         le=4,
         description="interceptors per engagement when no time is left to look and shoot again",
     )
-    min_pk: float = Field(default=0.3, ge=0, le=1, description="ignore weaker opportunities")
-    asset_margin_km: float = Field(default=1.0, ge=0, description="added to asset radii")
-    prefer_cheap: bool = Field(
+    min_pk: Probability = Field(default=0.3, description="ignore weaker opportunities")
+    asset_margin_km: Float = Field(default=1.0, ge=0, le=100, description="added to asset radii")
+    prefer_cheap: Bool = Field(
         default=True, description="within reach, prefer the cheapest layer that can kill"
     )
     solver: Literal["layered", "greedy", "auto"] = Field(
@@ -171,30 +206,30 @@ class Doctrine(_Strict):
         "cost_weight x interceptor cost ('greedy': maximum marginal return; 'auto': greedy "
         "then improving changes)",
     )
-    cost_weight: float = Field(
+    cost_weight: Float = Field(
         default=0.0,
         ge=0,
+        le=1e6,
         description="value units charged per US$ million of interceptors (weighted WTA)",
     )
-    reserve: int = Field(
-        default=0, ge=0, description="rounds each kinetic fire unit holds back, never fired"
+    reserve: Int = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        description="rounds each kinetic fire unit holds back, never fired",
     )
-    upper_first: bool = Field(
+    upper_first: Bool = Field(
         default=True,
         description="a ballistic threat an upper tier can take now goes to that tier only; "
         "lower layers are held for its leakers (weighted WTA)",
     )
-    later_credit: float = Field(
+    later_credit: Probability = Field(
         default=0.0,
-        ge=0,
-        le=1,
         description="share of a threat's value credited to the layers that can still engage "
         "it later (weighted WTA): 0 ignores them, 1 counts on them fully",
     )
-    min_hit_probability: float = Field(
+    min_hit_probability: Probability = Field(
         default=0.05,
-        ge=0,
-        le=1,
         description="engage a threat only if it hits a defended asset with at least this "
         "probability (from its track covariance), unless its fire unit engages all",
     )
@@ -210,16 +245,21 @@ class Tracking(_Strict):
     """
 
     mode: Literal["gnn", "ideal"] = "gnn"
-    process_noise_m_s2: float = Field(
-        default=5.0, gt=0, description="acceleration noise of fast (ballistic) tracks"
+    process_noise_m_s2: Float = Field(
+        default=5.0,
+        ge=0.001,
+        le=1000,
+        description="acceleration noise of fast (ballistic) tracks",
     )
-    drop_after_s: float = Field(default=60.0, gt=0, description="drop a track not updated since")
-    gate: float = Field(
+    drop_after_s: Float = Field(
+        default=60.0, ge=1, le=3600, description="drop a track not updated since"
+    )
+    gate: Float = Field(
         default=4.0, gt=0, le=20, description="Mahalanobis gate of association (gnn)"
     )
-    confirm_m: int = Field(default=3, ge=1, le=20, description="M of M-of-N confirmation (gnn)")
-    confirm_n: int = Field(default=5, ge=1, le=50, description="N of M-of-N confirmation (gnn)")
-    max_misses: int = Field(
+    confirm_m: Int = Field(default=3, ge=1, le=20, description="M of M-of-N confirmation (gnn)")
+    confirm_n: Int = Field(default=5, ge=1, le=50, description="N of M-of-N confirmation (gnn)")
+    max_misses: Int = Field(
         default=6, ge=1, le=100, description="delete a confirmed track missed this many scans"
     )
 
@@ -232,28 +272,31 @@ class Tracking(_Strict):
         return self
 
 
-class CatalogOverride(_Strict):
-    """Per-class overrides of catalog figures, or new classes with ``base:``."""
+ClassName = Annotated[str, StringConstraints(pattern=NAME, max_length=NAME_MAX)]
 
-    interceptors: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    threats: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    sensors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+class CatalogOverride(_Strict):
+    """Per-class overrides of catalog figures, or new classes (``base:``, or every figure)."""
+
+    interceptors: dict[ClassName, dict[str, Any]] = Field(default_factory=dict, max_length=100)
+    threats: dict[ClassName, dict[str, Any]] = Field(default_factory=dict, max_length=100)
+    sensors: dict[ClassName, dict[str, Any]] = Field(default_factory=dict, max_length=100)
 
 
 class ScenarioFile(_Strict):
     """A whole scenario file."""
 
-    name: str = Field(pattern=NAME)
-    description: str = ""
+    name: Name
+    description: str = Field(default="", max_length=10_000, pattern=TEXT)
     origin: Origin
-    duration_s: float = Field(gt=0, le=7 * 86400)
-    seed: int = Field(default=0, ge=0)
-    owners: list[Owner] = Field(min_length=1)
-    assets: list[Asset] = Field(min_length=1)
-    sensors: list[Sensor] = Field(default_factory=list)
-    c2_nodes: list[C2Node] = Field(default_factory=list)
-    fire_units: list[FireUnit] = Field(default_factory=list)
-    raid: list[Salvo] = Field(min_length=1, description="salvos; may not be empty")
+    duration_s: Float = Field(ge=1, le=7 * 86400)
+    seed: Int = Field(default=0, ge=0, le=MAX_SEED)
+    owners: list[Owner] = Field(min_length=1, max_length=32)
+    assets: list[Asset] = Field(min_length=1, max_length=1000)
+    sensors: list[Sensor] = Field(default_factory=list, max_length=500)
+    c2_nodes: list[C2Node] = Field(default_factory=list, max_length=200)
+    fire_units: list[FireUnit] = Field(default_factory=list, max_length=1000)
+    raid: list[Salvo] = Field(min_length=1, max_length=1000, description="salvos; may not be empty")
     doctrine: Doctrine = Field(default_factory=Doctrine)
     tracking: Tracking = Field(default_factory=Tracking)
     catalog: CatalogOverride = Field(default_factory=CatalogOverride)
