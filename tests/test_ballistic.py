@@ -65,3 +65,25 @@ def test_drag_shortens_range():
     )
     ranges = range_angle_rad(pos, impact)
     assert ranges[1] < 0.8 * ranges[0]
+
+
+def test_steep_drag_with_a_long_step_stays_stable(monkeypatch):
+    """A light object (beta 100 kg/m2) flown with a 10 s step: plain RK4 diverges there
+    (step x drag rate >> 2.8); split steps match a 0.05 s reference to a few metres."""
+    from iamd.geo import enu_rotation
+    from iamd.physics import ballistic
+
+    lat, lon = np.radians(33.0), np.radians(35.0)
+    east, north, up = enu_rotation(lat, lon)
+    pos = geodetic2ecef(lat, lon, 4400.0)[None]
+    vel = (260.0 * (0.6 * north + 0.8 * up))[None]
+    beta = np.array([100.0])
+    _, t_long, imp_long, _ = integrate(pos, vel, beta, np.array([10.0]), 400)
+    _, t_ref, imp_ref, _ = integrate(pos, vel, beta, np.array([0.05]), 20_000)
+    assert np.isfinite(imp_long).all() and np.isfinite(t_long).all()
+    assert np.linalg.norm(imp_long - imp_ref) < 25.0
+    assert abs(t_long[0] - t_ref[0]) < 1.0
+    monkeypatch.setattr(ballistic, "STIFF_STEP", np.inf)  # plain RK4: the test can fail
+    with np.errstate(all="ignore"):
+        _, t_plain, imp_plain, _ = integrate(pos, vel, beta, np.array([10.0]), 400)
+    assert not (np.isfinite(imp_plain).all() and np.linalg.norm(imp_plain - imp_ref) < 1e3)
