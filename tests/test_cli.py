@@ -42,7 +42,7 @@ def test_resolved_scenario_reloads(tmp_path: Path):
     import yaml
 
     data = yaml.safe_load((out / "scenario.yaml").read_text())
-    assert "resolved_catalog" in data and "short_range" in data["resolved_catalog"]["interceptors"]
+    assert "short_range" in data["catalog"]["interceptors"]
 
 
 def test_scenarios_and_schema():

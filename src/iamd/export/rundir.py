@@ -28,6 +28,24 @@ I64 = NDArray[np.int64]
 
 REQUIRED = ("summary.json", "scenario.yaml", "events.parquet", "truth.parquet")
 """Files every run directory has (``tracks.parquet`` is optional: older runs lack it)."""
+COLUMNS = {
+    "truth.parquet": ("threat", "class", "fate", "t_s", "lat_deg", "lon_deg", "alt_m"),
+    "events.parquet": (
+        "t_s",
+        "kind",
+        "threat",
+        "unit",
+        "owner",
+        "interceptor",
+        "engagement",
+        "value",
+        "lat_deg",
+        "lon_deg",
+        "alt_m",
+    ),
+    "tracks.parquet": ("t_s",),
+}
+"""Columns each table of a run directory must have (tracks may be empty)."""
 END_KINDS = ("intercept", "miss", "miss_target_gone")
 """Event kinds that end an interceptor's flight."""
 
@@ -82,6 +100,15 @@ class RunData:
     @property
     def duration_s(self) -> float:
         return float(self.scenario.get("duration_s", 0.0))
+
+    @property
+    def catalog(self) -> dict[str, Any]:
+        """The catalog classes the run used: ``{section: {class: figures}}``.
+
+        ``scenario.yaml`` holds them under ``catalog`` (older runs: ``resolved_catalog``).
+        """
+        cat = self.scenario.get("catalog") or self.scenario.get("resolved_catalog") or {}
+        return cat if isinstance(cat, dict) else {}
 
     def flyouts(self) -> Flyouts:
         """Interceptor flights joined from launch and end events by engagement number."""
@@ -189,7 +216,6 @@ def load_run(path: Path | str) -> RunData:
         summary = json.loads((path / "summary.json").read_text("utf-8"))
         scenario = yaml.safe_load((path / "scenario.yaml").read_text("utf-8"))
         truth = pq.read_table(path / "truth.parquet")
-        truth = truth.sort_by([("threat", "ascending"), ("t_s", "ascending")])
         events = pq.read_table(path / "events.parquet")
         tracks = (
             pq.read_table(path / "tracks.parquet") if (path / "tracks.parquet").is_file() else None
@@ -198,4 +224,20 @@ def load_run(path: Path | str) -> RunData:
         raise IamdError(f"{path}: cannot read the run directory: {exc}") from None
     if not isinstance(summary, dict) or not isinstance(scenario, dict):
         raise IamdError(f"{path}: summary.json or scenario.yaml is not a mapping")
+    for name, table in (
+        ("truth.parquet", truth),
+        ("events.parquet", events),
+        ("tracks.parquet", tracks),
+    ):
+        missing = [c for c in COLUMNS[name] if table is not None and c not in table.column_names]
+        if missing:
+            raise IamdError(
+                f"{path / name}: not a table of an iamd run (no column {', '.join(missing)})"
+            )
+    try:
+        truth = truth.sort_by([("threat", "ascending"), ("t_s", "ascending")])
+    except pa.ArrowException as exc:
+        raise IamdError(
+            f"{path / 'truth.parquet'}: cannot sort by threat and time: {exc}"
+        ) from None
     return RunData(path, summary, scenario, truth, events, tracks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,26 +131,40 @@ def summarise(world: World, out: Outcome, seed: int, wall_time_s: float) -> dict
         a.name: {"hits": int(out.asset_hits[k]), "value_lost": float(out.asset_value_lost[k])}
         for k, a in enumerate(spec.assets)
     }
-    return {
-        "iamd_version": __version__,
-        "scenario": spec.name,
-        "seed": int(seed),
-        "sim_duration_s": float(spec.duration_s),
-        "wall_time_s": float(wall_time_s),
-        "threats": threats,
-        "interceptors": dict(sorted(interceptors.items())),
-        "by_owner": by_owner,
-        "assets": assets,
-        "cost_usd": costs(world, out, interceptors),
-        "tracking": track_quality(out.samples, world.owners, spec.tracking.mode),
-        "c2": {
-            "cycles": int(out.c2_cycles),
-            "assignments": int(out.c2_solve_ms.size),
-            "mean_solve_ms": float(out.c2_solve_ms.mean()) if out.c2_solve_ms.size else 0.0,
-            "max_solve_ms": float(out.c2_solve_ms.max()) if out.c2_solve_ms.size else 0.0,
-            "solver": spec.doctrine.solver,
-        },
-    }
+    summary: dict[str, Any] = finite(
+        {
+            "iamd_version": __version__,
+            "scenario": spec.name,
+            "seed": int(seed),
+            "sim_duration_s": float(spec.duration_s),
+            "wall_time_s": float(wall_time_s),
+            "threats": threats,
+            "interceptors": dict(sorted(interceptors.items())),
+            "by_owner": by_owner,
+            "assets": assets,
+            "cost_usd": costs(world, out, interceptors),
+            "tracking": track_quality(out.samples, world.owners, spec.tracking.mode),
+            "c2": {
+                "cycles": int(out.c2_cycles),
+                "assignments": int(out.c2_solve_ms.size),
+                "mean_solve_ms": float(out.c2_solve_ms.mean()) if out.c2_solve_ms.size else 0.0,
+                "max_solve_ms": float(out.c2_solve_ms.max()) if out.c2_solve_ms.size else 0.0,
+                "solver": spec.doctrine.solver,
+            },
+        }
+    )
+    return summary
+
+
+def finite(x: Any) -> Any:
+    """``x`` with every NaN or infinite float (which JSON cannot hold) as None."""
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [finite(v) for v in x]
+    return x
 
 
 def costs(world: World, out: Outcome, interceptors: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -227,59 +242,94 @@ def tracks_table(result: RunResult) -> pa.Table:
     )
 
 
-def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` holds a run directory (its ``summary.json`` and ``events.parquet``)."""
+    return (path / "summary.json").is_file() and (path / "events.parquet").is_file()
 
 
 def write_run_dir(result: RunResult, out_dir: Path, with_map: bool = True) -> Path:
-    """Write summary.json, the three Parquet tables, scenario.yaml and map.png."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        pq_opts: dict[str, Any] = {"compression": "zstd", "write_statistics": False}
-        _write_atomic(
-            out_dir / "events.parquet",
-            lambda p: pq.write_table(result.outcome.events.table(), p, **pq_opts),
-        )
-        _write_atomic(
-            out_dir / "truth.parquet",
-            lambda p: pq.write_table(truth_table(result.world.truth, result.outcome), p, **pq_opts),
-        )
-        _write_atomic(
-            out_dir / "tracks.parquet", lambda p: pq.write_table(tracks_table(result), p, **pq_opts)
-        )
-        resolved = {
-            **result.scenario.spec.model_dump(mode="json"),
-            "resolved_catalog": _used_catalog(result.scenario),
-        }
-        _write_atomic(
-            out_dir / "scenario.yaml",
-            lambda p: p.write_text(
-                yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), "utf-8"
-            ),
-        )
-        _write_atomic(
-            out_dir / "summary.json",
-            lambda p: p.write_text(json.dumps(result.summary, indent=2) + "\n", "utf-8"),
-        )
-        if with_map:
-            from iamd.viz.theatre_map import draw_map
+    """Write summary.json, the three Parquet tables, scenario.yaml and map.png.
 
-            _write_atomic(out_dir / "map.png", lambda p: draw_map(result, p))
+    The files are written into a new directory beside ``out_dir`` that then takes its
+    place, so a run directory never mixes two runs (no stale map or export of an earlier
+    run survives) and a failed write leaves the old one whole.
+
+    Raises
+    ------
+    IamdError
+        When ``out_dir`` exists and is neither empty nor a run directory, or on a write
+        error.
+    """
+    if out_dir.exists() and not (
+        out_dir.is_dir() and (is_run_dir(out_dir) or not any(out_dir.iterdir()))
+    ):
+        raise IamdError(
+            f"{out_dir} exists and is not a run directory; choose another --out "
+            "(an earlier run directory is replaced, anything else is left alone)"
+        )
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        _write_files(result, tmp, with_map)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
     except OSError as exc:
         raise IamdError(f"cannot write run directory {out_dir}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 
-def _used_catalog(scenario: Scenario) -> dict[str, Any]:
+def _write_files(result: RunResult, out_dir: Path, with_map: bool) -> None:
+    pq_opts: dict[str, Any] = {"compression": "zstd", "write_statistics": False}
+    pq.write_table(result.outcome.events.table(), out_dir / "events.parquet", **pq_opts)
+    pq.write_table(
+        truth_table(result.world.truth, result.outcome), out_dir / "truth.parquet", **pq_opts
+    )
+    pq.write_table(tracks_table(result), out_dir / "tracks.parquet", **pq_opts)
+    text = resolved_scenario_yaml(result.scenario, result.seed)
+    (out_dir / "scenario.yaml").write_text(text, "utf-8")
+    summary = json.dumps(result.summary, indent=2, allow_nan=False)
+    (out_dir / "summary.json").write_text(summary + "\n", "utf-8")
+    if with_map:
+        from iamd.viz.theatre_map import draw_map
+
+        draw_map(result, out_dir / "map.png")
+
+
+def resolved_scenario(scenario: Scenario, seed: int) -> dict[str, Any]:
+    """The scenario as run: defaults filled in, ``seed`` the one used, and under
+    ``catalog`` every figure of each class it uses (so the file needs no bundled catalog
+    of the same version to mean the same thing).
+
+    It validates as a scenario file, and running it with its own seed gives the same run.
+    """
     spec, cat = scenario.spec, scenario.catalog
+    interceptors = sorted({f.interceptor for f in spec.fire_units})
+    threats = {s.threat for s in spec.raid}
+    threats |= {t for name in interceptors for t in cat.interceptors[name].pk if t in cat.threats}
     used = {
-        "interceptors": sorted({f.interceptor for f in spec.fire_units}),
-        "threats": sorted({s.threat for s in spec.raid}),
+        "interceptors": interceptors,
+        "threats": sorted(threats),
         "sensors": sorted({s.type for s in spec.sensors}),
     }
     return {
-        section: {name: getattr(cat, section)[name].model_dump(mode="json") for name in names}
-        for section, names in used.items()
+        **spec.model_dump(mode="json"),
+        "seed": int(seed),
+        "catalog": {
+            section: {name: getattr(cat, section)[name].model_dump(mode="json") for name in names}
+            for section, names in used.items()
+        },
     }
+
+
+def resolved_scenario_yaml(scenario: Scenario, seed: int) -> str:
+    """:func:`resolved_scenario` as YAML text (a run directory's ``scenario.yaml``)."""
+    return yaml.safe_dump(resolved_scenario(scenario, seed), sort_keys=False, allow_unicode=True)
