@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,11 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from iamd.errors import IamdError, ScenarioError
+from iamd import __version__
+from iamd.errors import IamdError, Problem, ScenarioError
 
 app = typer.Typer(
-    help="iamd: integrated air and missile defense simulator. "
-    "Start with 'iamd demo', or 'iamd run SCENARIO'.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -32,10 +32,41 @@ def _fail(exc: IamdError) -> typer.Exit:
     if isinstance(exc, ScenarioError):
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")
-        sys.stderr.write(f"{len(exc.problems)} problem(s) found\n")
+        errors = sum(not p.warning for p in exc.problems)
+        warned = len(exc.problems) - errors
+        sys.stderr.write(
+            f"{errors} problem(s) found" + (f", {warned} warning(s)" if warned else "") + "\n"
+        )
     else:
         sys.stderr.write(f"error: {exc}\n")
     return typer.Exit(code=2)
+
+
+def warn(problems: Sequence[Problem]) -> None:
+    """Print a scenario's warnings (``file:line:col: warning: ...``) on stderr."""
+    for problem in problems:
+        sys.stderr.write(f"{problem}\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"iamd {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print iamd's version and exit"
+        ),
+    ] = False,
+) -> None:
+    """iamd: integrated air and missile defense simulator.
+
+    Start with 'iamd demo', or 'iamd run SCENARIO'; 'iamd COMMAND --help' tells more.
+    """
 
 
 @app.command(epilog="Example: iamd validate my-theatre.yaml  (exit 0 when valid, 2 otherwise)")
@@ -49,11 +80,13 @@ def validate(
         s = load_scenario(scenario)
     except IamdError as exc:
         raise _fail(exc) from None
+    warn(s.warnings)
     spec = s.spec
     n = sum(x.count for x in spec.raid)
+    warned = f"; {len(s.warnings)} warning(s)" if s.warnings else ""
     out.print(
         f"{scenario}: valid ({len(spec.owners)} owners, {len(spec.assets)} assets, "
-        f"{len(spec.sensors)} sensors, {len(spec.fire_units)} fire units, {n} threats)"
+        f"{len(spec.sensors)} sensors, {len(spec.fire_units)} fire units, {n} threats){warned}"
     )
 
 
@@ -88,11 +121,22 @@ def run(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="run directory (default: runs/NAME-SEED)")
     ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="PATH=VALUE change, e.g. doctrine.salvo=2 (repeatable)"),
+    ] = None,
+    without: Annotated[
+        list[str] | None, typer.Option(help="remove an owner's sensors, units and shared tracks")
+    ] = None,
     no_map: Annotated[bool, typer.Option("--no-map", help="skip drawing map.png")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
-    """Simulate one replication of a scenario and write its run directory."""
-    _run(scenario, seed, out_dir, no_map, quiet)
+    """Simulate one replication of a scenario and write its run directory.
+
+    The run directory's scenario.yaml is the scenario as run (changes applied, seed and
+    catalog figures included): 'iamd run DIR/scenario.yaml' repeats the run exactly.
+    """
+    _run(scenario, seed, out_dir, no_map, quiet, set_ or [], without or [])
 
 
 @app.command()
@@ -103,16 +147,32 @@ def demo(
     _run("regional-raid", None, Path("runs/demo"), False, quiet)
 
 
-def _run(scenario: str, seed: int | None, out_dir: Path | None, no_map: bool, quiet: bool) -> None:
-    from iamd.scenario.load import load_scenario
+def check_seed(seed: int | None) -> None:
+    """Refuse a ``--seed`` outside 0 .. 2**63 - 1 (it is stored as a signed 64-bit integer)."""
+    from iamd.scenario.schema import MAX_SEED
+
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise _fail(IamdError(f"--seed must be an integer from 0 to {MAX_SEED}, got {seed}"))
+
+
+def _run(
+    scenario: str,
+    seed: int | None,
+    out_dir: Path | None,
+    no_map: bool,
+    quiet: bool,
+    sets: list[str] | None = None,
+    without: list[str] | None = None,
+) -> None:
+    from iamd.scenario.load import load_scenario_changed
     from iamd.sim.run import simulate, write_run_dir
 
-    if seed is not None and seed < 0:
-        raise _fail(IamdError("--seed must be a non-negative integer"))
+    check_seed(seed)
     try:
-        s = load_scenario(scenario)
+        s, _ = load_scenario_changed(scenario, sets, without)
     except IamdError as exc:
         raise _fail(exc) from None
+    warn(s.warnings)
     seed_used = s.spec.seed if seed is None else seed
     target = out_dir or Path("runs") / f"{s.name}-{seed_used}"
     with Progress(
@@ -312,8 +372,11 @@ def wta_solve(
         raise _fail(exc) from None
     with err.status(f"solving {inst.weapons} x {inst.targets}, mu = {inst.mu} ({method})..."):
         sol = solve(inst, method, time_limit)
-    if shots is not None:
-        np.savetxt(shots, sol.x, fmt="%d", delimiter=",")
+    try:
+        if shots is not None:
+            np.savetxt(shots, sol.x, fmt="%d", delimiter=",")
+    except OSError as exc:
+        raise _fail(IamdError(f"cannot write {shots}: {exc.strerror or exc}")) from None
     if as_json:
         sys.stdout.write(json.dumps(sol.as_dict()) + "\n")
         return

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -25,14 +26,31 @@ EpochOpt = Annotated[
 ]
 
 
-def _epoch(text: str) -> dt.datetime:
+EPOCH_YEARS = (1900, 2999)
+"""Calendar years an export's ``--epoch`` may fall in (with the run after it)."""
+MIN_HEARTBEAT_S = 0.1
+"""Shortest Entity State period of ``export dis``, s."""
+MAX_PDUS = 5_000_000
+"""Most PDUs ``export dis`` builds for one run (a few hundred MB of datagrams)."""
+
+
+def _epoch(text: str, duration_s: float = 0.0) -> dt.datetime:
+    """``--epoch`` as an aware datetime whose run (``duration_s`` after it) fits the calendar."""
     try:
         t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise IamdError(
             f"--epoch {text!r}: not an ISO 8601 time, e.g. 2025-01-01T00:00:00Z"
         ) from None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+    t = t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+    lo, hi = EPOCH_YEARS
+    try:
+        end = t + dt.timedelta(seconds=duration_s)
+    except OverflowError:
+        end = dt.datetime.max.replace(tzinfo=dt.UTC)
+    if not (lo <= t.year and end.year <= hi):
+        raise IamdError(f"--epoch {text!r}: the run must fall within the years {lo}-{hi}")
+    return t
 
 
 def _export_file(run_dir: Path, out_file: Path | None, epoch: str, fmt: str, noun: str) -> None:
@@ -44,7 +62,8 @@ def _export_file(run_dir: Path, out_file: Path | None, epoch: str, fmt: str, nou
     write = {"czml": write_czml, "kml": write_kml}[fmt]
     path = out_file if out_file is not None else run_dir / f"run.{fmt}"
     try:
-        n = write(load_run(run_dir), path, _epoch(epoch))
+        run = load_run(run_dir)
+        n = write(run, path, _epoch(epoch, run.duration_s))
     except IamdError as exc:
         raise _fail(exc) from None
     except OSError as exc:
@@ -94,8 +113,16 @@ def export_dis(
     from iamd.export.rundir import load_run
 
     try:
+        _check_dis_options(rate, heartbeat_s, start_s, stop_s)
         address = parse_address(to)
-        schedule = build_schedule(load_run(run_dir), heartbeat_s)
+        run = load_run(run_dir)
+        expected = _expected_pdus(run, heartbeat_s)
+        if expected > MAX_PDUS:
+            raise IamdError(
+                f"--heartbeat-s {heartbeat_s:g} would make about {expected:,.0f} PDUs "
+                f"(at most {MAX_PDUS:,}); choose a longer heartbeat"
+            )
+        schedule = build_schedule(run, heartbeat_s)
         counts = schedule.counts()
         lo, hi = schedule.window(start_s, stop_s)
         err.print(
@@ -119,6 +146,28 @@ def export_dis(
     except IamdError as exc:
         raise _fail(exc) from None
     out.print(f"sent {n} PDUs to {to}")
+
+
+def _check_dis_options(rate: float, heartbeat_s: float, start_s: float, stop_s: float) -> None:
+    """Refuse DIS options that would send nothing or never end."""
+    if not (math.isfinite(rate) and rate >= 0):
+        raise IamdError(f"--rate {rate:g}: give 0 (as fast as possible) or a positive factor")
+    if not (math.isfinite(heartbeat_s) and MIN_HEARTBEAT_S <= heartbeat_s <= 3600):
+        raise IamdError(
+            f"--heartbeat-s {heartbeat_s:g}: give {MIN_HEARTBEAT_S:g} to 3600 simulation seconds"
+        )
+    if not math.isfinite(start_s) or math.isnan(stop_s):
+        raise IamdError("--start-s and --stop-s must be numbers (--stop-s may be inf)")
+    if not start_s < stop_s:
+        raise IamdError(f"--start-s {start_s:g} is not before --stop-s {stop_s:g}: nothing to send")
+
+
+def _expected_pdus(run: Any, heartbeat_s: float) -> float:
+    """Entity State PDUs of the threats at ``heartbeat_s`` (the bulk of a schedule)."""
+    ids, offset, t_s, _ = run.threat_paths()
+    if ids.size == 0:
+        return 0.0
+    return float(((t_s[offset[1:] - 1] - t_s[offset[:-1]]) / heartbeat_s + 1).sum())
 
 
 @app.command(epilog="Example: iamd serve --runs runs  (then open http://127.0.0.1:8000)")

@@ -24,6 +24,12 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
+MAX_MU = 100
+"""Shots per weapon at most (the literature's instances use 1-3)."""
+MAX_PAIRS = 4_000_000
+"""Weapon-target pairs at most (W x T), about 32 MB of probabilities."""
+
+
 class InstanceError(IamdError):
     """A malformed instance file; the message names the file and line."""
 
@@ -77,6 +83,10 @@ def parse(text: str, source: str = "<text>", mu: int | None = None) -> WtaInstan
     )
     if min(w, t, mu_file) < 1 or not all(float(v).is_integer() for v in (w, t, mu_file)):
         raise InstanceError(f"{source}:{k0}: W, T and mu must be positive integers")
+    if w * t > MAX_PAIRS:
+        raise InstanceError(
+            f"{source}:{k0}: {w:.0f} x {t:.0f} pairs; at most {MAX_PAIRS:,} are read"
+        )
     nw, nt = int(w), int(t)
     want = 1 + nt + nw * nt
     if len(lines) != want:
@@ -105,19 +115,36 @@ def parse(text: str, source: str = "<text>", mu: int | None = None) -> WtaInstan
         if not np.isnan(p[i, j]):
             raise InstanceError(f"{source}:{k}: pair ({i}, {j}) is given twice")
         p[i, j] = pij
-    m = int(mu_file) if mu is None else mu
-    if m < 1:
-        raise InstanceError(f"{source}: mu must be >= 1, got {m}")
-    return WtaInstance(value=value, p=p, mu=m)
+    m = mu_file if mu is None else mu
+    if not 1 <= m <= MAX_MU:
+        raise InstanceError(f"{source}: mu must be between 1 and {MAX_MU}, got {m:g}")
+    return WtaInstance(value=value, p=p, mu=int(m))
 
 
 def load(path: str | Path, mu: int | None = None) -> WtaInstance:
     """Read an instance file (see :func:`parse`)."""
     try:
         text = Path(path).read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InstanceError(
+            f"{path}: not a text instance (byte {exc.start} is not UTF-8)"
+        ) from None
     except OSError as exc:
         raise InstanceError(f"cannot read {path}: {exc.strerror or exc}") from None
     return parse(text, str(path), mu)
+
+
+def simple_lower_bound(inst: WtaInstance) -> float:
+    """A valid lower bound of the optimum: every weapon fires all ``mu`` shots at every
+    target at once, (W, T) work.
+
+    .. math:: \\sum_j v_j \\prod_i (1 - p_{ij})^{\\mu} \\le \\min_x f(x)
+
+    since no target receives more than ``mu`` shots of any weapon. It is tight when no
+    shot can change anything (all ``p = 0``, or a value of 0), and it proves such
+    instances optimal whatever the method.
+    """
+    return float(np.sum(inst.value * np.prod(np.power(1.0 - inst.p, inst.mu), axis=0)))
 
 
 def objective(inst: WtaInstance, x: I64) -> float:

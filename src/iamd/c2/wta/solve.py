@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from iamd.c2.wta.exact import solve_exact
 from iamd.c2.wta.greedy import greedy
-from iamd.c2.wta.instance import WtaInstance, objective
+from iamd.c2.wta.instance import WtaInstance, objective, simple_lower_bound
 from iamd.c2.wta.local import local_search
 
 I64 = NDArray[np.int64]
@@ -48,7 +48,8 @@ class Solution:
     ----------
     x : (W, T) shots of each weapon at each target.
     objective : expected surviving value, recomputed independently.
-    lower_bound : proven lower bound on the optimum (0 when the method proves none).
+    lower_bound : proven lower bound on the optimum: the method's own (``exact``), or at
+        least :func:`~iamd.c2.wta.instance.simple_lower_bound`.
     gap : relative gap ``(objective - lower_bound) / objective`` (0 when both are 0).
     proven_optimal : gap <= ``PROVEN_GAP``.
     time_s : wall-clock solve time, s.
@@ -85,8 +86,10 @@ def _local(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
 def _auto(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
     x = local_search(inst, deadline_s=deadline_s)
     best = objective(inst, x)
+    floor = simple_lower_bound(inst) * (1.0 + PROVEN_GAP)
     seed = 1
-    while time.perf_counter() < deadline_s:  # restarts from the best, new ejection choices
+    # restarts from the best with new ejection choices, until proven or out of time
+    while time.perf_counter() < deadline_s and best > floor:
         y = local_search(inst, x, deadline_s=deadline_s, seed=seed)
         val = objective(inst, y)
         if val < best:
@@ -132,7 +135,7 @@ def solve(inst: WtaInstance, method: str = "auto", time_limit_s: float = 600.0) 
     x, bound = SOLVERS[method](inst, t0 + budget)
     elapsed = time.perf_counter() - t0
     val = objective(inst, x)
-    bound = min(bound, val)
+    bound = min(max(bound, simple_lower_bound(inst)), val)
     gap = (val - bound) / val if val > 0 else 0.0
     return Solution(
         x=x,
