@@ -152,7 +152,7 @@ def test_malformed_json_and_bad_requests(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("route", ["/api/runs", "/api/validate"])
-@pytest.mark.parametrize("nest", ["[", "{\"a\":"])
+@pytest.mark.parametrize("nest", ["[", '{"a":'])
 def test_deeply_nested_json_is_a_400(runs: Path, route: str, nest: str) -> None:
     settings = Settings(runs_dir=runs, max_upload_bytes=1024 * 1024)
     with TestClient(create_app(settings), base_url=BASE) as client:
