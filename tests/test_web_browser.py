@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import uvicorn
@@ -112,7 +111,8 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory, northern_run: Path) -> Pa
     runs.mkdir()
     res = CliRunner().invoke(
         app,
-        ["mc", "northern-front", "--runs", "4", "--workers", "1", "--out", str(runs / "mc-north"), "-q"],
+        ["mc", "northern-front", "--runs", "4", "--workers", "1",
+         "--out", str(runs / "mc-north"), "-q"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(
@@ -270,7 +270,8 @@ def test_legend_names_and_fading_markers(page, northern_run: Path) -> None:
     classes = set(truth["class"].cast("string").to_pylist())
     shown = page.eval_on_selector_all(
         "#legend span[data-class]",
-        "els => els.map(e => [e.dataset.class, getComputedStyle(e.querySelector('i')).backgroundColor])",
+        "els => els.map(e => [e.dataset.class,"
+        " getComputedStyle(e.querySelector('i')).backgroundColor])",
     )
     assert {c for c, _ in shown} == classes
     for c, rgb in shown:
