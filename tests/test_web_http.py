@@ -8,6 +8,8 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
@@ -89,10 +91,19 @@ def test_replay_of_an_old_run_without_values_counts_one_round(
     client: TestClient, runs: Path
 ) -> None:
     ev = pq.read_table(runs / "north" / "events.parquet")
-    old = ev.drop_columns(["value"])
-    pq.write_table(old, runs / "north" / "events.parquet")
+    pq.write_table(ev.drop_columns(["value"]), runs / "north" / "events.parquet")
     fly = client.get("/api/runs/north/replay").json()["flyouts"]
     assert fly["rounds"] == [1] * len(fly["t0"])
+    # a missing (NaN) value is one round too; the others keep theirs
+    value = ev["value"].to_numpy().copy()
+    launch = np.flatnonzero(np.array(ev["kind"].cast("string").to_pylist()) == "launch_interceptor")
+    salvo = launch[value[launch] > 1]
+    value[salvo[0]] = np.nan
+    ev = ev.set_column(ev.column_names.index("value"), "value", pa.array(value))
+    pq.write_table(ev, runs / "north" / "events.parquet")
+    fly = client.get("/api/runs/north/replay").json()["flyouts"]
+    expect = [1 if k == salvo[0] else int(value[k]) for k in launch]
+    assert fly["rounds"] == expect and 1 < max(expect)
 
 
 @pytest.mark.parametrize(

@@ -231,3 +231,20 @@ def test_a_missing_runs_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IamdError, match="does not exist; create it"):
         create_app(Settings(runs_dir=tmp_path / "TYPO"))
     assert not (tmp_path / "TYPO").exists()
+
+
+@pytest.mark.parametrize(
+    "message,expected",
+    [
+        ("cannot read /srv/runs/north/events.parquet: bad", "cannot read events.parquet: bad"),
+        ("No such file: '/home/a b/runs/x.yaml'", "No such file: 'x.yaml'"),
+        ("[Errno 28] No space left on device: /var/runs/.partial-web-x", "[Errno 28] No space"
+         " left on device: .partial-web-x"),
+        ("C:\\Users\\me\\runs\\x.json broke", "x.json broke"),
+        ("ratio 1/2, km/h, see http://example.org/a/b", "ratio 1/2, km/h, see http://example.org/a/b"),
+    ],
+)  # fmt: skip
+def test_messages_lose_their_server_paths(message: str, expected: str) -> None:
+    from iamd.web.redact import redact_paths
+
+    assert redact_paths(message) == expected
