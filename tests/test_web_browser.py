@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,11 +128,36 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory, northern_run: Path) -> Pa
     return runs
 
 
-@pytest.fixture(scope="module")
-def server(runs_dir: Path) -> Iterator[str]:
-    sock = bind("127.0.0.1", 0)
-    port = int(sock.getsockname()[1])
-    app = create_app(Settings(runs_dir=runs_dir, max_runs=2, port=port))
+class Recorder:
+    """ASGI wrapper in front of the whole application: what reached the server, answered how."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seen: list[tuple[str, str, int]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+
+        async def record(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                self.seen.append((scope["method"], scope["path"], message["status"]))
+            elif message["type"] in ("websocket.close", "websocket.accept"):
+                self.seen.append(("WS", scope["path"], message.get("code", 101)))
+            await send(message)
+
+        await self.app(scope, receive, record)
+
+
+@dataclass
+class Served:
+    url: str
+    app: Any
+    recorder: Recorder
+
+
+def _start(app: Any, sock: Any) -> tuple[uvicorn.Server, threading.Thread]:
     srv = uvicorn.Server(uvicorn_config(app))
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -139,9 +165,24 @@ def server(runs_dir: Path) -> Iterator[str]:
     while not srv.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    return srv, thread
+
+
+@pytest.fixture(scope="module")
+def served(runs_dir: Path) -> Iterator[Served]:
+    sock = bind("127.0.0.1", 0)
+    port = int(sock.getsockname()[1])
+    app = create_app(Settings(runs_dir=runs_dir, max_runs=2, port=port))
+    recorder = Recorder(app)
+    srv, thread = _start(recorder, sock)
+    yield Served(f"http://127.0.0.1:{port}", app, recorder)
     srv.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(served: Served) -> str:
+    return served.url
 
 
 @pytest.fixture(scope="module")
@@ -531,3 +572,52 @@ def test_the_page_works_under_its_own_csp(browser, server: str) -> None:
     )
     assert blocked in ("connect-src", "SecurityError")
     context.close()
+
+
+ATTACK = """<!doctype html><title>cat pictures</title><script>
+const target = "%s", out = {};
+fetch(target + "/api/runs", {method: "POST", mode: "no-cors",
+  headers: {"Content-Type": "text/plain"},
+  body: JSON.stringify({scenario: "northern-front"})}).then(() => { out.noCors = "sent"; },
+  (e) => { out.noCors = String(e); });
+fetch(target + "/api/runs", {method: "POST", headers: {"Content-Type": "application/json"},
+  body: JSON.stringify({scenario: "northern-front"})}).then(() => { out.cors = "sent"; },
+  (e) => { out.cors = "blocked"; });
+const ws = new WebSocket(target.replace("http", "ws") + "/api/live/nope");
+ws.onmessage = (m) => { out.ws = m.data; }; ws.onerror = () => { out.ws = "refused"; };
+window.out = out;
+</script>"""
+
+
+def test_a_page_on_another_origin_cannot_start_a_run(browser, served: Served) -> None:
+    """The tester's attack: a page elsewhere POSTs with no-cors (text/plain) and opens the
+    WebSocket. The requests reach the server (recorded in front of it) and are refused."""
+    import http.server
+
+    page_html = (ATTACK % served.url).encode()
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page_html)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    start, jobs = len(served.recorder.seen), set(served.app.state.runner.jobs)
+    context = browser.new_context()
+    pg = context.new_page()
+    pg.goto(f"http://localhost:{evil.server_address[1]}/")  # another origin (and site)
+    out = _poll(lambda: (o := pg.evaluate("window.out")) and len(o) == 3 and o)
+    context.close()
+    evil.shutdown()
+    seen = served.recorder.seen[start:]
+    posts = [status for method, path, status in seen if (method, path) == ("POST", "/api/runs")]
+    assert posts and all(status in (403, 415) for status in posts), seen
+    assert ("WS", "/api/live/nope", 1008) in seen and out["ws"] == "refused"
+    assert out["cors"] == "blocked"  # the JSON request needs a preflight nobody answers
+    assert set(served.app.state.runner.jobs) == jobs  # no run was started

@@ -45,7 +45,7 @@ from iamd.web.body import json_object, read_limited
 from iamd.web.guard import Guard, HostPolicy
 from iamd.web.live import Limits, Runner
 from iamd.web.redact import redact_paths
-from iamd.web.rundirs import NAME_RE, RunsRoot, list_runs, load_run, run_files
+from iamd.web.rundirs import NAME_RE, RunFiles, RunsRoot, list_runs, load_run, run_files
 
 FILES = {"summary.json", "scenario.yaml", "map.png", "report.html", "sweep.csv", "sweep.json"}
 """Files of a run or Monte Carlo directory the browser may fetch as they are."""
@@ -227,7 +227,7 @@ def _read_routes(app: FastAPI, root: RunsRoot) -> None:
         return Response(_json(mc_document(root, path, name)), media_type="application/json")
 
 
-def _replay(root: RunsRoot, rf: Any) -> dict[str, Any]:
+def _replay(root: RunsRoot, rf: RunFiles) -> dict[str, Any]:
     """The replay document of checked run files ``rf``; a damaged run is a 422."""
     from iamd.web.replay import replay_document
 
