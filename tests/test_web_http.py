@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from iamd.web.app import Settings, create_app
 from iamd.web.live import LIVE_KINDS
+
+BASE = "http://127.0.0.1:8000"
+WS = "ws://127.0.0.1:8000"  # Starlette's test client does not apply base_url to WebSockets
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -26,8 +34,13 @@ def runs(tmp_path: Path, northern_run: Path) -> Path:
 
 @pytest.fixture
 def client(runs: Path):
-    with TestClient(create_app(Settings(runs_dir=runs, max_runs=1, max_upload_bytes=8192))) as c:
+    settings = Settings(runs_dir=runs, max_runs=1, max_upload_bytes=8192)
+    with TestClient(create_app(settings), base_url=BASE) as c:
         yield c
+
+
+def post(client: TestClient, url: str, data: object) -> object:
+    return client.post(url, content=json.dumps(data), headers=JSON)
 
 
 def test_index_static_and_runs(client: TestClient) -> None:
@@ -55,6 +68,44 @@ def test_replay_document_matches_the_run(client: TestClient, runs: Path) -> None
     assert doc["events"]["kind"].count("intercept") == summary["threats"]["intercepted"]
 
 
+def test_replay_counts_rounds_like_the_summary(client: TestClient, runs: Path) -> None:
+    """Rounds fired and their cost, summed over the replay's flyouts, are summary.json's."""
+    doc = client.get("/api/runs/north/replay").json()
+    fly, cost = doc["flyouts"], doc["layout"]["interceptor_cost_usd"]
+    summary = json.loads((runs / "north" / "summary.json").read_text())
+    # the run has salvos: counting launch events would fall short of the summary
+    assert len(fly["rounds"]) < sum(v["fired"] for v in summary["interceptors"].values())
+    assert sum(fly["rounds"]) == sum(v["fired"] for v in summary["interceptors"].values())
+    spent = sum(n * cost[k] for n, k in zip(fly["rounds"], fly["interceptor"], strict=True))
+    assert spent == summary["cost_usd"]["interceptors"]
+    for name, rec in summary["interceptors"].items():
+        fired = sum(n for n, k in zip(fly["rounds"], fly["interceptor"], strict=True) if k == name)
+        assert fired == rec["fired"], name
+    # and they are the events' values, one engagement per launch event
+    ev = pq.read_table(runs / "north" / "events.parquet")
+    launch = ev.filter(pc.equal(ev["kind"].cast("string"), "launch_interceptor"))
+    assert fly["rounds"] == launch["value"].to_numpy().astype(int).tolist()
+
+
+def test_replay_of_an_old_run_without_values_counts_one_round(
+    client: TestClient, runs: Path
+) -> None:
+    ev = pq.read_table(runs / "north" / "events.parquet")
+    pq.write_table(ev.drop_columns(["value"]), runs / "north" / "events.parquet")
+    fly = client.get("/api/runs/north/replay").json()["flyouts"]
+    assert fly["rounds"] == [1] * len(fly["t0"])
+    # a missing (NaN) value is one round too; the others keep theirs
+    value = ev["value"].to_numpy().copy()
+    launch = np.flatnonzero(np.array(ev["kind"].cast("string").to_pylist()) == "launch_interceptor")
+    salvo = launch[value[launch] > 1]
+    value[salvo[0]] = np.nan
+    ev = ev.set_column(ev.column_names.index("value"), "value", pa.array(value))
+    pq.write_table(ev, runs / "north" / "events.parquet")
+    fly = client.get("/api/runs/north/replay").json()["flyouts"]
+    expect = [1 if k == salvo[0] else int(value[k]) for k in launch]
+    assert fly["rounds"] == expect and 1 < max(expect)
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -75,6 +126,13 @@ def test_path_traversal_is_refused(client: TestClient, url: str) -> None:
     assert "root:" not in r.text and "import" not in r.text
 
 
+def test_no_redirect_echoes_the_host(client: TestClient) -> None:
+    for url in ("/api/runs/", "/static", "/api/runs/north/replay/"):
+        r = client.get(url, follow_redirects=False)
+        assert r.status_code == 404, url
+        assert "location" not in r.headers
+
+
 def test_symlink_out_of_runs_is_refused(client: TestClient, runs: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     shutil.copytree(runs / "north", outside)
@@ -87,63 +145,72 @@ def test_symlink_out_of_runs_is_refused(client: TestClient, runs: Path, tmp_path
 
 def test_oversize_upload_is_refused(client: TestClient) -> None:
     big = "# " + "x" * 9000 + "\n"
-    assert client.post("/api/validate", content=big).status_code == 413
-    body = json.dumps({"yaml": big})
-    assert client.post("/api/runs", content=body).status_code == 413
+    assert post(client, "/api/validate", {"yaml": big}).status_code == 413
+    assert post(client, "/api/runs", {"yaml": big}).status_code == 413
 
 
 def test_malformed_json_and_bad_requests(client: TestClient) -> None:
-    r = client.post("/api/runs", content=b"{not json")
+    r = client.post("/api/runs", content=b"{not json", headers=JSON)
     assert r.status_code == 400 and "malformed JSON" in r.json()["detail"]
-    assert client.post("/api/runs", content=b"[1, 2]").status_code == 400
-    assert (
-        client.post("/api/runs", content=json.dumps({"scenario": "x", "yaml": "y"})).status_code
-        == 400
-    )
-    assert (
-        client.post(
-            "/api/runs", content=json.dumps({"scenario": "northern-front", "seed": -1})
-        ).status_code
-        == 400
-    )
+    assert client.post("/api/runs", content=b"[1, 2]", headers=JSON).status_code == 400
+    assert post(client, "/api/runs", {"scenario": "x", "yaml": "y"}).status_code == 400
+    assert post(client, "/api/runs", {"scenario": "northern-front", "seed": -1}).status_code == 400
     # a scenario name is never a path on the server
-    r = client.post("/api/runs", content=json.dumps({"scenario": "/etc/passwd"}))
-    assert r.status_code == 404
+    r = post(client, "/api/runs", {"scenario": "/etc/passwd"})
+    assert r.status_code == 404 and "/etc/passwd" not in r.text
+    assert post(client, "/api/validate", {"file": "a.yaml"}).status_code == 400
+    assert post(client, "/api/validate", ["name: x"]).status_code == 400
+
+
+@pytest.mark.parametrize("route", ["/api/runs", "/api/validate"])
+@pytest.mark.parametrize("nest", ["[", '{"a":'])
+def test_deeply_nested_json_is_a_400(runs: Path, route: str, nest: str) -> None:
+    settings = Settings(runs_dir=runs, max_upload_bytes=1024 * 1024)
+    with TestClient(create_app(settings), base_url=BASE) as client:
+        r = client.post(route, content=(nest * 100_000).encode(), headers=JSON)
+    assert r.status_code == 400 and "nested too deep" in r.json()["detail"]
 
 
 def test_invalid_scenario_reports_line_numbers_and_runs_nothing(
     client: TestClient, runs: Path
 ) -> None:
     text = "name: bad\nduration_s: -5\nowners: []\n"
-    r = client.post("/api/validate", content=text)
+    r = post(client, "/api/validate", {"yaml": text, "file": "bad.yaml"})
     assert r.status_code == 200 and r.json()["valid"] is False
     assert any(p["line"] == 2 for p in r.json()["problems"])
-    r = client.post("/api/runs", content=json.dumps({"yaml": text}))
+    r = post(client, "/api/runs", {"yaml": text})
     assert r.status_code == 422 and r.json()["problems"]
     assert sorted(p.name for p in runs.iterdir()) == ["north"]
+
+
+def test_a_valid_scenario_validates(client: TestClient) -> None:
+    from iamd.scenario.load import resolve_scenario_path
+
+    text, _ = resolve_scenario_path("northern-front")
+    r = post(client, "/api/validate", {"yaml": text, "file": "mine.yaml"})
+    assert r.json() == {"valid": True, "problems": []}
 
 
 def test_yaml_tags_that_build_objects_are_refused(client: TestClient, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     text = f"name: !!python/object/apply:os.system ['touch {marker}']\n"
-    r = client.post("/api/validate", content=text)
+    r = post(client, "/api/validate", {"yaml": text})
     assert r.status_code == 200 and r.json()["valid"] is False
     assert not marker.exists()
 
 
 def test_live_run_streams_events_then_replays(client: TestClient, runs: Path) -> None:
-    r = client.post("/api/runs", content=json.dumps({"scenario": "northern-front", "seed": 11}))
+    r = post(client, "/api/runs", {"scenario": "northern-front", "seed": 11})
     assert r.status_code == 202
     job, run = r.json()["job"], r.json()["run"]
     # one run at a time here: a second request is refused while the first runs
-    second = client.post("/api/runs", content=json.dumps({"scenario": "northern-front"}))
-    assert second.status_code == 429
+    assert post(client, "/api/runs", {"scenario": "northern-front"}).status_code == 429
     messages = []
-    with client.websocket_connect(f"/api/live/{job}") as ws:
+    with client.websocket_connect(f"{WS}/api/live/{job}") as ws:
         while True:
             msg = ws.receive_json()
             messages.append(msg)
-            if msg["type"] in ("done", "error"):
+            if msg["type"] in ("done", "error", "cancelled"):
                 break
     assert messages[0]["type"] == "start" and messages[-1] == {
         "type": "done",
@@ -153,17 +220,51 @@ def test_live_run_streams_events_then_replays(client: TestClient, runs: Path) ->
     streamed = [e for m in messages if m["type"] == "progress" for e in m["events"]]
     times = [e[0] for e in streamed]
     assert times == sorted(times)
-    # every notable event of the stored log was streamed, once
+    # every notable event of the stored log was streamed, once, with its rounds
     ev = pq.read_table(runs / run / "events.parquet")
     kinds = ev["kind"].cast("string").to_pylist()
     stored = sorted(k for k in kinds if k in LIVE_KINDS)
     assert sorted(e[1] for e in streamed) == stored
+    summary = json.loads((runs / run / "summary.json").read_text())
+    fired = sum(e[5] for e in streamed if e[1] == "launch_interceptor")
+    assert fired == sum(v["fired"] for v in summary["interceptors"].values())
     assert client.get(f"/api/runs/{run}/replay").status_code == 200
-    # and the slot is free again
-    r = client.post("/api/runs", content=json.dumps({"scenario": "northern-front", "seed": 12}))
+    # nothing half-written is left, and the slot is free again
+    assert not [p for p in runs.iterdir() if p.name.startswith(".")]
+    r = post(client, "/api/runs", {"scenario": "northern-front", "seed": 12})
     assert r.status_code == 202
 
 
 def test_unknown_job(client: TestClient) -> None:
-    with client.websocket_connect("/api/live/nope") as ws:
+    with client.websocket_connect(f"{WS}/api/live/nope") as ws:
         assert ws.receive_json()["type"] == "error"
+    assert post(client, "/api/live/nope/cancel", {}).status_code == 404
+
+
+def test_owner_colours_that_are_not_hex_are_replaced(client: TestClient, runs: Path) -> None:
+    path = runs / "north" / "scenario.yaml"
+    sc = yaml.safe_load(path.read_text())
+    sc["owners"][0]["colour"] = 'red;background:url(https://evil.example/x)"><img src=x>'
+    path.write_text(yaml.safe_dump(sc))
+    doc = client.get("/api/runs/north/replay").json()
+    colours = [o["colour"] for o in doc["layout"]["owners"]]
+    colours += list(doc["class_colours"].values()) + list(doc["layout"]["fate_colours"].values())
+    assert colours and all(re.fullmatch(r"#[0-9a-fA-F]{6}", c) for c in colours)
+    assert "evil" not in json.dumps(doc["layout"])
+
+
+def test_class_colours_are_the_same_in_every_run(client: TestClient, runs: Path) -> None:
+    """A class keeps its colour when another run has other classes (no per-run order)."""
+    shutil.copytree(runs / "north", runs / "fewer")
+    truth = pq.read_table(runs / "fewer" / "truth.parquet")
+    classes = sorted(set(truth["class"].cast("string").to_pylist()))
+    assert len(classes) >= 2
+    keep = pc.not_equal(truth["class"].cast("string"), classes[0])
+    pq.write_table(truth.filter(keep), runs / "fewer" / "truth.parquet")
+    full = client.get("/api/runs/north/replay").json()["class_colours"]
+    fewer = client.get("/api/runs/fewer/replay").json()["class_colours"]
+    assert set(fewer) == set(classes[1:])
+    assert all(fewer[c] == full[c] for c in fewer)
+    assert len(set(full.values())) == len(full)
+    fates = client.get("/api/runs/north/replay").json()["layout"]["fate_colours"]
+    assert not set(full.values()) & set(fates.values())

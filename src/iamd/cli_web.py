@@ -177,22 +177,58 @@ def serve(
     ] = ("127.0.0.1"),
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     runs: Annotated[
-        Path, typer.Option(help="directory of run and Monte Carlo directories to serve")
+        Path, typer.Option(help="existing directory of run and Monte Carlo directories to serve")
     ] = Path("runs"),
     max_runs: Annotated[int, typer.Option(help="concurrent runs started from the browser")] = 2,
     max_upload_kb: Annotated[int, typer.Option(help="largest scenario upload, KiB")] = 256,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="another host name the server answers to, e.g. behind a proxy (repeatable); "
+            "besides the bound host, localhost, 127.0.0.1 and [::1]"
+        ),
+    ] = None,
+    run_timeout_s: Annotated[
+        float, typer.Option(help="wall time limit of a run started from the browser, s")
+    ] = 600.0,
+    run_memory_mb: Annotated[
+        int,
+        typer.Option(help="memory (address space) limit of a run started from the browser, MiB"),
+    ] = 4096,
 ) -> None:
     """The browser interface: theatre map, replay, live runs, Monte Carlo plots."""
-    import uvicorn
-
     from iamd.web.app import Settings, create_app
+    from iamd.web.rundirs import RunsRoot
+    from iamd.web.server import bind, uvicorn_config
 
     try:
-        settings = Settings(runs_dir=runs, max_runs=max_runs, max_upload_bytes=max_upload_kb * 1024)
-        application = create_app(settings)
+        RunsRoot.open(runs)
+        sock = bind(host, port)
     except IamdError as exc:
         raise _fail(exc) from None
+    bound_port = int(sock.getsockname()[1])
+    try:
+        settings = Settings(
+            runs_dir=runs,
+            max_runs=max_runs,
+            max_upload_bytes=max_upload_kb * 1024,
+            host=host,
+            port=bound_port,
+            allow_hosts=tuple(allow_host or ()),
+            run_timeout_s=run_timeout_s,
+            run_memory_mb=run_memory_mb,
+        )
+        application = create_app(settings)
+    except IamdError as exc:
+        sock.close()
+        raise _fail(exc) from None
     if host not in ("127.0.0.1", "localhost", "::1"):
-        err.print(f"[yellow]warning:[/] serving on {host}: anyone who reaches it can start runs")
-    out.print(f"iamd serve: http://{host}:{port}  (runs under {runs.resolve()}; Ctrl-C stops)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+        err.print(
+            f"[yellow]warning:[/] serving on {host}: anyone who reaches it can start runs; "
+            "clients must use one of the host names it answers to (--allow-host NAME)"
+        )
+    shown = f"[{host}]" if ":" in host else host
+    out.print(f"iamd serve: http://{shown}:{bound_port}  (runs under {runs}; Ctrl-C stops)")
+    import uvicorn
+
+    uvicorn.Server(uvicorn_config(application)).run(sockets=[sock])

@@ -56,6 +56,10 @@ class Flyouts:
 
     ``start``/``end`` are ``(lat_deg, lon_deg, alt_m)``; ``result`` is the ending event
     kind (one of :data:`END_KINDS`, or ``"in_flight"`` when the run ended first).
+    ``rounds`` is the number of interceptors the engagement fired (its salvo), the
+    ``value`` of its ``launch_interceptor`` event; 1 where a run directory has no such
+    value (older runs). Everything that counts interceptors fired (the replay's counters
+    and cost, DIS Fire PDUs' quantity) reads it here.
     """
 
     engagement: I64
@@ -68,6 +72,16 @@ class Flyouts:
     start: F64
     end: F64
     result: list[str]
+    rounds: I64
+
+
+def _rounds(launch: pa.Table) -> I64:
+    """Rounds fired per ``launch_interceptor`` row: its ``value``, 1 when missing or bad."""
+    if "value" not in launch.column_names:
+        return np.ones(launch.num_rows, dtype=np.int64)
+    value = launch.column("value").to_numpy(zero_copy_only=False).astype(np.float64)
+    ok = np.isfinite(value) & (value >= 1.0)
+    return np.where(ok, np.round(np.where(ok, value, 1.0)), 1.0).astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +166,7 @@ class RunData:
             start=start,
             end=end,
             result=result,
+            rounds=_rounds(launch),
         )
 
     def threat_paths(self) -> tuple[I64, I64, F64, F64]:

@@ -4,6 +4,12 @@ Columns, not records: the browser binary-searches sorted time columns each frame
 nine-hour raid with hundreds of threats costs a few array lookups per frame. Positions
 are rounded to 1e-4 degree (about 10 m) and 1 m, times to 0.1 s, which is below what the
 map can show and keeps the document a few megabytes.
+
+Interceptors fired are counted in rounds (``flyouts.rounds``, from
+:attr:`~iamd.export.rundir.Flyouts.rounds`): an engagement that fires a salvo of two counts
+two, as ``summary.json`` does. Colours are ``#rrggbb`` only: owners' colours from the
+scenario pass :func:`~iamd.viz.palette.owner_colours`, classes get their fixed palette
+colour.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from iamd.export.rundir import RunData
-from iamd.viz.palette import CLASS_COLOURS, FATE_COLOURS, owner_colours
+from iamd.viz.palette import FATE_COLOURS, class_colour, owner_colours
 
 EVENT_KINDS = ("launch", "launch_interceptor", "intercept", "miss", "impact_asset", "fail")
 """Events the replay shows and counts (scans and track bookkeeping stay in the log)."""
@@ -126,6 +132,7 @@ def replay_document(run: RunData, name: str) -> dict[str, Any]:
         "lat1": _r(fly.end[:, 0], 4),
         "lon1": _r(fly.end[:, 1], 4),
         "result": fly.result,
+        "rounds": fly.rounds.tolist(),
     }
     ev = run.events
     kind = ev.column("kind").cast(pa.string())
@@ -143,7 +150,8 @@ def replay_document(run: RunData, name: str) -> dict[str, Any]:
         "scenario": run.scenario.get("name", ""),
         "duration_s": run.duration_s,
         "layout": layout(run),
-        "class_colours": {c: CLASS_COLOURS[k % len(CLASS_COLOURS)] for k, c in enumerate(classes)},
+        "class_colours": {c: class_colour(c) for c in classes},
+        "class_labels": _class_labels(run, classes),
         "threats": threats,
         "samples": samples,
         "flyouts": flyouts,
@@ -151,6 +159,18 @@ def replay_document(run: RunData, name: str) -> dict[str, Any]:
         "tracks": _tracks(run),
         "summary": run.summary,
     }
+
+
+def _class_labels(run: RunData, classes: list[str]) -> dict[str, str]:
+    """The catalog's label of each threat class (the class name when it has none)."""
+    cat = run.scenario.get("resolved_catalog", {})
+    threats = cat.get("threats", {}) if isinstance(cat, dict) else {}
+    out = {}
+    for c in classes:
+        spec = threats.get(c) if isinstance(threats, dict) else None
+        label = spec.get("label") if isinstance(spec, dict) else None
+        out[c] = label if isinstance(label, str) and label else c.replace("_", " ")
+    return out
 
 
 def _tracks(run: RunData) -> dict[str, list[Any]]:
