@@ -74,7 +74,7 @@ def test_steep_drag_with_a_long_step_stays_stable(monkeypatch):
     from iamd.physics import ballistic
 
     lat, lon = np.radians(33.0), np.radians(35.0)
-    east, north, up = enu_rotation(lat, lon)
+    _, north, up = enu_rotation(lat, lon)
     pos = geodetic2ecef(lat, lon, 4400.0)[None]
     vel = (260.0 * (0.6 * north + 0.8 * up))[None]
     beta = np.array([100.0])
@@ -85,5 +85,5 @@ def test_steep_drag_with_a_long_step_stays_stable(monkeypatch):
     assert abs(t_long[0] - t_ref[0]) < 1.0
     monkeypatch.setattr(ballistic, "STIFF_STEP", np.inf)  # plain RK4: the test can fail
     with np.errstate(all="ignore"):
-        _, t_plain, imp_plain, _ = integrate(pos, vel, beta, np.array([10.0]), 400)
+        _, _, imp_plain, _ = integrate(pos, vel, beta, np.array([10.0]), 400)
     assert not (np.isfinite(imp_plain).all() and np.linalg.norm(imp_plain - imp_ref) < 1e3)

@@ -199,3 +199,61 @@ def test_tshark_decodes_what_we_sent(northern_run: Path, tmp_path: Path) -> None
             xyz = np.array([float(c) for c in cols[4:7]])
             assert np.allclose(xyz, f[LOCATION], atol=1e-3)
             assert cols[7] == f[46].rstrip(b"\0").decode()
+
+
+def test_fire_pdus_carry_the_rounds_of_their_salvo(northern_run: Path) -> None:
+    """One source of truth for rounds fired: the Fire PDUs' munition quantities add up to
+    summary.json's interceptors fired."""
+    one = dis.FIRE_PDU.unpack(dis.fire(0, (1, 1, 1), (1, 1, 2), (1, 2, 1), 0, np.zeros(3),
+                                       np.zeros(3), 0.0, dis.INTERCEPTOR_TYPE, 1))  # fmt: skip
+    three = dis.FIRE_PDU.unpack(dis.fire(0, (1, 1, 1), (1, 1, 2), (1, 2, 1), 0, np.zeros(3),
+                                         np.zeros(3), 0.0, dis.INTERCEPTOR_TYPE, 3))  # fmt: skip
+    (q,) = [k for k, (a, b) in enumerate(zip(one, three, strict=True)) if a != b]
+    sched = dis.build_schedule(load_run(northern_run), heartbeat_s=60.0)
+    quantities = [dis.FIRE_PDU.unpack(p)[q] for p in sched.pdus if p[2] == dis.FIRE]
+    summary = json.loads((northern_run / "summary.json").read_text())
+    fired = sum(v["fired"] for v in summary["interceptors"].values())
+    assert sum(quantities) == fired and max(quantities) > 1
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (["--rate", "nan"], "--rate nan"),
+        (["--rate", "-1"], "--rate -1"),
+        (["--heartbeat-s", "1e-9"], "--heartbeat-s 1e-09"),
+        (["--start-s", "100", "--stop-s", "50"], "is not before --stop-s"),
+        (["--stop-s", "nan"], "must be numbers"),
+    ],
+)
+def test_dis_options_that_send_nothing_or_never_end_are_refused(
+    northern_run: Path, args: list[str], expect: str
+) -> None:
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(
+        app, ["export", "dis", str(northern_run), "--to", "127.0.0.1:9", *args]
+    )
+    assert res.exit_code == 2 and expect in res.stderr, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_an_epoch_out_of_range_and_a_foreign_parquet_file_are_clear(
+    northern_run: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(
+        app, ["export", "czml", str(northern_run), "--out", str(tmp_path / "a.czml"),
+              "--epoch", "9999-12-31T23:00:00Z"]
+    )  # fmt: skip
+    assert res.exit_code == 2 and "within the years" in res.stderr
+    broken = tmp_path / "broken"
+    shutil.copytree(northern_run, broken)
+    pq.write_table(pq.read_table(broken / "tracks.parquet").select([0]), broken / "truth.parquet")
+    for fmt in ("czml", "kml"):
+        res = CliRunner().invoke(app, ["export", fmt, str(broken)])
+        assert res.exit_code == 2, res.output
+        assert "truth.parquet: not a table of an iamd run (no column threat" in res.stderr
+    res = CliRunner().invoke(app, ["export", "dis", str(broken), "--to", "127.0.0.1:9"])
+    assert res.exit_code == 2 and "not a table of an iamd run" in res.stderr

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from iamd.c2.wta.greedy import greedy
 from iamd.c2.wta.instance import InstanceError, WtaInstance, objective, parse
+from iamd.c2.wta.solve import solve
 
 
 def random_instance(rng: np.random.Generator, w: int, t: int, mu: int, same_p: bool) -> WtaInstance:
@@ -93,3 +95,48 @@ def test_malformed_instances_give_located_errors(text: str, message: str) -> Non
         .replace("]", r"\]"),
     ):
         parse(text, "tiny.txt")
+
+
+def test_malformed_instances_and_extreme_options_are_clear(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from iamd.cli import app
+
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    big = tmp_path / "big.txt"
+    big.write_text("100000 100000 1\n")
+    small = tmp_path / "small.txt"
+    small.write_text("1 1 1\n5\n0 0 0.5\n")
+    for args, expect in [
+        ([str(binary)], "not a text instance"),
+        ([str(big)], "at most 4,000,000"),
+        ([str(small), "--mu", str(10**30)], "mu must be between 1 and 100"),
+        ([str(small), "--time-limit", "nan"], "time-limit"),
+    ]:
+        res = CliRunner().invoke(app, ["wta", "solve", *args])
+        assert res.exit_code == 2, (args, res.output)
+        assert expect in res.output, (args, res.output)
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+@pytest.mark.parametrize("method", ["greedy", "local", "auto", "exact"])
+def test_a_trivially_optimal_instance_reports_gap_zero(method: str) -> None:
+    """All kill probabilities 0: nothing can be done, every method proves its answer."""
+    inst = parse("2 3 2\n5\n3\n1\n" + "".join(f"{i} {j} 0\n" for i in range(2) for j in range(3)))
+    sol = solve(inst, method, 10.0)
+    assert sol.objective == 9.0 and sol.gap == 0.0 and sol.proven_optimal
+
+
+def test_the_simple_bound_is_below_the_proven_optimum() -> None:
+    from iamd.c2.wta.instance import simple_lower_bound
+
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        w, t = rng.integers(1, 4, 2)
+        p = rng.uniform(0, 0.9, (w, t))
+        text = f"{w} {t} 2\n" + "".join(f"{v}\n" for v in rng.uniform(1, 10, t))
+        text += "".join(f"{i} {j} {p[i, j]}\n" for i in range(w) for j in range(t))
+        inst = parse(text)
+        best = brute_force(inst)
+        assert simple_lower_bound(inst) <= best + 1e-12

@@ -182,8 +182,9 @@ def fire(
     vel_m_s: F64,
     range_m: float,
     mtype: tuple[int, int, int, int, int, int, int],
+    quantity: int = 1,
 ) -> bytes:
-    """One Fire PDU (96 bytes)."""
+    """One Fire PDU (96 bytes); ``quantity`` is the munition descriptor's rounds fired."""
     return FIRE_PDU.pack(
         *_header(FIRE, t_s, FIRE_PDU.size),
         *shooter,
@@ -197,7 +198,7 @@ def fire(
         *mtype,
         0,
         0,
-        1,
+        max(1, min(int(quantity), 0xFFFF)),
         0,
         *(float(v) for v in vel_m_s),
         float(range_m),
@@ -291,7 +292,7 @@ def _threat_states(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes]]:
     vel = np.where(
         (dt > 0)[:, None], (ecef[j1] - ecef[j]) / np.where(dt > 0, dt, 1.0)[:, None], 0.0
     )
-    catalog = run.scenario.get("resolved_catalog", {}).get("threats", {})
+    catalog = run.catalog.get("threats", {})
     types = {
         int(i): _threat_type(attrs[int(i)][0], str(catalog.get(attrs[int(i)][0], {}).get("kind")))
         for i in ids
@@ -320,7 +321,7 @@ def build_schedule(run: RunData, heartbeat_s: float = 5.0) -> Schedule:
     units = {str(u["name"]): k for k, u in enumerate(run.scenario.get("fire_units", []))}
     kinds = {
         name: str(ic.get("kind", "kinetic"))
-        for name, ic in run.scenario.get("resolved_catalog", {}).get("interceptors", {}).items()
+        for name, ic in run.catalog.get("interceptors", {}).items()
     }
     fly = run.flyouts()
     if fly.engagement.size and int(fly.engagement.max()) + 1 > MAX_ENTITY:
@@ -340,7 +341,18 @@ def build_schedule(run: RunData, heartbeat_s: float = 5.0) -> Schedule:
         rng = float(np.linalg.norm(d))
         vel = d / (t1 - t0) if t1 > t0 else np.zeros(3)
         pdus.append(
-            fire(t0, shooter, target, munition, int(fly.engagement[i]), start[i], vel, rng, mtype)
+            fire(
+                t0,
+                shooter,
+                target,
+                munition,
+                int(fly.engagement[i]),
+                start[i],
+                vel,
+                rng,
+                mtype,
+                int(fly.rounds[i]),
+            )
         )
         extra_t.append(t0)
         if not laser:

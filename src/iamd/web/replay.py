@@ -36,7 +36,7 @@ def _r(a: Any, nd: int) -> list[float]:
 def layout(run: RunData) -> dict[str, Any]:
     """Owners, assets, sensors and fire units with what the map draws of them."""
     sc = run.scenario
-    cat = sc.get("resolved_catalog", {})
+    cat = run.catalog
     colours = owner_colours(sc.get("owners", []))
     assets = []
     for a in sc.get("assets", []):
@@ -163,8 +163,7 @@ def replay_document(run: RunData, name: str) -> dict[str, Any]:
 
 def _class_labels(run: RunData, classes: list[str]) -> dict[str, str]:
     """The catalog's label of each threat class (the class name when it has none)."""
-    cat = run.scenario.get("resolved_catalog", {})
-    threats = cat.get("threats", {}) if isinstance(cat, dict) else {}
+    threats = run.catalog.get("threats", {})
     out = {}
     for c in classes:
         spec = threats.get(c) if isinstance(threats, dict) else None
