@@ -25,8 +25,9 @@ from iamd.analysis.montecarlo import (
     run_batch,
     run_mc,
 )
+from iamd.analysis.query import query
 from iamd.analysis.stats import describe, paired
-from iamd.analysis.store import Store, StoreError, query
+from iamd.analysis.store import Store, StoreError
 from iamd.cli import app
 from iamd.errors import IamdError
 from iamd.scenario.load import load_scenario_changed

@@ -191,17 +191,27 @@ def mc(
     out.print("; ".join(notes))
 
 
+QUERY_HELP = (
+    "Run SQL over the stored replications (DuckDB).\n\n"
+    "The replications are the table 'runs', a row per run: run, seed, iamd_version, "
+    'model_sha256 and every metric under its dotted name (quote it: "threats.impacted_asset").'
+    "\n\nA query may read 'runs' and compute, nothing else: reading or writing files "
+    "(read_csv, COPY ... TO, EXPORT), ATTACH of a database file, INSTALL or LOAD of "
+    "extensions and changing settings are refused (exit 2). Nothing is written."
+)
+
+
 @app.command(
     "query",
+    help=QUERY_HELP,
     epilog='Example: iamd query runs/mc "SELECT avg(\\"threats.impacted_asset\\") FROM runs"',
 )
 def query_cmd(
     directory: Annotated[Path, typer.Argument(help="a directory made by iamd mc")],
-    sql: Annotated[str, typer.Argument(help="DuckDB SQL; the replications are the view 'runs'")],
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL over the table 'runs' (only)")],
     as_csv: Annotated[bool, typer.Option("--csv", help="print CSV instead of a table")] = False,
 ) -> None:
-    """Run SQL over the stored replications (DuckDB; column names are dotted, so quote them)."""
-    from iamd.analysis.store import query
+    from iamd.analysis.query import query
 
     try:
         names, rows = query(directory, sql)

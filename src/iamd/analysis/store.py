@@ -234,31 +234,3 @@ def column(table: pa.Table, name: str) -> np.ndarray:
     if name not in table.column_names:
         return np.full(table.num_rows, np.nan)
     return np.asarray(table[name].cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
-
-
-def query(root: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run DuckDB SQL over a store; the replications are the view ``runs``.
-
-    Raises
-    ------
-    StoreError
-        For a directory without batches or SQL DuckDB refuses.
-    """
-    import duckdb
-
-    paths = [str(p) for p in batch_files(root)]
-    if not paths:
-        raise StoreError(f"{root} has no stored runs (expected {BATCH_DIR}/runs-*.parquet)")
-    con = duckdb.connect()
-    try:
-        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-        con.execute(
-            f"CREATE VIEW runs AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
-        )
-        cur = con.execute(sql)
-        names = [d[0] for d in cur.description or []]
-        return names, cur.fetchall()
-    except duckdb.Error as exc:
-        raise StoreError(f"query failed: {exc}") from None
-    finally:
-        con.close()
