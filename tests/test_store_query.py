@@ -12,6 +12,7 @@ from iamd.analysis.store import Store, StoreError
 from iamd.cli import app
 
 runner = CliRunner()
+PROVENANCE = {"iamd_version": "0.1.0", "model_sha256": "ab" * 32}
 
 
 @pytest.fixture
@@ -22,19 +23,19 @@ def store(tmp_path: Path) -> Path:
         {"run": i, "seed": 5, "threats.impacted_asset": i % 3, "cost_usd.interceptors": 1e5 * i}
         for i in range(5)
     ]
-    s = Store(root)
-    s.write_batch(rows[:3])
-    s.write_batch(rows[3:])
+    with Store(root).writing() as s:
+        s.write_batch(rows[:3], PROVENANCE)
+        s.write_batch(rows[3:], PROVENANCE)
     return root
 
 
 def test_a_normal_query_reads_the_runs(store: Path) -> None:
     names, rows = query(
         store,
-        'SELECT count(*), avg("threats.impacted_asset"), max(run) FROM runs',
+        'SELECT count(*), avg("threats.impacted_asset"), max(run), min(iamd_version) FROM runs',
     )
-    assert len(names) == 3
-    assert rows == [(5, pytest.approx((0 + 1 + 2 + 0 + 1) / 5), 4)]
+    assert len(names) == 4
+    assert rows == [(5, pytest.approx((0 + 1 + 2 + 0 + 1) / 5), 4, "0.1.0")]
     r = runner.invoke(app, ["query", str(store), "SELECT run FROM runs ORDER BY run", "--csv"])
     assert r.exit_code == 0 and r.output.split() == ["run", "0", "1", "2", "3", "4"]
 

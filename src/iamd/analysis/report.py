@@ -196,13 +196,17 @@ td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:first-child{t
 h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#555;font-size:.9em}"""
 
 
-def write_report(directory: Path, with_map: bool = True) -> Path:
-    """Write ``directory/report.html`` for a Monte Carlo store or a sweep directory.
+def write_report(directory: Path, with_map: bool = True, out: Path | None = None) -> Path:
+    """Write the report of a Monte Carlo store or a sweep directory.
+
+    Nothing but the page is written (to ``out``, default ``directory/report.html``), so a
+    report works on a read-only store and never disturbs a job writing it.
 
     Raises
     ------
     StoreError
-        When the directory holds neither.
+        When the directory holds neither, a batch is damaged, or the page cannot be
+        written.
     """
     directory = Path(directory)
     sweep_path = directory / SWEEP_FILE
@@ -262,7 +266,7 @@ def write_report(directory: Path, with_map: bool = True) -> Path:
     else:
         raise StoreError(f"{directory} holds no Monte Carlo runs or sweep (iamd mc / iamd sweep)")
     if with_map and (map_dir / SCENARIO_FILE).is_file():
-        job = json.loads((map_dir / "job.json").read_text(encoding="utf-8"))
+        job = Store(map_dir).job() or {}
         b64 = theatre_map(map_dir / SCENARIO_FILE, int(job["seed"]))
         parts.insert(1, "<h2>Theatre (replication 0)</h2>" + _img(b64, "theatre map"))
     page = (
@@ -273,6 +277,10 @@ def write_report(directory: Path, with_map: bool = True) -> Path:
         "whiskers span the 5th to 95th percentiles. Borders: Natural Earth via world-atlas.</p>"
         "</body></html>\n"
     )
-    path = directory / "report.html"
-    write_atomic(path, lambda p: p.write_text(page, encoding="utf-8"))
+    path = Path(out) if out is not None else directory / REPORT_FILE
+    try:
+        write_atomic(path, lambda p: p.write_text(page, encoding="utf-8"))
+    except StoreError as exc:
+        hint = "" if out is not None else "; write it elsewhere with --out FILE"
+        raise StoreError(f"{exc}{hint}") from None
     return path
