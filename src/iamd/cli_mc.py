@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,28 +51,20 @@ def _progress(quiet: bool) -> Progress:
     )
 
 
-def _fmt(x: float | None, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    if abs(x) >= 1e6:
-        return f"{x / 1e6:,.1f} M"
-    if abs(x) >= 100:
-        return f"{x:,.1f}"
-    return f"{x:.{digits}g}"
-
-
 def _summary_table(title: str, metrics: dict[str, dict[str, Any]]) -> Any:
+    from iamd.analysis.display import fmt, fmt_interval, scale_of
+    from iamd.analysis.metrics import clip_interval
+
     rows = []
     for key, label in KEY_METRICS:
         m = metrics.get(key)
         if not m or not m.get("n"):
             continue
-        ci = (
-            f"{_fmt(m['ci95_low'])} .. {_fmt(m['ci95_high'])}"
-            if m.get("ci95_low") is not None
-            else "-"
-        )
-        rows.append([label, _fmt(m["mean"]), ci, _fmt(m["p5"]), _fmt(m["p50"]), _fmt(m["p95"])])
+        lo, hi = clip_interval(key, m.get("ci95_low"), m.get("ci95_high"))
+        values = [m["mean"], lo, hi, m["p5"], m["p50"], m["p95"]]
+        scale = scale_of(values)
+        mean, _, _, p5, p50, p95 = (fmt(v, scale) for v in values)
+        rows.append([label, mean, fmt_interval(lo, hi, scale), p5, p50, p95])
     return _table(title, ["metric", "mean", "95 % CI of mean", "p5", "p50", "p95"], rows)
 
 
@@ -260,28 +251,27 @@ def compare_cmd(
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
-    labels = dict(KEY_METRICS)
     keys = list(result["metrics"]) if all_metrics else [k for k, _ in KEY_METRICS]
-    rows = []
-    for k in keys:
-        m = result["metrics"].get(k)
-        if not m or not m["n"]:
-            continue
-        ci = (
-            f"{_fmt(m['ci95_low'])} .. {_fmt(m['ci95_high'])}" if m["ci95_low"] is not None else "-"
-        )
-        rows.append(
-            [
-                labels.get(k, k),
-                _fmt(m["mean_a"]),
-                _fmt(m["mean_b"]),
-                _fmt(m["diff"]),
-                ci,
-                "yes" if m["significant"] else "no",
-            ]
-        )
+    rows = [_compare_row(k, result["metrics"][k]) for k in keys if k in result["metrics"]]
+    rows = [r for r in rows if r]
     title = f"B - A over {result['paired_runs']} paired runs (seed {result['seed']})"
     out.print(_table(title, ["metric", "A", "B", "B - A", "95 % CI", "beyond noise"], rows))
+
+
+def _compare_row(key: str, m: dict[str, Any]) -> list[str]:
+    """A row of the comparison: A, B, B - A and its interval in one scale (empty: no runs)."""
+    from iamd.analysis.display import fmt, fmt_interval, scale_of
+
+    if not m["n"]:
+        return []
+    values = [m["mean_a"], m["mean_b"], m["diff"], m["ci95_low"], m["ci95_high"]]
+    scale = scale_of(values)
+    return [
+        dict(KEY_METRICS).get(key, key),
+        *(fmt(v, scale) for v in values[:3]),
+        fmt_interval(m["ci95_low"], m["ci95_high"], scale),
+        "yes" if m["significant"] else "no",
+    ]
 
 
 @app.command(
