@@ -339,10 +339,13 @@ def sweep_cmd(
 @app.command(
     "report",
     epilog="Examples: iamd report runs/mc  (writes runs/mc/report.html) | "
+    "iamd report runs/rr3  (a run directory of iamd run) | "
     "iamd report /readonly/mc --out mc.html",
 )
 def report_cmd(
-    directory: Annotated[Path, typer.Argument(help="a directory made by iamd mc or iamd sweep")],
+    directory: Annotated[
+        Path, typer.Argument(help="a directory made by iamd mc, iamd sweep or iamd run")
+    ],
     no_map: Annotated[bool, typer.Option("--no-map", help="skip the theatre map")] = False,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="where to write the page (default DIR/report.html)")
