@@ -337,6 +337,16 @@ def test_a_damaged_run_column_is_refused_before_running(
     assert len(list((store_copy / "batches").glob("runs-*"))) == 2  # nothing was run
 
 
+def test_a_metric_column_of_another_type_names_its_batch(store_copy: Path) -> None:
+    victim = sorted((store_copy / "batches").glob("runs-*.parquet"))[1]
+    t = pq.read_table(victim)
+    k = t.column_names.index("threats.intercepted")
+    pq.write_table(t.set_column(k, "threats.intercepted", pa.array(["lots"])), victim)
+    with pytest.raises(StoreError, match=r"'threats\.intercepted' holds string") as info:
+        Store(store_copy).table()
+    assert victim.name in str(info.value)
+
+
 # E: a full disk names the file that failed ------------------------------------------------
 @pytest.mark.parametrize(
     ("failing", "named"), [(None, "runs-0000002"), ("summary.json", "summary")]
