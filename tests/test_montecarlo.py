@@ -16,20 +16,17 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from iamd.analysis import montecarlo
 from iamd.analysis import store as store_mod
-from iamd.analysis.montecarlo import (
-    MIN_RUNS_FOR_STOP,
-    NONDETERMINISTIC,
-    Job,
-    flatten,
-    run_batch,
-    run_mc,
-)
+from iamd.analysis.job import Job
+from iamd.analysis.metrics import flatten, summary_metrics, summary_row
+from iamd.analysis.montecarlo import MIN_RUNS_FOR_STOP, NONDETERMINISTIC, run_batch, run_mc
+from iamd.analysis.query import query
 from iamd.analysis.stats import describe, paired
-from iamd.analysis.store import Store, StoreError, query
+from iamd.analysis.store import ID_COLUMNS, Store, StoreError
 from iamd.cli import app
 from iamd.errors import IamdError
-from iamd.scenario.load import load_scenario_changed
+from iamd.scenario.load import bundled_scenarios, load_scenario, load_scenario_changed
 from iamd.sim.run import replication_seed, simulate
 
 SMALL = """
@@ -257,8 +254,51 @@ def test_until_ci_stops_when_interval_is_narrow(small: Path, tmp_path: Path) -> 
         until=("threats.impacted_asset", 1e-9),
     )
     assert not wide.stopped_by_ci and wide.stored == 6  # too few runs to judge
+
+
+def test_until_ci_refuses_an_unknown_metric_before_running(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*args: object) -> None:
+        raise AssertionError("a batch ran before the metric was checked")
+
+    monkeypatch.setattr(montecarlo, "run_batch", never)
+    job = job_of(small)
     with pytest.raises(IamdError, match=r"did you mean threats\.impacted_asset"):
         run_mc(Store(tmp_path / "x"), job, 4, workers=1, until=("threats.impacted_aset", 1.0))
+    # per-scenario names: this scenario's owners and classes, not another's
+    with pytest.raises(IamdError, match=r"did you mean by_owner\.green\.fired"):
+        run_mc(Store(tmp_path / "x"), job, 4, workers=1, until=("by_owner.gren.fired", 1.0))
+    assert not (tmp_path / "x").exists()  # nothing run, nothing written
+    args = ["mc", str(small), "--runs", "4", "--out", str(tmp_path / "y")]
+    r = runner.invoke(app, [*args, "--until-ci", "interceptors.short_rang.fired=0.5"])
+    assert r.exit_code == 2 and "did you mean interceptors.short_range.fired" in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "y").exists()
+
+
+def _metric_names(summary: dict) -> set[str]:
+    return set(summary_row(summary)) - set(ID_COLUMNS)
+
+
+def test_metric_names_of_a_scenario_are_those_its_runs_store(
+    small: Path, northern_run: Path
+) -> None:
+    job = job_of(small)
+    row = run_batch(job.scenario, job.seed, [0])[0]
+    assert set(summary_metrics(job.scenario)) == set(row) - set(ID_COLUMNS)
+    summary = json.loads((northern_run / "summary.json").read_text())
+    assert set(summary_metrics(load_scenario("northern-front"))) == _metric_names(summary)
+
+
+@pytest.mark.parametrize("name", sorted(set(bundled_scenarios()) - {"northern-front"}))
+def test_metric_names_of_the_other_bundled_scenarios(name: str) -> None:
+    # the names follow the scenario's structure (classes, types, owners, assets), not its
+    # length: ten minutes from the first launch hold a picture sample of every owner
+    spec = load_scenario(name).spec
+    short_s = min(spec.duration_s, min(s.start_s for s in spec.raid) + 600.0)
+    scenario, _ = load_scenario_changed(name, [f"duration_s={short_s}"])
+    summary = simulate(scenario, replication=0).summary
+    assert set(summary_metrics(scenario)) == _metric_names(summary)
 
 
 def test_cli_mc_query_compare_sweep_report(small: Path, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from iamd.analysis.job import MAX_SEED
 from iamd.analysis.montecarlo import KEY_METRICS
 from iamd.cli import _fail, _table, app, err, out
 from iamd.errors import IamdError
@@ -51,28 +51,20 @@ def _progress(quiet: bool) -> Progress:
     )
 
 
-def _fmt(x: float | None, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    if abs(x) >= 1e6:
-        return f"{x / 1e6:,.1f} M"
-    if abs(x) >= 100:
-        return f"{x:,.1f}"
-    return f"{x:.{digits}g}"
-
-
 def _summary_table(title: str, metrics: dict[str, dict[str, Any]]) -> Any:
+    from iamd.analysis.display import fmt, fmt_interval, scale_of
+    from iamd.analysis.metrics import clip_interval
+
     rows = []
     for key, label in KEY_METRICS:
         m = metrics.get(key)
         if not m or not m.get("n"):
             continue
-        ci = (
-            f"{_fmt(m['ci95_low'])} .. {_fmt(m['ci95_high'])}"
-            if m.get("ci95_low") is not None
-            else "-"
-        )
-        rows.append([label, _fmt(m["mean"]), ci, _fmt(m["p5"]), _fmt(m["p50"]), _fmt(m["p95"])])
+        lo, hi = clip_interval(key, m.get("ci95_low"), m.get("ci95_high"))
+        values = [m["mean"], lo, hi, m["p5"], m["p50"], m["p95"]]
+        scale = scale_of(values)
+        mean, _, _, p5, p50, p95 = (fmt(v, scale) for v in values)
+        rows.append([label, mean, fmt_interval(lo, hi, scale), p5, p50, p95])
     return _table(title, ["metric", "mean", "95 % CI of mean", "p5", "p50", "p95"], rows)
 
 
@@ -92,42 +84,42 @@ def _parse_until(text: str | None) -> tuple[str, float] | None:
 
 
 def _job(scenario: str, seed: int | None, sets: list[str], without: list[str]) -> Any:
-    from iamd.analysis.montecarlo import Job
+    from iamd.analysis.job import Job, check_seed
     from iamd.scenario.load import load_scenario_changed
 
     s, doc = load_scenario_changed(scenario, sets, without)
-    return Job(
-        scenario=s,
-        document=doc,
-        seed=s.spec.seed if seed is None else seed,
-        sets=tuple(sets),
-        without=tuple(without),
-    )
+    root_seed = s.spec.seed if seed is None else seed
+    check_seed(root_seed)
+    return Job(scenario=s, document=doc, seed=root_seed, sets=tuple(sets), without=tuple(without))
 
 
 def _run_job(
     job: Any,
     out_dir: Path,
     runs: int,
-    workers: int | None,
-    scheduler: str | None,
-    batch_size: int | None,
-    until: tuple[str, float] | None,
+    options: dict[str, Any],
     quiet: bool,
     label: str,
 ) -> Any:
+    """``run_mc`` into ``out_dir`` with a progress bar; ``options`` are its keywords."""
     from iamd.analysis.montecarlo import run_mc
     from iamd.analysis.store import Store
 
-    store = Store(out_dir)
     with _progress(quiet) as bar:
         task = bar.add_task(label, total=runs)
 
         def step(stored: int, total: int) -> None:
             bar.update(task, completed=stored, total=total)
 
-        result = run_mc(store, job, runs, workers, scheduler, batch_size, until, step)
-    return result
+        return run_mc(Store(out_dir), job, runs, progress=step, **options)
+
+
+SEED_HELP = "root seed, 0 .. 2**63-1 (default: the scenario's)"
+ALLOW_HELP = (
+    "resume a store although the iamd version, the equipment catalog or the resolved "
+    "scenario changed since it was started (refused otherwise: results would mix); each "
+    "batch records its iamd_version and model_sha256, so the runs can be told apart"
+)
 
 
 @app.command(
@@ -142,9 +134,7 @@ def mc(
     out_dir: Annotated[Path, typer.Option("--out", help="results directory (resumable)")] = Path(
         "runs/mc"
     ),
-    seed: Annotated[
-        int | None, typer.Option(min=0, help="root seed (default: the scenario's)")
-    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help=SEED_HELP)] = None,
     workers: Annotated[
         int | None, typer.Option(min=1, help="local processes (default: every core)")
     ] = None,
@@ -164,25 +154,36 @@ def mc(
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="runs per stored batch (default: automatic)")
     ] = None,
+    allow_model_change: Annotated[
+        bool, typer.Option("--allow-model-change", help=ALLOW_HELP)
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Run Monte Carlo replications into a resumable Parquet store.
 
     Replication i uses the seed streams of SeedSequence(SEED).spawn()[i], so results do not
-    depend on the executor or the number of workers. Re-running the same command resumes.
+    depend on the executor or the number of workers. Re-running the same command resumes;
+    one iamd mc writes a directory at a time (a second one is refused, naming the first).
     """
     until = _parse_until(until_ci)
+    options = {
+        "workers": workers,
+        "scheduler": scheduler,
+        "batch_size": batch_size,
+        "until": until,
+        "allow_model_change": allow_model_change,
+    }
     try:
         job = _job(scenario, seed, set_ or [], without or [])
-        result = _run_job(
-            job, out_dir, runs, workers, scheduler, batch_size, until, quiet, job.scenario.name
-        )
+        result = _run_job(job, out_dir, runs, options, quiet, job.scenario.name)
     except IamdError as exc:
         raise _fail(exc) from None
     summary = result.summary
     title = f"{job.scenario.name}, seed {job.seed}: {summary['runs']} runs"
     out.print(_summary_table(title, summary["metrics"]))
     notes = []
+    if result.model_changes:
+        notes.append("resumed although the model changed: " + "; ".join(result.model_changes))
     if result.skipped:
         notes.append(f"{result.skipped} runs were already stored")
     if result.stopped_by_ci and until:
@@ -191,17 +192,27 @@ def mc(
     out.print("; ".join(notes))
 
 
+QUERY_HELP = (
+    "Run SQL over the stored replications (DuckDB).\n\n"
+    "The replications are the table 'runs', a row per run: run, seed, iamd_version, "
+    'model_sha256 and every metric under its dotted name (quote it: "threats.impacted_asset").'
+    "\n\nA query may read 'runs' and compute, nothing else: reading or writing files "
+    "(read_csv, COPY ... TO, EXPORT), ATTACH of a database file, INSTALL or LOAD of "
+    "extensions and changing settings are refused (exit 2). Nothing is written."
+)
+
+
 @app.command(
     "query",
+    help=QUERY_HELP,
     epilog='Example: iamd query runs/mc "SELECT avg(\\"threats.impacted_asset\\") FROM runs"',
 )
 def query_cmd(
     directory: Annotated[Path, typer.Argument(help="a directory made by iamd mc")],
-    sql: Annotated[str, typer.Argument(help="DuckDB SQL; the replications are the view 'runs'")],
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL over the table 'runs' (only)")],
     as_csv: Annotated[bool, typer.Option("--csv", help="print CSV instead of a table")] = False,
 ) -> None:
-    """Run SQL over the stored replications (DuckDB; column names are dotted, so quote them)."""
-    from iamd.analysis.store import query
+    from iamd.analysis.query import query
 
     try:
         names, rows = query(directory, sql)
@@ -240,28 +251,27 @@ def compare_cmd(
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
-    labels = dict(KEY_METRICS)
     keys = list(result["metrics"]) if all_metrics else [k for k, _ in KEY_METRICS]
-    rows = []
-    for k in keys:
-        m = result["metrics"].get(k)
-        if not m or not m["n"]:
-            continue
-        ci = (
-            f"{_fmt(m['ci95_low'])} .. {_fmt(m['ci95_high'])}" if m["ci95_low"] is not None else "-"
-        )
-        rows.append(
-            [
-                labels.get(k, k),
-                _fmt(m["mean_a"]),
-                _fmt(m["mean_b"]),
-                _fmt(m["diff"]),
-                ci,
-                "yes" if m["significant"] else "no",
-            ]
-        )
+    rows = [_compare_row(k, result["metrics"][k]) for k in keys if k in result["metrics"]]
+    rows = [r for r in rows if r]
     title = f"B - A over {result['paired_runs']} paired runs (seed {result['seed']})"
     out.print(_table(title, ["metric", "A", "B", "B - A", "95 % CI", "beyond noise"], rows))
+
+
+def _compare_row(key: str, m: dict[str, Any]) -> list[str]:
+    """A row of the comparison: A, B, B - A and its interval in one scale (empty: no runs)."""
+    from iamd.analysis.display import fmt, fmt_interval, scale_of
+
+    if not m["n"]:
+        return []
+    values = [m["mean_a"], m["mean_b"], m["diff"], m["ci95_low"], m["ci95_high"]]
+    scale = scale_of(values)
+    return [
+        dict(KEY_METRICS).get(key, key),
+        *(fmt(v, scale) for v in values[:3]),
+        fmt_interval(m["ci95_low"], m["ci95_high"], scale),
+        "yes" if m["significant"] else "no",
+    ]
 
 
 @app.command(
@@ -277,15 +287,16 @@ def sweep_cmd(
     ],
     runs: Annotated[int, typer.Option(min=1, help="replications per grid point")] = 20,
     out_dir: Annotated[Path, typer.Option("--out", help="results directory")] = Path("runs/sweep"),
-    seed: Annotated[
-        int | None, typer.Option(min=0, help="root seed (default: the scenario's)")
-    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help=SEED_HELP)] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="local processes")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="PATH=VALUE for every point")
     ] = None,
     without: Annotated[list[str] | None, typer.Option(help="owner removed at every point")] = None,
+    allow_model_change: Annotated[
+        bool, typer.Option("--allow-model-change", help=ALLOW_HELP)
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Run a grid of scenario variants (same seeds at every point) and write one table.
@@ -295,6 +306,12 @@ def sweep_cmd(
     """
     from iamd.analysis.sweep import parse_vary, write_sweep
 
+    options = {
+        "workers": workers,
+        "scheduler": scheduler,
+        "allow_model_change": allow_model_change,
+        "command": "iamd sweep",
+    }
     try:
         axes = [parse_vary(v) for v in vary]
         grid = list(itertools.product(*[values for _, values in axes]))
@@ -304,17 +321,7 @@ def sweep_cmd(
             job = _job(scenario, seed, [*(set_ or []), *changes], without or [])
             label = ", ".join(changes)
             point_dir = out_dir / "points" / f"{n:03d}"
-            res = _run_job(
-                job,
-                point_dir,
-                runs,
-                workers,
-                scheduler,
-                None,
-                None,
-                quiet,
-                f"[{n + 1}/{len(grid)}] {label}",
-            )
+            res = _run_job(job, point_dir, runs, options, quiet, f"[{n + 1}/{len(grid)}] {label}")
             points.append((dict(zip([p for p, _ in axes], values, strict=True)), point_dir, res))
         table = write_sweep(out_dir, [p for p, _ in axes], points)
     except IamdError as exc:
@@ -329,17 +336,27 @@ def sweep_cmd(
     out.print(f"table: {out_dir / 'sweep.csv'}; report: iamd report {out_dir}")
 
 
-@app.command("report", epilog="Example: iamd report runs/mc  (writes runs/mc/report.html)")
+@app.command(
+    "report",
+    epilog="Examples: iamd report runs/mc  (writes runs/mc/report.html) | "
+    "iamd report runs/rr3  (a run directory of iamd run) | "
+    "iamd report /readonly/mc --out mc.html",
+)
 def report_cmd(
-    directory: Annotated[Path, typer.Argument(help="a directory made by iamd mc or iamd sweep")],
+    directory: Annotated[
+        Path, typer.Argument(help="a directory made by iamd mc, iamd sweep or iamd run")
+    ],
     no_map: Annotated[bool, typer.Option("--no-map", help="skip the theatre map")] = False,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="where to write the page (default DIR/report.html)")
+    ] = None,
 ) -> None:
-    """Write DIR/report.html: one self-contained page with the plots embedded."""
+    """Write a self-contained HTML page with the plots embedded; nothing else is written."""
     from iamd.analysis.report import write_report
 
     try:
         with err.status("writing the report..."):
-            path = write_report(directory, with_map=not no_map)
+            path = write_report(directory, with_map=not no_map, out=out_file)
     except IamdError as exc:
         raise _fail(exc) from None
     out.print(f"report: {path}")

@@ -10,20 +10,26 @@ Executors
 serial
     In this process (``workers=1`` without a scheduler).
 local pool
-    ``concurrent.futures.ProcessPoolExecutor`` on ``workers`` processes (spawned).
-
-Each batch is stored as soon as it completes, so a killed job loses only batches in flight.
+    ``concurrent.futures.ProcessPoolExecutor`` on ``workers`` processes (spawned); a
+    worker ends when the job process dies, however it dies (:func:`exit_with_parent`).
 Dask
     ``distributed.Client(scheduler)`` on an existing cluster; workers need iamd installed.
+
+Each batch is stored as soon as it completes, so a killed job loses only batches in flight.
+The job holds its store's lock throughout (:meth:`iamd.analysis.store.Store.writing`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import difflib
-import hashlib
-import json
 import math
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -33,13 +39,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from iamd import __version__
+from iamd.analysis.job import Job, check_seed, resumed_record
+from iamd.analysis.metrics import Row, summary_metrics, summary_row
 from iamd.analysis.stats import describe, halfwidth
-from iamd.analysis.store import Store, column, metric_columns
+from iamd.analysis.store import Store, StoreError, column, metric_columns
 from iamd.errors import IamdError
 from iamd.scenario.load import Scenario
 
-Row = dict[str, Any]
 NONDETERMINISTIC = ("wall_time_s", "c2.mean_solve_ms", "c2.max_solve_ms")
 """Metrics that measure the machine, not the fight (left out of identity checks)."""
 
@@ -58,79 +64,28 @@ KEY_METRICS = (
 """Headline metrics of the tables: stored column and label."""
 
 
-def flatten(summary: dict[str, Any], prefix: str = "") -> Row:
-    """Every number of a run's ``summary.json`` under a dotted name.
-
-    Strings (scenario name, solver, version) are left out; ``None`` stays (a null).
-    """
-    row: Row = {}
-    for key, value in summary.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            row.update(flatten(value, name + "."))
-        elif isinstance(value, bool):
-            row[name] = int(value)
-        elif isinstance(value, int | float) or value is None:
-            row[name] = value
-    return row
-
-
 def run_batch(scenario: Scenario, seed: int, runs: list[int]) -> list[Row]:
     """Run replications ``runs`` of ``scenario``; one flat row each.
 
-    A row holds the run index, the root seed, every number of the run's summary under its
-    dotted name, and two totals: ``totals.interceptors_fired`` and
-    ``totals.asset_value_lost``.
+    A row holds the run index, the root seed and the run's
+    :func:`iamd.analysis.metrics.summary_row`.
     """
     from iamd.sim.run import simulate
 
     rows = []
     for i in runs:  # one replication each (seconds of work): not a hot loop
         result = simulate(scenario, seed, replication=i)
-        sm = result.summary
-        row = {"run": i, "seed": seed}
-        row.update(flatten(sm))
-        row["totals.interceptors_fired"] = sum(v["fired"] for v in sm["interceptors"].values())
-        row["totals.asset_value_lost"] = sum(v["value_lost"] for v in sm["assets"].values())
-        rows.append(row)
+        rows.append({"run": i, "seed": seed, **summary_row(result.summary)})
     return rows
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """What a Monte Carlo job runs.
-
-    Attributes
-    ----------
-    scenario : the validated scenario, with changes applied.
-    document : the changed scenario document that was validated (its fingerprint).
-    seed : the root seed.
-    sets, without : the ``--set`` and ``--without`` changes, as typed.
-    """
-
-    scenario: Scenario
-    document: Any
-    seed: int
-    sets: tuple[str, ...] = ()
-    without: tuple[str, ...] = ()
-
-    def record(self) -> dict[str, Any]:
-        """The ``job.json`` of a store."""
-        text = json.dumps(self.document, sort_keys=True, default=str)
-        return {
-            "scenario": self.scenario.name,
-            "source": self.scenario.source,
-            "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "seed": self.seed,
-            "set": list(self.sets),
-            "without": list(self.without),
-            "iamd_version": __version__,
-        }
 
 
 @dataclass(slots=True)
 class JobResult:
-    """What a call of :func:`run_mc` did."""
+    """What a call of :func:`run_mc` did.
+
+    ``model_changes`` lists what changed in the model since the store was started, when
+    the resume was allowed with ``allow_model_change``.
+    """
 
     requested: int
     stored: int
@@ -138,6 +93,7 @@ class JobResult:
     skipped: int
     stopped_by_ci: bool = False
     summary: dict[str, Any] = field(default_factory=dict)
+    model_changes: list[str] = field(default_factory=list)
 
 
 def default_batch_size(n_runs: int, workers: int) -> int:
@@ -149,9 +105,50 @@ def batches_of(todo: list[int], size: int) -> list[list[int]]:
     return [todo[k : k + size] for k in range(0, len(todo), size)]
 
 
+PR_SET_PDEATHSIG = 1
+"""``prctl`` option: the signal a Linux process receives when its parent dies."""
+PARENT_POLL_S = 0.5
+"""How often a worker checks that the job that started it is alive."""
+
+
+def _kill_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (elsewhere: nothing)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        if os.getppid() != parent_pid:  # re-parented: the job is gone
+            os._exit(1)
+        time.sleep(PARENT_POLL_S)
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Pool initializer: end this worker when the job process ``parent_pid`` dies.
+
+    A job killed with SIGKILL cannot stop its workers, and a worker would otherwise finish
+    its batch (minutes) for nobody. On Linux the kernel kills the worker
+    (``PR_SET_PDEATHSIG``; the pool is created and used by one thread of the job, the
+    one that spawns the workers); everywhere a daemon thread also watches ``getppid()``.
+    """
+    _kill_with_parent()
+    if os.getppid() != parent_pid:  # the job died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
 class _Pool:
     def __init__(self, workers: int) -> None:
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def submit(self, fn: Callable[..., list[Row]], *args: Any) -> Future[list[Row]]:
         return self.pool.submit(fn, *args)
@@ -227,13 +224,33 @@ def ci_reached(table: pa.Table, metric: str, target: float) -> tuple[bool, float
     return int(np.isfinite(x).sum()) >= MIN_RUNS_FOR_STOP and h <= target, h
 
 
-def check_metric(table: pa.Table, metric: str) -> None:
-    """Refuse a stopping metric the stored runs do not have (with the nearest names)."""
-    names = metric_columns(table)
+def check_metric(scenario: Scenario, metric: str) -> None:
+    """Refuse a stopping metric the runs of ``scenario`` will not have (nearest names given).
+
+    Raises
+    ------
+    IamdError
+        For an unknown name, before anything is run.
+    """
+    names = summary_metrics(scenario)
     if metric not in names:
-        near = difflib.get_close_matches(metric, names, n=3)
+        near = difflib.get_close_matches(metric, names, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
-        raise IamdError(f"--until-ci: no metric {metric!r} in the runs{hint}")
+        raise IamdError(f"--until-ci: the runs of {scenario.name} have no metric {metric!r}{hint}")
+
+
+def _claim(store: Store, job: Job, allow_model_change: bool) -> list[str]:
+    """Start a new store for ``job`` or check an existing one; return model changes accepted."""
+    record, old = job.record(), store.job()
+    if old is None:
+        if store.files():
+            raise StoreError(f"{store.root} holds batches but no job.json; use a new --out")
+        store.write_job(record, job.document)
+        return []
+    updated, changes = resumed_record(str(store.root), old, record, allow_model_change)
+    if updated is not None:
+        store.write_job(updated)
+    return changes
 
 
 def run_mc(
@@ -245,8 +262,12 @@ def run_mc(
     batch_size: int | None = None,
     until: tuple[str, float] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_model_change: bool = False,
+    command: str = "iamd mc",
 ) -> JobResult:
     """Run the replications ``0 .. runs - 1`` that ``store`` does not hold yet.
+
+    The store is locked for the whole job: a second writer is refused.
 
     Parameters
     ----------
@@ -260,15 +281,40 @@ def run_mc(
         METRIC is that narrow (checked after each round of batches, one per worker, and
         from ``MIN_RUNS_FOR_STOP`` runs on).
     progress : called with (runs stored, runs wanted) after each batch.
+    allow_model_change : resume although the iamd version, the catalog or the resolved
+        scenario changed since the store was started.
+    command : names this job to a second writer that is refused.
 
     Raises
     ------
     StoreError
-        When the store holds another job, or cannot be written.
+        When the store holds another job, is in use, is damaged or cannot be written.
+    IamdError
+        For a bad ``runs``, seed or stopping metric (before anything is run).
     """
     if runs < 1:
         raise IamdError(f"--runs must be at least 1, got {runs}")
-    store.claim(job.record(), job.document)
+    check_seed(job.seed)
+    if until:
+        check_metric(job.scenario, until[0])
+    with store.writing(command):
+        changes = _claim(store, job, allow_model_change)
+        outcome = _run_locked(store, job, runs, workers, scheduler, batch_size, until, progress)
+    outcome.model_changes = changes
+    return outcome
+
+
+def _run_locked(
+    store: Store,
+    job: Job,
+    runs: int,
+    workers: int | None,
+    scheduler: str | None,
+    batch_size: int | None,
+    until: tuple[str, float] | None,
+    progress: Callable[[int, int], None] | None,
+) -> JobResult:
+    """:func:`run_mc` once the store is held and claimed."""
     done = store.done()
     todo = [i for i in range(runs) if i not in done]
     n_workers = workers or os.cpu_count() or 1
@@ -286,24 +332,31 @@ def run_mc(
     elif n_workers > 1 and queue:
         executor = _Pool(n_workers)
     round_size = max(n_workers, 1) if until else len(queue)
+    provenance = job.provenance()
     try:
         while queue:
             wave, queue = queue[:round_size], queue[round_size:]
             for rows in _results(executor, job, wave):
-                store.write_batch(rows)
+                store.write_batch(rows, provenance)
                 outcome.ran += len(rows)
                 outcome.stored += len(rows)
                 if progress:
                     progress(outcome.stored, runs)
-            if until:
-                table = store.table()
-                check_metric(table, until[0])
-                if ci_reached(table, *until)[0]:
-                    outcome.stopped_by_ci = True
-                    break
-    finally:
-        if executor is not None:
-            executor.shutdown()
-        outcome.summary = summarise_store(store, runs)
-        store.write_summary(outcome.summary)
+            if until and ci_reached(store.table(), *until)[0]:
+                outcome.stopped_by_ci = True
+                break
+    except BaseException:
+        # the summary of what was stored is still wanted, but the error that stopped the
+        # job is what the user must see (a full disk fails the summary write too)
+        with contextlib.suppress(StoreError):
+            _finish(store, executor, outcome, runs)
+        raise
+    _finish(store, executor, outcome, runs)
     return outcome
+
+
+def _finish(store: Store, executor: _Pool | _Dask | None, outcome: JobResult, runs: int) -> None:
+    if executor is not None:
+        executor.shutdown()
+    outcome.summary = summarise_store(store, runs)
+    store.write_summary(outcome.summary)

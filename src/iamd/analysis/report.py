@@ -1,10 +1,14 @@
-"""``DIR/report.html``: one self-contained page of plots (PNG embedded) for a Monte Carlo or
-sweep directory.
+"""``DIR/report.html``: one self-contained page of plots (PNG embedded) for a Monte Carlo
+store, a sweep directory, or a single run directory (:mod:`iamd.analysis.report_run`).
 
 Sections: the theatre map (replication 0, drawn on the bundled Natural Earth borders),
 headline statistics, threat fates per class, interceptors spent per type and per partner,
 the cost-exchange ratio, asset damage, convergence of the main metrics, and, for a sweep,
-the curves of the headline metrics against the varied field.
+the curves of the headline metrics against the varied field. Intervals of a metric are
+clipped to the values it can take (a count is never below zero).
+
+A report reads the directory and writes its page, nothing else: it works on a read-only
+store (with ``out`` elsewhere) and never disturbs a job writing the store.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import numpy as np
 import pyarrow as pa
 from matplotlib.figure import Figure
 
+from iamd.analysis.display import fmt_row
+from iamd.analysis.metrics import clip_interval, physical_range
 from iamd.analysis.montecarlo import KEY_METRICS
-from iamd.analysis.stats import halfwidth
+from iamd.analysis.stats import describe, halfwidth
 from iamd.analysis.store import (
     SCENARIO_FILE,
     Store,
@@ -40,19 +46,21 @@ from iamd.analysis.sweep import HEADLINE, SWEEP_FILE
 from iamd.viz.palette import FATE_COLOURS
 
 REPORT_FILE = "report.html"
+RUN_FILES = ("summary.json", "events.parquet", "truth.parquet", "scenario.yaml")
+"""What a run directory of ``iamd run`` holds (among others)."""
 LABELS = {k: dict(KEY_METRICS)[k] for k in HEADLINE}
 """The sweep's headline metrics and their labels."""
 CONVERGENCE = tuple(LABELS.items())[:3]
 
 
-def _png(fig: Figure) -> str:
+def png_of(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _img(b64: str, alt: str) -> str:
+def img_tag(b64: str, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
 
 
@@ -60,10 +68,18 @@ def _names(table: pa.Table, prefix: str, suffix: str) -> list[str]:
     return [n for n in metric_columns(table) if n.startswith(prefix) and n.endswith(suffix)]
 
 
-def fates_plot(table: pa.Table) -> str:
-    """Mean fate shares of each threat class, stacked, with the class's mean launched."""
+def fates_plot(table: pa.Table, xlabel: str = "threats per run (mean)") -> str:
+    """:func:`fates_figure` as a base64 PNG."""
+    return png_of(fates_figure(table, xlabel))
+
+
+def fates_figure(table: pa.Table, xlabel: str = "threats per run (mean)") -> Figure:
+    """Mean fate counts of each threat class, stacked (a row of ``table`` per run).
+
+    The legend sits above the axes, so it never covers a bar.
+    """
     classes = sorted({n.split(".")[2] for n in _names(table, "threats.by_class.", ".launched")})
-    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.5 * max(len(classes), 1)))
+    fig, ax = plt.subplots(figsize=(7, 1.3 + 0.5 * max(len(classes), 1)))
     left = np.zeros(len(classes))
     for fate, colour in FATE_COLOURS.items():
         means = np.array(
@@ -71,10 +87,18 @@ def fates_plot(table: pa.Table) -> str:
         )
         ax.barh(classes, means, left=left, color=colour, label=fate.replace("_", " "))
         left += np.nan_to_num(means)
-    ax.set_xlabel("threats per run (mean)")
-    ax.legend(fontsize=8, ncol=3, loc="lower right")
-    ax.set_title("fate of the threats, by class")
-    return _png(fig)
+    ax.set_xlabel(xlabel)
+    ax.legend(
+        fontsize=8,
+        ncol=len(FATE_COLOURS),
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.02),
+        frameon=False,
+        handlelength=1.2,
+        columnspacing=1.0,
+    )
+    ax.set_title("fate of the threats, by class", pad=30)
+    return fig
 
 
 def boxes(table: pa.Table, names: list[str], label: str, title: str) -> str:
@@ -86,7 +110,7 @@ def boxes(table: pa.Table, names: list[str], label: str, title: str) -> str:
     ax.boxplot(data, orientation="horizontal", whis=(5, 95), showmeans=True, tick_labels=short)
     ax.set_xlabel(label)
     ax.set_title(title)
-    return _png(fig)
+    return png_of(fig)
 
 
 def histogram(values: np.ndarray, label: str, title: str) -> str:
@@ -99,11 +123,17 @@ def histogram(values: np.ndarray, label: str, title: str) -> str:
     ax.set_xlabel(label)
     ax.set_ylabel("runs")
     ax.set_title(title)
-    return _png(fig)
+    return png_of(fig)
 
 
 def convergence_plot(table: pa.Table) -> str:
-    """Running mean of the main metrics with its 95 % interval, against runs."""
+    """:func:`convergence_figure` as a base64 PNG."""
+    return png_of(convergence_figure(table))
+
+
+def convergence_figure(table: pa.Table) -> Figure:
+    """Running mean of the main metrics with its 95 % interval (clipped to the metric's
+    :func:`~iamd.analysis.metrics.physical_range`), against runs."""
     fig, axes = plt.subplots(1, len(CONVERGENCE), figsize=(12, 3))
     for ax, (name, label) in zip(np.atleast_1d(axes), CONVERGENCE, strict=True):
         x = column(table, name)
@@ -114,16 +144,23 @@ def convergence_plot(table: pa.Table) -> str:
             h = np.array([halfwidth(x[: k + 1]) for k in range(x.size)])  # runs: not a hot path
             ax.plot(n, mean, color="#1f77b4")
             ok = np.isfinite(h)
-            ax.fill_between(n[ok], (mean - h)[ok], (mean + h)[ok], alpha=0.25, color="#1f77b4")
+            lo, hi = np.clip([mean - h, mean + h], *physical_range(name))
+            ax.fill_between(n[ok], lo[ok], hi[ok], alpha=0.25, color="#1f77b4")
         ax.set_xlabel("runs")
         ax.set_title(label, fontsize=10)
     fig.suptitle("convergence: running mean and 95 % interval", fontsize=11)
     fig.tight_layout()
-    return _png(fig)
+    return fig
 
 
 def sweep_plots(sweep: dict[str, Any]) -> list[tuple[str, str]]:
-    """Headline metrics against the first varied field (a line per other combination)."""
+    """:func:`sweep_figures` as base64 PNGs."""
+    return [(label, png_of(fig)) for label, fig in sweep_figures(sweep)]
+
+
+def sweep_figures(sweep: dict[str, Any]) -> list[tuple[str, Figure]]:
+    """Headline metrics against the first varied field (a line per other combination),
+    with 95 % intervals clipped to each metric's physical range."""
     paths: list[str] = sweep["paths"]
     x_path = paths[0]
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -139,6 +176,7 @@ def sweep_plots(sweep: dict[str, Any]) -> list[tuple[str, str]]:
             mean = np.array([np.nan if m.get("mean") is None else m["mean"] for m in ms], float)
             lo = np.array([np.nan if m.get("ci95_low") is None else m["ci95_low"] for m in ms])
             hi = np.array([np.nan if m.get("ci95_high") is None else m["ci95_high"] for m in ms])
+            lo, hi = np.clip([lo, hi], *physical_range(metric))
             order = np.argsort(xs)
             err = np.vstack([mean - lo, hi - mean])[:, order]
             ax.errorbar(
@@ -154,7 +192,7 @@ def sweep_plots(sweep: dict[str, Any]) -> list[tuple[str, str]]:
         ax.set_title(f"{label} against {x_path} (mean, 95 % CI)", fontsize=10)
         if len(groups) > 1:
             ax.legend(fontsize=8)
-        plots.append((label, _png(fig)))
+        plots.append((label, fig))
     return plots
 
 
@@ -178,15 +216,19 @@ def _stats_table(summary: dict[str, Any]) -> str:
         m = summary["metrics"].get(name)
         if not m or not m.get("n"):
             continue
-        cells = [m["mean"], m["ci95_low"], m["ci95_high"], m["p5"], m["p50"], m["p95"]]
-        rows.append(
-            f"<tr><td>{html.escape(label)}</td>"
-            + "".join(f"<td>{'-' if c is None else f'{c:,.3g}'}</td>" for c in cells)
-            + "</tr>"
-        )
-    head = "".join(
-        f"<th>{h}</th>" for h in ("metric", "mean", "CI low", "CI high", "p5", "p50", "p95")
-    )
+        lo, hi = clip_interval(name, m["ci95_low"], m["ci95_high"])
+        cells = fmt_row([m["mean"], lo, hi, m["p5"], m["p50"], m["p95"]])
+        rows.append(html_row(label, cells))
+    return html_table(("metric", "mean", "CI low", "CI high", "p5", "p50", "p95"), rows)
+
+
+def html_row(label: str, cells: list[str]) -> str:
+    tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+    return f"<tr><td>{html.escape(label)}</td>{tds}</tr>"
+
+
+def html_table(headers: tuple[str, ...], rows: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -196,76 +238,75 @@ td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:first-child{t
 h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#555;font-size:.9em}"""
 
 
-def write_report(directory: Path, with_map: bool = True) -> Path:
-    """Write ``directory/report.html`` for a Monte Carlo store or a sweep directory.
+def _sweep_parts(directory: Path) -> tuple[list[str], Path]:
+    """Sections of a sweep's page, and the store whose replication 0 is mapped."""
+    sweep = json.loads((directory / SWEEP_FILE).read_text(encoding="utf-8"))
+    title = f"Sweep of {', '.join(sweep['paths'])}"
+    parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Sweep curves</h2>"]
+    parts += [img_tag(b64, label) for label, b64 in sweep_plots(sweep)]
+    return parts, directory / sweep["points"][0]["dir"]
 
-    Raises
-    ------
-    StoreError
-        When the directory holds neither.
-    """
-    directory = Path(directory)
-    sweep_path = directory / SWEEP_FILE
-    parts: list[str] = []
-    if sweep_path.is_file():
-        sweep = json.loads(sweep_path.read_text(encoding="utf-8"))
-        first = directory / sweep["points"][0]["dir"]
-        title = f"Sweep of {', '.join(sweep['paths'])}"
-        parts.append(f"<h1>{html.escape(title)}</h1>")
-        parts.append("<h2>Sweep curves</h2>")
-        parts += [_img(b64, label) for label, b64 in sweep_plots(sweep)]
-        map_dir = first
-    elif batch_files(directory):
-        store = Store(directory)
-        table = store.table()
-        job = store.job() or {}
-        summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
-        changes = [f"--set {s}" for s in job.get("set", [])] + [
-            f"--without {w}" for w in job.get("without", [])
-        ]
+
+def _store_parts(directory: Path) -> list[str]:
+    """Sections of a Monte Carlo store's page (statistics from the stored runs)."""
+    store = Store(directory)
+    table = store.table()
+    job = store.job() or {}
+    summary = {"metrics": {name: describe(column(table, name)) for name in LABELS}}
+    changes = [f"--set {s}" for s in job.get("set", [])] + [
+        f"--without {w}" for w in job.get("without", [])
+    ]
+    parts = [
+        f"<h1>{html.escape(str(job.get('scenario')))}: {table.num_rows} replications</h1>"
+        f"<p class=note>seed {job.get('seed')}; "
+        f"{html.escape(' '.join(changes) or 'no changes')}"
+        f"; iamd {html.escape(_versions(table, job))}</p>",
+        "<h2>Headline metrics</h2>" + _stats_table(summary),
+        "<h2>Threat fates</h2>" + img_tag(fates_plot(table), "fates by class"),
+        "<h2>Interceptors spent</h2>",
+    ]
+    fired = _names(table, "interceptors.", ".fired")
+    owners = _names(table, "by_owner.", ".fired")
+    if fired:
+        parts.append(img_tag(boxes(table, fired, "interceptors fired per run", "by type"), "type"))
+    if owners:
         parts.append(
-            f"<h1>{html.escape(str(job.get('scenario')))}: {table.num_rows} replications</h1>"
-            f"<p class=note>seed {job.get('seed')}; "
-            f"{html.escape(' '.join(changes) or 'no changes')}"
-            f"; iamd {html.escape(str(job.get('iamd_version')))}</p>"
+            img_tag(boxes(table, owners, "interceptors fired per run", "by partner"), "partner")
         )
-        parts.append("<h2>Headline metrics</h2>" + _stats_table(summary))
-        parts.append("<h2>Threat fates</h2>" + _img(fates_plot(table), "fates by class"))
-        fired = _names(table, "interceptors.", ".fired")
-        owners = _names(table, "by_owner.", ".fired")
-        parts.append("<h2>Interceptors spent</h2>")
-        if fired:
-            parts.append(_img(boxes(table, fired, "interceptors fired per run", "by type"), "type"))
-        if owners:
-            parts.append(
-                _img(boxes(table, owners, "interceptors fired per run", "by partner"), "partner")
-            )
+    ratio = histogram(
+        column(table, "cost_usd.exchange_ratio"),
+        "interceptor cost / threat cost",
+        "cost-exchange ratio per run",
+    )
+    parts.append("<h2>Cost exchange</h2>" + img_tag(ratio, "cost exchange"))
+    lost = _names(table, "assets.", ".value_lost")
+    if lost:
         parts.append(
-            "<h2>Cost exchange</h2>"
-            + _img(
-                histogram(
-                    column(table, "cost_usd.exchange_ratio"),
-                    "interceptor cost / threat cost",
-                    "cost-exchange ratio per run",
-                ),
-                "cost exchange",
-            )
+            "<h2>Asset damage</h2>"
+            + img_tag(boxes(table, lost, "value lost per run", "asset damage"), "assets")
         )
-        lost = _names(table, "assets.", ".value_lost")
-        if lost:
-            parts.append(
-                "<h2>Asset damage</h2>"
-                + _img(boxes(table, lost, "value lost per run", "asset damage"), "assets")
-            )
-        parts.append("<h2>Convergence</h2>" + _img(convergence_plot(table), "convergence"))
-        map_dir = directory
-    else:
-        raise StoreError(f"{directory} holds no Monte Carlo runs or sweep (iamd mc / iamd sweep)")
-    if with_map and (map_dir / SCENARIO_FILE).is_file():
-        job = json.loads((map_dir / "job.json").read_text(encoding="utf-8"))
-        b64 = theatre_map(map_dir / SCENARIO_FILE, int(job["seed"]))
-        parts.insert(1, "<h2>Theatre (replication 0)</h2>" + _img(b64, "theatre map"))
-    page = (
+    parts.append("<h2>Convergence</h2>" + img_tag(convergence_plot(table), "convergence"))
+    return parts
+
+
+def _versions(table: pa.Table, job: dict[str, Any]) -> str:
+    """The iamd version(s) that made the stored runs (several after a changed resume)."""
+    if "iamd_version" in table.column_names:
+        found = sorted({str(v) for v in table["iamd_version"].to_pylist() if v is not None})
+        if found:
+            return ", ".join(found)
+    return str(job.get("iamd_version"))
+
+
+def _map_part(store_dir: Path) -> str:
+    seed = int((Store(store_dir).job() or {})["seed"])
+    b64 = theatre_map(store_dir / SCENARIO_FILE, seed)
+    return "<h2>Theatre (replication 0)</h2>" + img_tag(b64, "theatre map")
+
+
+def page_of(parts: list[str]) -> str:
+    """The self-contained HTML page of a report's sections."""
+    return (
         "<!doctype html><html><head><meta charset=utf-8>"
         f"<title>iamd report</title><style>{CSS}</style></head><body>"
         + "\n".join(parts)
@@ -273,6 +314,45 @@ def write_report(directory: Path, with_map: bool = True) -> Path:
         "whiskers span the 5th to 95th percentiles. Borders: Natural Earth via world-atlas.</p>"
         "</body></html>\n"
     )
-    path = directory / "report.html"
-    write_atomic(path, lambda p: p.write_text(page, encoding="utf-8"))
+
+
+def is_run_dir(directory: Path) -> bool:
+    """Whether ``directory`` is the run directory of one replication (``iamd run``)."""
+    return all((directory / f).is_file() for f in RUN_FILES) and not batch_files(directory)
+
+
+def write_report(directory: Path, with_map: bool = True, out: Path | None = None) -> Path:
+    """Write the report of a Monte Carlo store, a sweep or a single run directory.
+
+    Nothing but the page is written (to ``out``, default ``directory/report.html``).
+
+    Raises
+    ------
+    StoreError
+        When the directory holds none of them, a batch is damaged, or the page cannot be
+        written.
+    """
+    directory = Path(directory)
+    if (directory / SWEEP_FILE).is_file():
+        parts, map_dir = _sweep_parts(directory)
+    elif batch_files(directory):
+        parts, map_dir = _store_parts(directory), directory
+    elif is_run_dir(directory):
+        from iamd.analysis.report_run import run_parts
+
+        parts, map_dir = run_parts(directory, with_map), None
+    else:
+        raise StoreError(
+            f"{directory} holds no Monte Carlo runs, sweep or run "
+            "(made by iamd mc, iamd sweep or iamd run)"
+        )
+    if with_map and map_dir is not None and (map_dir / SCENARIO_FILE).is_file():
+        parts.insert(1, _map_part(map_dir))
+    path = Path(out) if out is not None else directory / REPORT_FILE
+    page = page_of(parts)
+    try:
+        write_atomic(path, lambda p: p.write_text(page, encoding="utf-8"))
+    except StoreError as exc:
+        hint = "" if out is not None else "; write it elsewhere with --out FILE"
+        raise StoreError(f"{exc}{hint}") from None
     return path
