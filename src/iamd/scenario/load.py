@@ -164,6 +164,9 @@ def pydantic_problems(
         if kind == "too_short":
             need = (err.get("ctx") or {}).get("min_length", 1)
             msg = f"is empty; give at least {need} item(s)" if not err["input"] else msg
+        if kind in ("float_type", "int_type") and isinstance(err["input"], str):
+            text = err["input"] if len(err["input"]) <= 40 else err["input"][:40] + "..."
+            msg = f"{msg}, not the text {text!r}"
         problems.append(located.problem(loc, f"{where}: {msg}{_unit_hint(loc)}"))
     return problems
 

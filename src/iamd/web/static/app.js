@@ -715,12 +715,14 @@ function histogram(svg, xs, label) {
       `${tickLabel(a)} to ${tickLabel(b)}: ${c} runs`));
   });
 }
-// running mean with a normal-approximation 95 % band
+// running mean with a normal-approximation 95 % band (clipped at zero for metrics that
+// never go below it: counts, costs, value lost)
 function runningMean(svg, xs, label) {
   let s1 = 0, s2 = 0; const mean = [], lowB = [], highB = [];
+  const floor = Math.min(...xs) >= 0 ? 0 : -Infinity;
   xs.forEach((x, i) => {
     s1 += x; s2 += x * x; const n = i + 1, m = s1 / n, v = n > 1 ? (s2 - n * m * m) / (n - 1) : 0, hw = 1.96 * Math.sqrt(Math.max(v, 0) / n);
-    mean.push(m); lowB.push(m - hw); highB.push(m + hw);
+    mean.push(m); lowB.push(Math.max(floor, m - hw)); highB.push(m + hw);
   });
   const { X, Y } = axes(svg, BOX, [1, xs.length], [Math.min(...lowB), Math.max(...highB)], "runs", `mean ${label}`);
   const path = (a) => a.map((y, i) => `${i ? "L" : "M"}${X(i + 1).toFixed(1)},${Y(y).toFixed(1)}`).join("");
