@@ -219,12 +219,13 @@ def snapshot(root: Path) -> dict[str, tuple[int, int, int]]:
 def read_everything(store: Path, tmp_path: Path) -> None:
     """What the readers do: table, compare, query, report, the web view's document."""
     from iamd.web.mcview import mc_document
+    from iamd.web.rundirs import RunsRoot
 
     assert Store(store).table().num_rows == 2 and Store(store).done() == {0, 1}
     assert compare(store, store)["paired_runs"] == 2
     assert query(store, "SELECT count(*) FROM runs")[1] == [(2,)]
     write_report(store, with_map=False, out=tmp_path / "report.html")
-    assert mc_document(store)["runs"] == [0, 1]
+    assert mc_document(RunsRoot.open(store.parent), store, store.name)["runs"] == [0, 1]
 
 
 def test_readers_write_nothing(store_copy: Path, tmp_path: Path, no_writes_to: Any) -> None:

@@ -68,7 +68,7 @@ def hostile_run(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst)
     sc = _rename(yaml.safe_load((dst / "scenario.yaml").read_text()))
     sc["owners"][0]["colour"] = EVIL_COLOUR
-    for name, spec in sc["resolved_catalog"]["threats"].items():
+    for name, spec in sc["catalog"]["threats"].items():
         spec["label"] = name  # the legend shows the catalog's label
     (dst / "scenario.yaml").write_text(yaml.safe_dump(sc, allow_unicode=True))
     (dst / "summary.json").write_text(
