@@ -12,6 +12,7 @@ number of cases for a longer local search (``IAMD_FUZZ_N=20 pytest tests/test_fu
 from __future__ import annotations
 
 import copy
+import json
 import os
 import random
 import re
@@ -209,6 +210,20 @@ def test_absurd_values_validate_to_located_problems(tmp_path: Path, name: str) -
             _check(_run_cli(["validate", str(f)]), f"{name} #{k}: {f.read_text()[:2000]}")
 
 
+def _conserves(summary_json: Path) -> None:
+    """Every threat ends in exactly one fate, overall and per class; JSON stays JSON."""
+    summary = json.loads(summary_json.read_text(), parse_constant=_no_constant)
+    fates = ("failed", "intercepted", "impacted_asset", "impacted_open", "airborne_at_end")
+    for rec in (summary["threats"], *summary["threats"]["by_class"].values()):
+        assert rec["launched"] == sum(rec[f] for f in fates), rec
+    fired = sum(v["fired"] for v in summary["interceptors"].values())
+    assert fired == sum(v["fired"] for v in summary["by_owner"].values())
+
+
+def _no_constant(name: str) -> None:
+    raise AssertionError(f"summary.json holds {name}, which is not JSON")
+
+
 RUNS = {"northern-front": 4, "southern-front": 4, "regional-raid": 0}
 """Mutants run per scenario (regional-raid's are only validated: a run costs tens of s)."""
 MAX_RUN_COUNT = 50
@@ -235,7 +250,10 @@ def test_extreme_but_valid_scenarios_run(tmp_path: Path, name: str) -> None:
         f.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), "utf-8")
         out = f.parent / "run"
         args = ["run", str(f), "--out", str(out), "-q", *([] if ran % 2 == 0 else ["--no-map"])]
-        _check(_run_cli(args), f"run {name} #{k}: {f.read_text()}")
+        res = _run_cli(args)
+        _check(res, f"run {name} #{k}: {f.read_text()}")
+        if res.exit_code == 0:
+            _conserves(out / "summary.json")
         ran += 1
     assert valid >= 5, "too few mutants validated: the mutator no longer reaches the engine"
     assert ran == RUNS[name] * SCALE

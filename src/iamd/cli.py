@@ -27,6 +27,11 @@ out = Console(width=None if sys.stdout.isatty() else 100)
 err = Console(stderr=True)
 
 
+def say(text: str, console: Console = out) -> None:
+    """Print a line of plain text: never wrapped (paths stay whole), never read as markup."""
+    console.print(text, soft_wrap=True, markup=False, highlight=False)
+
+
 def _fail(exc: IamdError) -> typer.Exit:
     # plain writes: one problem per line, never wrapped, so editors and CI can parse them
     if isinstance(exc, ScenarioError):
@@ -84,7 +89,7 @@ def validate(
     spec = s.spec
     n = sum(x.count for x in spec.raid)
     warned = f"; {len(s.warnings)} warning(s)" if s.warnings else ""
-    out.print(
+    say(
         f"{scenario}: valid ({len(spec.owners)} owners, {len(spec.assets)} assets, "
         f"{len(spec.sensors)} sensors, {len(spec.fire_units)} fire units, {n} threats){warned}"
     )
@@ -103,8 +108,8 @@ def scenarios() -> None:
     """List the bundled scenarios."""
     from iamd.scenario.load import bundled_scenarios
 
-    table = Table(title="bundled scenarios")
-    table.add_column("name", style="bold")
+    table = Table(title="bundled scenarios", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("name", style="bold", no_wrap=True)
     table.add_column("description")
     for name, desc in bundled_scenarios().items():
         table.add_row(name, desc)
@@ -192,7 +197,7 @@ def _run(
         raise _fail(exc) from None
     print_summary(result.summary)
     rtf = result.summary["sim_duration_s"] / max(result.summary["wall_time_s"], 1e-9)
-    out.print(
+    say(
         f"run directory: {target}  (simulated {result.summary['sim_duration_s'] / 3600:.1f} h "
         f"in {result.summary['wall_time_s']:.1f} s, {rtf:,.0f}x real time)"
     )

@@ -24,16 +24,20 @@ from rich.text import Text
 
 from iamd.analysis.job import MAX_SEED
 from iamd.analysis.montecarlo import KEY_METRICS
-from iamd.cli import _fail, _table, app, err, out
+from iamd.cli import _fail, _table, app, err, out, say
 from iamd.errors import IamdError
 
 
 class RateColumn(ProgressColumn):
-    """Runs per second over the job so far."""
+    """Runs per second of this job so far: runs it ran (not those already stored) over the
+    time since it started (rich's own estimate follows the last few updates, and batches
+    complete in bursts)."""
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:.2f} runs/s", style="progress.data.speed")
+        ran = task.completed - (task.fields.get("stored_before") or 0)
+        elapsed = task.elapsed or 0.0
+        text = f"{ran / elapsed:.2f} runs/s" if elapsed > 0 and ran > 0 else ""
+        return Text(text, style="progress.data.speed")
 
 
 def _progress(quiet: bool) -> Progress:
@@ -106,9 +110,11 @@ def _run_job(
     from iamd.analysis.store import Store
 
     with _progress(quiet) as bar:
-        task = bar.add_task(label, total=runs)
+        task = bar.add_task(label, total=runs, stored_before=None)
 
         def step(stored: int, total: int) -> None:
+            if bar.tasks[task].fields["stored_before"] is None:  # the first call: resumed runs
+                bar.update(task, stored_before=stored)
             bar.update(task, completed=stored, total=total)
 
         return run_mc(Store(out_dir), job, runs, progress=step, **options)
@@ -189,7 +195,7 @@ def mc(
     if result.stopped_by_ci and until:
         notes.append(f"stopped: the 95 % CI of {until[0]} is within ±{until[1]:g}")
     notes.append(f'store: {out_dir}  (iamd query {out_dir} "SELECT ..."; iamd report {out_dir})')
-    out.print("; ".join(notes))
+    say("; ".join(notes))
 
 
 QUERY_HELP = (
@@ -333,7 +339,7 @@ def sweep_cmd(
         "cost ratio",
     ]
     out.print(_table(f"sweep of {job.scenario.name}", headers, table))
-    out.print(f"table: {out_dir / 'sweep.csv'}; report: iamd report {out_dir}")
+    say(f"table: {out_dir / 'sweep.csv'}; report: iamd report {out_dir}")
 
 
 @app.command(
@@ -359,4 +365,4 @@ def report_cmd(
             path = write_report(directory, with_map=not no_map, out=out_file)
     except IamdError as exc:
         raise _fail(exc) from None
-    out.print(f"report: {path}")
+    say(f"report: {path}")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from iamd.cli import _fail, app, err, out
+from iamd.cli import _fail, app, err, say
 from iamd.errors import IamdError
 
 export_app = typer.Typer(
@@ -68,7 +68,7 @@ def _export_file(run_dir: Path, out_file: Path | None, epoch: str, fmt: str, nou
         raise _fail(exc) from None
     except OSError as exc:
         raise _fail(IamdError(f"cannot write {path}: {exc.strerror or exc}")) from None
-    out.print(f"wrote {path} ({n} {noun})")
+    say(f"wrote {path} ({n} {noun})")
 
 
 @export_app.command(
@@ -125,10 +125,11 @@ def export_dis(
         schedule = build_schedule(run, heartbeat_s)
         counts = schedule.counts()
         lo, hi = schedule.window(start_s, stop_s)
-        err.print(
+        say(
             f"{len(schedule.pdus)} PDUs in the run ({counts['entity_state']} entity state, "
             f"{counts['fire']} fire, {counts['detonation']} detonation); sending {hi - lo} "
-            f"to {to} at {'full speed' if rate == 0 else f'{rate:g}x real time'}"
+            f"to {to} at {'full speed' if rate == 0 else f'{rate:g}x real time'}",
+            err,
         )
         with Progress(
             TextColumn("sending"),
@@ -145,7 +146,7 @@ def export_dis(
             )
     except IamdError as exc:
         raise _fail(exc) from None
-    out.print(f"sent {n} PDUs to {to}")
+    say(f"sent {n} PDUs to {to}")
 
 
 def _check_dis_options(rate: float, heartbeat_s: float, start_s: float, stop_s: float) -> None:
@@ -225,10 +226,11 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(
             f"[yellow]warning:[/] serving on {host}: anyone who reaches it can start runs; "
-            "clients must use one of the host names it answers to (--allow-host NAME)"
+            "clients must use one of the host names it answers to (--allow-host NAME)",
+            soft_wrap=True,
         )
     shown = f"[{host}]" if ":" in host else host
-    out.print(f"iamd serve: http://{shown}:{bound_port}  (runs under {runs}; Ctrl-C stops)")
+    say(f"iamd serve: http://{shown}:{bound_port}  (runs under {runs}; Ctrl-C stops)")
     import uvicorn
 
     uvicorn.Server(uvicorn_config(application)).run(sockets=[sock])
