@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from iamd.analysis import job as job_mod
 from iamd.analysis import montecarlo
 from iamd.analysis.compare import compare
-from iamd.analysis.job import MAX_SEED, Job
+from iamd.analysis.job import Job
 from iamd.analysis.montecarlo import run_mc
 from iamd.analysis.query import query
 from iamd.analysis.report import write_report
@@ -33,6 +33,7 @@ from iamd.analysis.store import Store, StoreError
 from iamd.cli import app
 from iamd.errors import IamdError
 from iamd.scenario.load import load_scenario_changed
+from iamd.scenario.schema import MAX_SEED
 
 TINY = """
 name: store-tiny

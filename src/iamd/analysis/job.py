@@ -24,28 +24,13 @@ from typing import Any
 
 from iamd import __version__
 from iamd.analysis.store import JOB_FILE, StoreError
-from iamd.errors import IamdError
 from iamd.scenario.load import Scenario
 
-MAX_SEED = 2**63 - 1
-"""Largest root seed: seeds are stored as signed 64-bit integers."""
 IDENTITY_KEYS = ("scenario", "scenario_sha256", "seed")
 """Fields of ``job.json`` that must match for a directory to be resumed."""
 MODEL_KEYS = ("iamd_version", "resolved_sha256", "catalog_sha256")
 """Fields of ``job.json`` that may differ only with ``allow_model_change``."""
 ALLOW_FLAG = "--allow-model-change"
-
-
-def check_seed(seed: int) -> None:
-    """Refuse a root seed outside ``0 .. 2**63 - 1``.
-
-    Raises
-    ------
-    IamdError
-        For a negative or too large seed.
-    """
-    if not 0 <= seed <= MAX_SEED:
-        raise IamdError(f"--seed must be between 0 and 2**63-1 ({MAX_SEED}), got {seed}")
 
 
 def sha256_of(data: Any) -> str:

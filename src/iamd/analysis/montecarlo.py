@@ -39,12 +39,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from iamd.analysis.job import Job, check_seed, resumed_record
+from iamd.analysis.job import Job, resumed_record
 from iamd.analysis.metrics import Row, summary_metrics, summary_row
 from iamd.analysis.stats import describe, halfwidth
 from iamd.analysis.store import Store, StoreError, column, metric_columns
 from iamd.errors import IamdError
 from iamd.scenario.load import Scenario
+from iamd.scenario.schema import check_seed
 
 NONDETERMINISTIC = ("wall_time_s", "c2.mean_solve_ms", "c2.max_solve_ms")
 """Metrics that measure the machine, not the fight (left out of identity checks)."""

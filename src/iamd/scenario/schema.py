@@ -36,6 +36,20 @@ MAX_SEED = 2**63 - 1
 """Seeds are stored as signed 64-bit integers (Parquet, summary.json readers)."""
 
 
+def check_seed(seed: int) -> None:
+    """Refuse a root seed outside ``0 .. MAX_SEED``.
+
+    Raises
+    ------
+    IamdError
+        For a negative or too large seed.
+    """
+    from iamd.errors import IamdError
+
+    if not 0 <= seed <= MAX_SEED:
+        raise IamdError(f"--seed must be between 0 and 2**63-1 ({MAX_SEED}), got {seed}")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 

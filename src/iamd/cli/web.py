@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from iamd.cli import _fail, app, err, say
+from iamd.cli.app import app, err, fail, say
 from iamd.errors import IamdError
 
 export_app = typer.Typer(
@@ -65,9 +65,9 @@ def _export_file(run_dir: Path, out_file: Path | None, epoch: str, fmt: str, nou
         run = load_run(run_dir)
         n = write(run, path, _epoch(epoch, run.duration_s))
     except IamdError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     except OSError as exc:
-        raise _fail(IamdError(f"cannot write {path}: {exc.strerror or exc}")) from None
+        raise fail(IamdError(f"cannot write {path}: {exc.strerror or exc}")) from None
     say(f"wrote {path} ({n} {noun})")
 
 
@@ -145,7 +145,7 @@ def export_dis(
                 schedule, address, rate, start_s, stop_s, lambda k: bar.update(task, completed=k)
             )
     except IamdError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     say(f"sent {n} PDUs to {to}")
 
 
@@ -206,7 +206,7 @@ def serve(
         RunsRoot.open(runs)
         sock = bind(host, port)
     except IamdError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     bound_port = int(sock.getsockname()[1])
     try:
         settings = Settings(
@@ -222,7 +222,7 @@ def serve(
         application = create_app(settings)
     except IamdError as exc:
         sock.close()
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(
             f"[yellow]warning:[/] serving on {host}: anyone who reaches it can start runs; "

@@ -22,10 +22,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from iamd.analysis.job import MAX_SEED
 from iamd.analysis.montecarlo import KEY_METRICS
-from iamd.cli import _fail, _table, app, err, out, say
+from iamd.cli.app import app, err, fail, out, say, table
 from iamd.errors import IamdError
+from iamd.scenario.schema import MAX_SEED
 
 
 class RateColumn(ProgressColumn):
@@ -55,7 +55,7 @@ def _progress(quiet: bool) -> Progress:
     )
 
 
-def _summary_table(title: str, metrics: dict[str, dict[str, Any]]) -> Any:
+def _summarytable(title: str, metrics: dict[str, dict[str, Any]]) -> Any:
     from iamd.analysis.display import fmt, fmt_interval, scale_of
     from iamd.analysis.metrics import clip_interval
 
@@ -69,7 +69,7 @@ def _summary_table(title: str, metrics: dict[str, dict[str, Any]]) -> Any:
         scale = scale_of(values)
         mean, _, _, p5, p50, p95 = (fmt(v, scale) for v in values)
         rows.append([label, mean, fmt_interval(lo, hi, scale), p5, p50, p95])
-    return _table(title, ["metric", "mean", "95 % CI of mean", "p5", "p50", "p95"], rows)
+    return table(title, ["metric", "mean", "95 % CI of mean", "p5", "p50", "p95"], rows)
 
 
 def _parse_until(text: str | None) -> tuple[str, float] | None:
@@ -88,8 +88,9 @@ def _parse_until(text: str | None) -> tuple[str, float] | None:
 
 
 def _job(scenario: str, seed: int | None, sets: list[str], without: list[str]) -> Any:
-    from iamd.analysis.job import Job, check_seed
+    from iamd.analysis.job import Job
     from iamd.scenario.load import load_scenario_changed
+    from iamd.scenario.schema import check_seed
 
     s, doc = load_scenario_changed(scenario, sets, without)
     root_seed = s.spec.seed if seed is None else seed
@@ -183,10 +184,10 @@ def mc(
         job = _job(scenario, seed, set_ or [], without or [])
         result = _run_job(job, out_dir, runs, options, quiet, job.scenario.name)
     except IamdError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     summary = result.summary
     title = f"{job.scenario.name}, seed {job.seed}: {summary['runs']} runs"
-    out.print(_summary_table(title, summary["metrics"]))
+    out.print(_summarytable(title, summary["metrics"]))
     notes = []
     if result.model_changes:
         notes.append("resumed although the model changed: " + "; ".join(result.model_changes))
@@ -223,13 +224,13 @@ def query_cmd(
     try:
         names, rows = query(directory, sql)
     except IamdError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_csv:
         w = csv.writer(sys.stdout)
         w.writerow(names)
         w.writerows(rows)
         return
-    out.print(_table(f"{len(rows)} row(s)", names, [[_cell(v) for v in r] for r in rows]))
+    out.print(table(f"{len(rows)} row(s)", names, [[_cell(v) for v in r] for r in rows]))
 
 
 def _cell(v: Any) -> str:
@@ -253,7 +254,7 @@ def compare_cmd(
     try:
         result = compare(dir_a, dir_b)
     except IamdError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
@@ -261,7 +262,7 @@ def compare_cmd(
     rows = [_compare_row(k, result["metrics"][k]) for k in keys if k in result["metrics"]]
     rows = [r for r in rows if r]
     title = f"B - A over {result['paired_runs']} paired runs (seed {result['seed']})"
-    out.print(_table(title, ["metric", "A", "B", "B - A", "95 % CI", "beyond noise"], rows))
+    out.print(table(title, ["metric", "A", "B", "B - A", "95 % CI", "beyond noise"], rows))
 
 
 def _compare_row(key: str, m: dict[str, Any]) -> list[str]:
@@ -329,16 +330,16 @@ def sweep_cmd(
             point_dir = out_dir / "points" / f"{n:03d}"
             res = _run_job(job, point_dir, runs, options, quiet, f"[{n + 1}/{len(grid)}] {label}")
             points.append((dict(zip([p for p, _ in axes], values, strict=True)), point_dir, res))
-        table = write_sweep(out_dir, [p for p, _ in axes], points)
+        sweep_rows = write_sweep(out_dir, [p for p, _ in axes], points)
     except IamdError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     headers = [p for p, _ in axes] + [
         "runs",
         "leakers on assets",
         "interceptors fired",
         "cost ratio",
     ]
-    out.print(_table(f"sweep of {job.scenario.name}", headers, table))
+    out.print(table(f"sweep of {job.scenario.name}", headers, sweep_rows))
     say(f"table: {out_dir / 'sweep.csv'}; report: iamd report {out_dir}")
 
 
@@ -364,5 +365,5 @@ def report_cmd(
         with err.status("writing the report..."):
             path = write_report(directory, with_map=not no_map, out=out_file)
     except IamdError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     say(f"report: {path}")

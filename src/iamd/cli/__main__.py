@@ -1,0 +1,5 @@
+"""``python -m iamd.cli``."""
+
+from iamd.cli import main
+
+main()
