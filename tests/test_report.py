@@ -18,7 +18,8 @@ from matplotlib.collections import LineCollection, PolyCollection
 from typer.testing import CliRunner
 
 from iamd.analysis.metrics import clip_interval, physical_range
-from iamd.analysis.report import CONVERGENCE, convergence_figure, fates_figure, sweep_figures
+from iamd.analysis.page import fates_figure
+from iamd.analysis.report import CONVERGENCE, convergence_figure, sweep_figures
 from iamd.analysis.report_run import rerun
 from iamd.analysis.store import Store
 from iamd.cli import app

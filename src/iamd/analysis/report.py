@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import tempfile
 from pathlib import Path
@@ -32,6 +31,15 @@ from matplotlib.figure import Figure
 from iamd.analysis.display import fmt_row
 from iamd.analysis.metrics import clip_interval, physical_range
 from iamd.analysis.montecarlo import KEY_METRICS
+from iamd.analysis.page import (
+    fates_plot,
+    html_row,
+    html_table,
+    img_tag,
+    names_like,
+    page_of,
+    png_of,
+)
 from iamd.analysis.stats import describe, halfwidth
 from iamd.analysis.store import (
     SCENARIO_FILE,
@@ -39,11 +47,9 @@ from iamd.analysis.store import (
     StoreError,
     batch_files,
     column,
-    metric_columns,
     write_atomic,
 )
 from iamd.analysis.sweep import HEADLINE, SWEEP_FILE
-from iamd.viz.palette import FATE_COLOURS
 
 REPORT_FILE = "report.html"
 RUN_FILES = ("summary.json", "events.parquet", "truth.parquet", "scenario.yaml")
@@ -51,54 +57,6 @@ RUN_FILES = ("summary.json", "events.parquet", "truth.parquet", "scenario.yaml")
 LABELS = {k: dict(KEY_METRICS)[k] for k in HEADLINE}
 """The sweep's headline metrics and their labels."""
 CONVERGENCE = tuple(LABELS.items())[:3]
-
-
-def png_of(fig: Figure) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def img_tag(b64: str, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
-
-
-def _names(table: pa.Table, prefix: str, suffix: str) -> list[str]:
-    return [n for n in metric_columns(table) if n.startswith(prefix) and n.endswith(suffix)]
-
-
-def fates_plot(table: pa.Table, xlabel: str = "threats per run (mean)") -> str:
-    """:func:`fates_figure` as a base64 PNG."""
-    return png_of(fates_figure(table, xlabel))
-
-
-def fates_figure(table: pa.Table, xlabel: str = "threats per run (mean)") -> Figure:
-    """Mean fate counts of each threat class, stacked (a row of ``table`` per run).
-
-    The legend sits above the axes, so it never covers a bar.
-    """
-    classes = sorted({n.split(".")[2] for n in _names(table, "threats.by_class.", ".launched")})
-    fig, ax = plt.subplots(figsize=(7, 1.3 + 0.5 * max(len(classes), 1)))
-    left = np.zeros(len(classes))
-    for fate, colour in FATE_COLOURS.items():
-        means = np.array(
-            [np.nanmean(column(table, f"threats.by_class.{c}.{fate}")) for c in classes]
-        )
-        ax.barh(classes, means, left=left, color=colour, label=fate.replace("_", " "))
-        left += np.nan_to_num(means)
-    ax.set_xlabel(xlabel)
-    ax.legend(
-        fontsize=8,
-        ncol=len(FATE_COLOURS),
-        loc="lower left",
-        bbox_to_anchor=(0.0, 1.02),
-        frameon=False,
-        handlelength=1.2,
-        columnspacing=1.0,
-    )
-    ax.set_title("fate of the threats, by class", pad=30)
-    return fig
 
 
 def boxes(table: pa.Table, names: list[str], label: str, title: str) -> str:
@@ -222,22 +180,6 @@ def _stats_table(summary: dict[str, Any]) -> str:
     return html_table(("metric", "mean", "CI low", "CI high", "p5", "p50", "p95"), rows)
 
 
-def html_row(label: str, cells: list[str]) -> str:
-    tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-    return f"<tr><td>{html.escape(label)}</td>{tds}</tr>"
-
-
-def html_table(headers: tuple[str, ...], rows: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
-
-
-CSS = """body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}
-img{max-width:100%;margin:.5em 0}table{border-collapse:collapse;margin:.5em 0}
-td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:first-child{text-align:left}
-h2{border-bottom:1px solid #ddd;margin-top:1.6em}.note{color:#555;font-size:.9em}"""
-
-
 def _sweep_parts(directory: Path) -> tuple[list[str], Path]:
     """Sections of a sweep's page, and the store whose replication 0 is mapped."""
     sweep = json.loads((directory / SWEEP_FILE).read_text(encoding="utf-8"))
@@ -265,8 +207,8 @@ def _store_parts(directory: Path) -> list[str]:
         "<h2>Threat fates</h2>" + img_tag(fates_plot(table), "fates by class"),
         "<h2>Interceptors spent</h2>",
     ]
-    fired = _names(table, "interceptors.", ".fired")
-    owners = _names(table, "by_owner.", ".fired")
+    fired = names_like(table, "interceptors.", ".fired")
+    owners = names_like(table, "by_owner.", ".fired")
     if fired:
         parts.append(img_tag(boxes(table, fired, "interceptors fired per run", "by type"), "type"))
     if owners:
@@ -279,7 +221,7 @@ def _store_parts(directory: Path) -> list[str]:
         "cost-exchange ratio per run",
     )
     parts.append("<h2>Cost exchange</h2>" + img_tag(ratio, "cost exchange"))
-    lost = _names(table, "assets.", ".value_lost")
+    lost = names_like(table, "assets.", ".value_lost")
     if lost:
         parts.append(
             "<h2>Asset damage</h2>"
@@ -302,18 +244,6 @@ def _map_part(store_dir: Path) -> str:
     seed = int((Store(store_dir).job() or {})["seed"])
     b64 = theatre_map(store_dir / SCENARIO_FILE, seed)
     return "<h2>Theatre (replication 0)</h2>" + img_tag(b64, "theatre map")
-
-
-def page_of(parts: list[str]) -> str:
-    """The self-contained HTML page of a report's sections."""
-    return (
-        "<!doctype html><html><head><meta charset=utf-8>"
-        f"<title>iamd report</title><style>{CSS}</style></head><body>"
-        + "\n".join(parts)
-        + "<p class=note>Made by iamd. Intervals are 95 % Student t intervals of the mean; "
-        "whiskers span the 5th to 95th percentiles. Borders: Natural Earth via world-atlas.</p>"
-        "</body></html>\n"
-    )
 
 
 def is_run_dir(directory: Path) -> bool:

@@ -23,7 +23,7 @@ import yaml
 from iamd.analysis.display import fmt, scale_of
 from iamd.analysis.metrics import summary_row
 from iamd.analysis.montecarlo import KEY_METRICS
-from iamd.analysis.report import fates_plot, html_row, html_table, img_tag, png_of
+from iamd.analysis.page import fates_plot, html_row, html_table, img_tag, png_of
 from iamd.analysis.store import SCENARIO_FILE, StoreError
 from iamd.errors import IamdError
 
