@@ -49,7 +49,9 @@ def main() -> None:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         server = uvicorn.Server(
-            uvicorn.Config(create_app(Settings(runs_dir=runs)), port=port, log_level="warning")
+            uvicorn.Config(
+                create_app(Settings(runs_dir=runs, port=port)), port=port, log_level="warning"
+            )
         )
         threading.Thread(target=server.run, daemon=True).start()
         while not server.started:

@@ -324,14 +324,22 @@ function drawTracks(R, t) {
 }
 
 const LABEL_OFFSET = { asset: [0, -10, "center"], unit: [8, 4, "left"], radar: [8, 16, "left"] };
+// names in their order (assets, then fire units, then radars); a name that would overlap
+// one already drawn is left out until zooming in makes room for it
 function drawLabels() {
   ctx.font = "11px system-ui, sans-serif"; ctx.lineWidth = 3; ctx.strokeStyle = "rgba(255,255,255,0.85)"; ctx.fillStyle = "#222222";
+  const boxes = [];
   for (const { at, text, kind } of state.labels) {
     const [x, y] = xy(at[0], at[1]), [dx, dy, align] = LABEL_OFFSET[kind];
+    const w = ctx.measureText(String(text)).width, x0 = align === "right" ? x + dx - w : align === "center" ? x + dx - w / 2 : x + dx;
+    const box = [x0 - 1, y + dy - 10, x0 + w + 1, y + dy + 3];
+    if (boxes.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
+    boxes.push(box);
     ctx.textAlign = align; ctx.strokeText(String(text), x + dx, y + dy); ctx.fillText(String(text), x + dx, y + dy);
   }
   ctx.textAlign = "left";
-  state.visibleLabels = state.labels.length;
+  state.visibleLabels = boxes.length;
+  state.labelBoxes = boxes;
 }
 
 function drawLive(L) {
