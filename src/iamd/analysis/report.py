@@ -50,10 +50,9 @@ from iamd.analysis.store import (
     write_atomic,
 )
 from iamd.analysis.sweep import HEADLINE, SWEEP_FILE
+from iamd.sim.layout import is_run_dir
 
 REPORT_FILE = "report.html"
-RUN_FILES = ("summary.json", "events.parquet", "truth.parquet", "scenario.yaml")
-"""What a run directory of ``iamd run`` holds (among others)."""
 LABELS = {k: dict(KEY_METRICS)[k] for k in HEADLINE}
 """The sweep's headline metrics and their labels."""
 CONVERGENCE = tuple(LABELS.items())[:3]
@@ -244,11 +243,6 @@ def _map_part(store_dir: Path) -> str:
     seed = int((Store(store_dir).job() or {})["seed"])
     b64 = theatre_map(store_dir / SCENARIO_FILE, seed)
     return "<h2>Theatre (replication 0)</h2>" + img_tag(b64, "theatre map")
-
-
-def is_run_dir(directory: Path) -> bool:
-    """Whether ``directory`` is the run directory of one replication (``iamd run``)."""
-    return all((directory / f).is_file() for f in RUN_FILES) and not batch_files(directory)
 
 
 def write_report(directory: Path, with_map: bool = True, out: Path | None = None) -> Path:

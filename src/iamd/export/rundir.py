@@ -22,11 +22,12 @@ import yaml
 from numpy.typing import NDArray
 
 from iamd.errors import IamdError
+from iamd.sim.layout import RUN_FILES
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-REQUIRED = ("summary.json", "scenario.yaml", "events.parquet", "truth.parquet")
+REQUIRED = RUN_FILES
 """Files every run directory has (``tracks.parquet`` is optional: older runs lack it)."""
 COLUMNS = {
     "truth.parquet": ("threat", "class", "fate", "t_s", "lat_deg", "lon_deg", "alt_m"),

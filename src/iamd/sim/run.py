@@ -19,10 +19,12 @@ import yaml
 from iamd import __version__
 from iamd.errors import IamdError
 from iamd.geo import ecef2geodetic
+from iamd.jsonsafe import finite
 from iamd.physics.truth import TruthTable, fly
 from iamd.scenario.load import Scenario
 from iamd.sim.engine import FATE_NAMES, Engine, Outcome
 from iamd.sim.events import EventLog
+from iamd.sim.layout import is_run_dir
 from iamd.sim.metrics_sampler import track_quality
 from iamd.sim.world import World, build_world
 
@@ -156,17 +158,6 @@ def summarise(world: World, out: Outcome, seed: int, wall_time_s: float) -> dict
     return summary
 
 
-def finite(x: Any) -> Any:
-    """``x`` with every NaN or infinite float (which JSON cannot hold) as None."""
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: finite(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [finite(v) for v in x]
-    return x
-
-
 def costs(world: World, out: Outcome, interceptors: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Interceptors spent, threats launched (catalog unit costs), and their ratio.
 
@@ -240,11 +231,6 @@ def tracks_table(result: RunResult) -> pa.Table:
             "pos_sigma_m": np.concatenate(log.sigma_m),
         }
     )
-
-
-def is_run_dir(path: Path) -> bool:
-    """Whether ``path`` holds a run directory (its ``summary.json`` and ``events.parquet``)."""
-    return (path / "summary.json").is_file() and (path / "events.parquet").is_file()
 
 
 def write_run_dir(result: RunResult, out_dir: Path, with_map: bool = True) -> Path:

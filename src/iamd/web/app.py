@@ -32,7 +32,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.middleware.gzip import GZipMiddleware
@@ -41,6 +40,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from iamd.errors import IamdError, ScenarioError
+from iamd.jsonsafe import finite
 from iamd.web.body import json_object, read_limited
 from iamd.web.guard import Guard, HostPolicy
 from iamd.web.live import Limits, Runner
@@ -87,19 +87,8 @@ def _validate_text(text: str, file: str) -> list[dict[str, Any]]:
     return []
 
 
-def _finite(x: Any) -> Any:
-    """JSON has no NaN or infinity: they become null."""
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite(v) for v in x]
-    return x
-
-
 def _json(doc: Any) -> bytes:
-    return json.dumps(_finite(doc), separators=(",", ":")).encode()
+    return json.dumps(finite(doc), separators=(",", ":")).encode()
 
 
 def _check(settings: Settings) -> tuple[RunsRoot, HostPolicy]:
