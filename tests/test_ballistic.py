@@ -87,3 +87,20 @@ def test_steep_drag_with_a_long_step_stays_stable(monkeypatch):
     with np.errstate(all="ignore"):
         _, _, imp_plain, _ = integrate(pos, vel, beta, np.array([10.0]), 400)
     assert not (np.isfinite(imp_plain).all() and np.linalg.norm(imp_plain - imp_ref) < 1e3)
+
+
+def test_a_step_from_thin_into_dense_air_is_split_too() -> None:
+    """From 60 km at 3 km/s with beta 100 and 20 s steps, drag is mild where each step
+    starts and steep where it ends: judged at the start alone the impact time came out
+    negative. Against 0.01 s steps: within 25 m and 0.5 s."""
+    from iamd.geo import enu_rotation
+
+    lat, lon = np.radians(33.0), np.radians(35.0)
+    _, north, up = enu_rotation(lat, lon)
+    pos = geodetic2ecef(lat, lon, 60_000.0)[None]
+    vel = (3000.0 * (0.6 * north - 0.8 * up))[None]
+    beta = np.array([100.0])
+    _, t_long, imp_long, _ = integrate(pos, vel, beta, np.array([20.0]), 400)
+    _, t_ref, imp_ref, _ = integrate(pos, vel, beta, np.array([0.01]), 200_000)
+    assert t_long[0] > 0 and abs(t_long[0] - t_ref[0]) < 0.5
+    assert np.linalg.norm(imp_long - imp_ref) < 25.0

@@ -31,7 +31,7 @@ GOOD = textwrap.dedent(
     raid:
       - threat: rocket_short
         count: 5
-        launch_area: {lat_deg: 32.2, lon_deg: 35.0}
+        launch_area: {lat_deg: 32.2, lon_deg: 35.0, radius_km: 1}
         targets: [Town]
     """
 )
@@ -118,7 +118,8 @@ def test_every_problem_is_reported_at_once():
 
 def test_ballistic_target_out_of_range():
     text = GOOD.replace(
-        "launch_area: {lat_deg: 32.2, lon_deg: 35.0}", "launch_area: {lat_deg: 36.0, lon_deg: 35.0}"
+        "launch_area: {lat_deg: 32.2, lon_deg: 35.0, radius_km: 1}",
+        "launch_area: {lat_deg: 36.0, lon_deg: 35.0, radius_km: 1}",
     )
     found = problems(text)
     assert any("km from the launch area" in m and "5-45 km" in m for _, _, m in found), found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import yaml
 from test_scenario import GOOD, line_of
@@ -264,7 +265,9 @@ def test_warnings_print_with_location_and_keep_exit_status_zero(tmp_path):
         ),
         (
             lambda t: (
-                t.replace("duration_s: 600", "duration_s: 3600")
+                t.replace("duration_s: 600", "duration_s: 3600").replace(
+                    "count: 5", "count: 5\n    interval_s: 600"
+                )
                 + "catalog:\n  sensors:\n    fire_control_radar:\n"
                 + "      {false_alarms_per_scan: 100, scan_s: 0.1}\n"
             ),
@@ -291,7 +294,9 @@ def test_the_bundled_scenarios_are_far_inside_the_work_limits():
     for name in bundled_scenarios():
         s = load_scenario(name)
         spec, cat = s.spec, s.catalog
-        samples = sum(checks._samples(spec, x, cat.threats[x.threat]) for x in spec.raid)
+        samples = sum(
+            checks._samples(checks.routes(spec, x), x, cat.threats[x.threat]) for x in spec.raid
+        )
         assert samples < checks.MAX_TRUTH_SAMPLES / 5, name
         assert s.warnings == (), (name, s.warnings)
 
@@ -303,3 +308,103 @@ def test_the_schema_json_stays_valid_json_schema():
     count = schema["$defs"]["Salvo"]["properties"]["count"]
     assert count["maximum"] == 10_000 and count["minimum"] == 1
     assert yaml.safe_dump(schema)
+
+
+def test_threats_that_would_fly_as_one_are_warned_about_or_refused():
+    text = GOOD.replace("lon_deg: 35.0, radius_km: 1}", "lon_deg: 35.0}")
+    ((_, message),) = warnings_of(text)
+    assert "fly as one" in message
+    found = refused(text.replace("count: 5", f"count: {checks.MAX_TOGETHER + 1}"))
+    assert any("fly as one" in m for _, _, m in found)
+    assert warnings_of(text.replace("count: 5", "count: 5\n    jitter_s: 2")) == []
+
+
+def test_route_legs_and_polygon_vertices_are_counted_before_any_geometry(monkeypatch):
+    monkeypatch.setattr(checks, "MAX_ROUTE_LEGS", 3)
+    monkeypatch.setattr(checks, "routes", lambda *a: pytest.fail("geometry computed"))
+    text = GOOD.replace("targets: [Town]", "targets: [Town, Town, Town, Town]")
+    assert any("4 route legs" in m for _, _, m in refused(text))
+    monkeypatch.setattr(checks, "MAX_POLYGON_VERTICES", 3)
+    text = GOOD.replace(
+        "point: {lat_deg: 32.0, lon_deg: 35.0}}",
+        "polygon: [[32.0, 35.0], [32.01, 35.0], [32.01, 35.01], [32.0, 35.01]]}",
+    )
+    assert any("4 polygon vertices" in m for _, _, m in refused(text))
+
+
+def test_detections_are_bounded(monkeypatch):
+    """Between the estimates of northern-front (about 64 thousand) and regional-raid
+    (about 15 million), a limit refuses one and not the other."""
+    from iamd.scenario.load import load_scenario
+
+    monkeypatch.setattr(checks, "MAX_DETECTIONS", 1_000_000)
+    load_scenario("northern-front")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("regional-raid")
+    assert "detections" in str(info.value)
+
+
+def test_legs_shared_by_salvos_are_measured_once(monkeypatch):
+    seen = []
+    real = checks.nearest_m
+
+    def spy(sites, a, b, **kw):
+        seen.append(a.shape[0])
+        return real(sites, a, b, **kw)
+
+    monkeypatch.setattr(checks, "nearest_m", spy)
+    aims = ", ".join(f"{{lat_deg: {32.0 + 0.001 * k}, lon_deg: 35.0}}" for k in range(50))
+    salvo = (
+        "  - threat: owa_drone\n    count: 2\n    jitter_s: 5\n"
+        "    launch_area: {lat_deg: 32.5, lon_deg: 35.5, radius_km: 1}\n"
+        "    waypoints: [{lat_deg: 32.4, lon_deg: 35.4}, {lat_deg: 32.3, lon_deg: 35.3}]\n"
+        f"    aimpoints: [{aims}]\n"
+    )
+    load_scenario_text(GOOD + salvo + salvo + salvo, "s.yaml")
+    assert seen == [1 + 2 + 50]  # the rockets' leg, the drones' 2 shared legs and 50 last legs
+
+
+def test_nearest_distance_to_arcs_matches_dense_sampling():
+    from iamd.geo import EARTH_MEAN_RADIUS_M
+
+    rng = np.random.default_rng(3)
+
+    def unit(n):
+        v = rng.normal(size=(n, 3))
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    a, b = unit(40), unit(40)
+    keep = np.einsum("ij,ij->i", a, b) > -0.5  # arcs shorter than half a circle
+    a, b = a[keep], b[keep]
+    sites = unit(30)
+    got = checks.nearest_m(sites, a, b, chunk=97)
+    u = np.linspace(0, 1, 4001)[:, None, None]
+    omega = np.arccos(np.clip(np.einsum("ij,ij->i", a, b), -1, 1))[None, :, None]
+    pts = (np.sin((1 - u) * omega) * a + np.sin(u * omega) * b) / np.sin(omega)  # slerp
+    dense = np.arccos(np.clip(np.einsum("sj,ulj->sul", sites, pts), -1, 1)).min(axis=(1, 2))
+    assert np.allclose(got, dense * EARTH_MEAN_RADIUS_M, atol=2e3)
+
+
+def test_the_ballistic_flight_bound_holds_for_flown_trajectories():
+    """Every catalog ballistic class at its longest range and with extra loft flies no
+    longer than the bound the work estimates use."""
+    from iamd.physics.truth import fly
+    from iamd.scenario.catalog import bundled_catalog_data
+
+    for name, entry in bundled_catalog_data()["threats"].items():
+        if entry["kind"] != "ballistic":
+            continue
+        for loft in (entry.get("loft_deg", 0.0), 30.0):
+            km = float(entry["max_range_km"]) * 0.98
+            lat = 32.0 + km / 111.2
+            text = GOOD.replace("count: 5", "count: 3\n    jitter_s: 1").replace(
+                "threat: rocket_short", f"threat: {name}"
+            )
+            text = text.replace(
+                "lat_deg: 32.2, lon_deg: 35.0, radius_km: 1", f"lat_deg: {lat}, lon_deg: 35.0"
+            )
+            text += f"catalog:\n  threats:\n    {name}: {{loft_deg: {loft}}}\n"
+            s = load_scenario_text(text, "s.yaml")
+            tr = fly(s, np.random.default_rng(1))
+            flight = float((tr.t_end_s - tr.t_launch_s).max())
+            assert 0 < flight <= checks.ballistic_flight_s(s.catalog.threats[name]), (name, loft)

@@ -92,10 +92,13 @@ class AssetGeometry:
         best_val = np.full(en.shape[0], -np.inf)
         for a in range(self.value.shape[0]):  # loop over assets (tens), vectorised over points
             poly = self.polygons[a]
+            dist = np.hypot(*(en - self.centre_en_m[a]).T)
             if poly is None:
-                inside = np.hypot(*(en - self.centre_en_m[a]).T) <= self.radius_m[a] + margin_m
-            else:
-                inside = points_in_polygon(en, poly)
+                inside = dist <= self.radius_m[a] + margin_m
+            else:  # only points inside the circle that holds the polygon can be in it
+                inside = dist <= self.extent_m[a]
+                near = np.flatnonzero(inside)
+                inside[near] = points_in_polygon(en[near], poly)
             take = inside & (self.value[a] > best_val)
             best[take] = a
             best_val[take] = self.value[a]

@@ -104,7 +104,7 @@ def _run(
     without: list[str] | None = None,
 ) -> None:
     from iamd.scenario.load import load_scenario_changed
-    from iamd.sim.run import simulate, write_run_dir
+    from iamd.sim.run import check_out_dir, simulate, write_run_dir
 
     check_seed(seed)
     try:
@@ -113,7 +113,11 @@ def _run(
         raise fail(exc) from None
     warn(s.warnings)
     seed_used = s.spec.seed if seed is None else seed
-    target = out_dir or Path("runs") / f"{s.name}-{seed_used}"
+    target = out_dir or Path("runs") / f"{s.name.replace(' ', '-')}-{seed_used}"
+    try:
+        check_out_dir(target)  # before the run, not after it
+    except IamdError as exc:
+        raise fail(exc) from None
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

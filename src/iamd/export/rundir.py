@@ -18,10 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import yaml
 from numpy.typing import NDArray
 
-from iamd.errors import IamdError
+from iamd.errors import IamdError, ScenarioError
 from iamd.sim.layout import RUN_FILES
 
 F64 = NDArray[np.float64]
@@ -224,22 +223,56 @@ def _check_dir(path: Path) -> None:
         )
 
 
+OLD_CATALOG_KEY = "resolved_catalog"
+"""Where run directories of iamd 0.1 before issue 14 kept their catalog classes."""
+
+
+def run_scenario(path: Path) -> dict[str, Any]:
+    """A run directory's ``scenario.yaml``, read safely and validated as a scenario.
+
+    Read with the scenario loader's limits (no alias bombs, no tags), and checked by the
+    schema, so every field a reader uses is there with its type. An older run's
+    ``resolved_catalog`` is kept for :attr:`RunData.catalog` but not validated.
+
+    Raises
+    ------
+    IamdError
+        When the file is unreadable or is not a valid scenario (the first problems named).
+    """
+    from iamd.scenario.load import scenario_from_located
+    from iamd.scenario.yamlpos import Located, load_file
+
+    try:
+        located = load_file(path, str(path))
+        data = located.data
+        if not isinstance(data, dict):
+            raise IamdError(f"{path}: not a scenario (a mapping of keys to values)")
+        old = data.get(OLD_CATALOG_KEY)
+        rest = {k: v for k, v in data.items() if k != OLD_CATALOG_KEY}
+        scenario_from_located(Located(rest, located.file, located.positions), str(path))
+    except ScenarioError as exc:
+        errors = [p for p in exc.problems if not p.warning]
+        shown = "; ".join(str(p) for p in errors[:3]) + (" ..." if len(errors) > 3 else "")
+        raise IamdError(f"{path} is not a valid scenario: {shown}") from None
+    return rest if old is None else {**rest, OLD_CATALOG_KEY: old}
+
+
 def load_run(path: Path | str) -> RunData:
     """Read a run directory; a missing or damaged file is an :class:`IamdError`."""
     path = Path(path)
     _check_dir(path)
+    scenario = run_scenario(path / "scenario.yaml")
     try:
         summary = json.loads((path / "summary.json").read_text("utf-8"))
-        scenario = yaml.safe_load((path / "scenario.yaml").read_text("utf-8"))
         truth = pq.read_table(path / "truth.parquet")
         events = pq.read_table(path / "events.parquet")
         tracks = (
             pq.read_table(path / "tracks.parquet") if (path / "tracks.parquet").is_file() else None
         )
-    except (OSError, ValueError, yaml.YAMLError, pa.ArrowException) as exc:
+    except (OSError, ValueError, pa.ArrowException) as exc:
         raise IamdError(f"{path}: cannot read the run directory: {exc}") from None
-    if not isinstance(summary, dict) or not isinstance(scenario, dict):
-        raise IamdError(f"{path}: summary.json or scenario.yaml is not a mapping")
+    if not isinstance(summary, dict):
+        raise IamdError(f"{path}: summary.json is not a mapping")
     for name, table in (
         ("truth.parquet", truth),
         ("events.parquet", events),

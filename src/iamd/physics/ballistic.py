@@ -69,8 +69,9 @@ def _acceleration(pos_m: F64, vel_m_s: F64, beta_kg_m2: F64, earth: Earth) -> tu
 
 
 STIFF_STEP = 1.0
-"""Largest step times drag rate (``h rho |v| / beta``) taken in one RK4 step; RK4 is
-unstable beyond about 2.8 on a decaying mode, so steeper drag is split into parts."""
+"""Largest step times drag rate (``h rho |v| / beta``, at the start or the end of the step)
+taken in one RK4 step; RK4 is unstable beyond about 2.8 on a decaying mode, so steeper
+drag is split into parts."""
 MAX_PARTS = 4096
 """Most parts one step is split into."""
 
@@ -142,14 +143,18 @@ def integrate(
 
     for k in range(1, max_steps + 1):
         x_new, rate = _rk4(x, dt, beta_kg_m2, earth)
-        # where drag is stiffer than the step allows, take that missile's step in parts
-        parts = np.ceil(dt_s * rate / STIFF_STEP)
+        alt = altitude_m(x_new[:, :3], earth)
+        # where drag is stiffer than the step allows, at its start or at its end (a step
+        # from thin air into dense air, or one that diverged), take it in parts
+        speed_end = np.sqrt(np.einsum("ij,ij->i", x_new[:, 3:], x_new[:, 3:]))
+        with np.errstate(invalid="ignore", over="ignore"):
+            rate_end = density_kg_m3(alt) * speed_end / beta_kg_m2
+        rate_end = np.nan_to_num(rate_end, nan=np.inf)
+        parts = np.minimum(np.ceil(dt_s * np.maximum(rate, rate_end) / STIFF_STEP), MAX_PARTS)
         stiff = np.flatnonzero(flying & (parts > 1))
         if stiff.size:
-            x_new[stiff] = _substeps(
-                x[stiff], dt_s[stiff], beta_kg_m2[stiff], np.minimum(parts[stiff], MAX_PARTS), earth
-            )
-        alt = altitude_m(x_new[:, :3], earth)
+            x_new[stiff] = _substeps(x[stiff], dt_s[stiff], beta_kg_m2[stiff], parts[stiff], earth)
+            alt[stiff] = altitude_m(x_new[stiff, :3], earth)
         hit = flying & (alt <= 0.0) & (k > 1)
         if hit.any():
             frac = alt_prev[hit] / (alt_prev[hit] - alt[hit])

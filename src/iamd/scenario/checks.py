@@ -3,32 +3,35 @@
 The schema bounds every figure on its own; these checks look at combinations:
 
 * **errors** (the scenario is refused): waypoints on a ballistic threat (which flies no
-  route), and a scenario that asks for
-  more work than one replication may do (threats, truth samples, scheduled events,
-  false alarms), estimated from the file before anything is flown;
+  route), a salvo whose threats would all fly one and the same trajectory, and a scenario
+  that asks for more work than one replication may do (threats, route legs, polygon
+  vertices, truth samples, scheduled events, detections, false alarms), estimated from
+  the file before anything is flown;
 * **warnings** (printed with their location; the scenario still runs): a salvo, or some
   of its launches, after the end (a shortened scenario), no sensor or no fire unit at
   all, a sensor that can see no threat, a fire unit that can kill none of the raid's
   threat classes.
 
-Estimates are upper bounds built from the raid's time window, so a bounded scenario
-can never run for hours or take gigabytes: the limits leave a wide margin over the
-largest bundled scenario (regional-raid asks for about 0.2 M events and 0.6 M samples).
+Estimates are upper bounds built from the raid's time window and each class's longest
+flight; the limits leave a wide margin over the largest bundled scenario (regional-raid
+asks for about 0.2 M events, 0.8 M samples and 16 M detections at most). They bound the
+number of things the engine handles, not the cost of each: a swarm of hundreds of
+threats flying within metres of each other still makes every scan's assignment a dense
+one (its cost grows with the cube of the swarm's size).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from iamd.errors import Problem
-from iamd.geo import geodetic2ecef
+from iamd.geo import EARTH_MEAN_RADIUS_M
 from iamd.scenario.catalog import Catalog, ThreatClass
-from iamd.scenario.schema import Position, Salvo, ScenarioFile
+from iamd.scenario.schema import Salvo, ScenarioFile
 from iamd.scenario.yamlpos import Located
 
 MAX_THREATS = 20_000
@@ -41,8 +44,16 @@ MAX_FALSE_ALARMS = 2_000_000
 """Radar false alarms over the raid (each one a detection the trackers must handle)."""
 BALLISTIC_SAMPLES = 1_700
 """Samples of one ballistic flight at most (the integrator's step budget plus boost)."""
-BALLISTIC_FLIGHT_S = 3_600.0
-"""Longest ballistic flight of any class the schema allows, s (an upper bound)."""
+MAX_DETECTIONS = 100_000_000
+"""Detections if every radar saw every threat in flight at every scan (an upper bound)."""
+MAX_TOGETHER = 100
+"""Threats of one salvo that may leave one point at one instant (a warning below this, an
+error above: every scan's assignment of such a swarm is dense, its cost the cube of its
+size)."""
+MAX_ROUTE_LEGS = 50_000
+"""Waypoints, targets and aimpoints of all salvos together."""
+MAX_POLYGON_VERTICES = 20_000
+"""Vertices of all polygon assets together (every C2 cycle tests impacts against them)."""
 ROUTE_DT_S = 10.0
 """Route threats are sampled every 10 s (``physics.truth.ROUTE_DT_S``)."""
 SAMPLE_PERIOD_S = 20.0
@@ -82,6 +93,16 @@ def check(spec: ScenarioFile, catalog: Catalog, located: Located) -> Findings:
                         f"after the scenario ends at {spec.duration_s:,.0f} s and never happen",
                     )
                 )
+        if salvo.count > 1 and salvo.launch_area.radius_km == 0 == salvo.interval_s == (
+            salvo.jitter_s
+        ):
+            together = located.problem(
+                ("raid", i),
+                f"salvo {_label(salvo, i)}: its {salvo.count} threats leave one point at one "
+                "instant and fly as one, closer together than sensors can tell apart; give "
+                "launch_area.radius_km, interval_s or jitter_s",
+            )
+            (errors if salvo.count > MAX_TOGETHER else warnings).append(together)
         if salvo.waypoints and tc.kind != "route":
             errors.append(
                 located.problem(
@@ -91,7 +112,8 @@ def check(spec: ScenarioFile, catalog: Catalog, located: Located) -> Findings:
                 )
             )
     errors.extend(_budget(spec, catalog, located))
-    warnings.extend(_useless(spec, catalog, located))
+    if not errors:  # the geometry of a refused scenario is not worth computing
+        warnings.extend(_useless(spec, catalog, located))
     return Findings(errors, [_as_warning(w) for w in warnings])
 
 
@@ -111,48 +133,127 @@ def _late_launches(salvo: Salvo, duration_s: float) -> int:
     return max(0, salvo.count - fit)
 
 
+# -- geometry of the raid -------------------------------------------------------------------
+
+
+def _unit(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
+    """Unit vectors (..., 3) of geocentric directions (spherical Earth, enough here)."""
+    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], -1)
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """The routes of one salvo: legs shared by all (launch area, waypoints) and one last
+    leg to each target or aimpoint, as unit vectors.
+
+    Attributes
+    ----------
+    shared : (w + 1, 3) launch area centre, then the waypoints.
+    ends : (t, 3) targets (asset reference points) and aimpoints.
+    """
+
+    shared: np.ndarray
+    ends: np.ndarray
+
+    def legs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every leg's start and end, (L, 3) each."""
+        last = np.repeat(self.shared[-1:], len(self.ends), axis=0)
+        return (
+            np.concatenate([self.shared[:-1], last]),
+            np.concatenate([self.shared[1:], self.ends]),
+        )
+
+    def longest_m(self) -> float:
+        """Length of the longest route along great circles, m."""
+        shared = float(np.sum(_angle(self.shared[:-1], self.shared[1:])))
+        last = float(np.max(_angle(self.shared[-1:], self.ends)))
+        return (shared + last) * EARTH_MEAN_RADIUS_M
+
+
+def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Central angles between unit vectors (broadcast), rad."""
+    return np.asarray(np.arctan2(np.linalg.norm(np.cross(a, b), axis=-1), np.sum(a * b, axis=-1)))
+
+
+def routes(spec: ScenarioFile, salvo: Salvo) -> Routes:
+    """The routes of ``salvo`` (waypoints only for route threats)."""
+    points = {a.name: _asset_point(a) for a in spec.assets}
+    ends = [points[t] for t in salvo.targets] + [(p.lat_deg, p.lon_deg) for p in salvo.aimpoints]
+    start = [(salvo.launch_area.lat_deg, salvo.launch_area.lon_deg)]
+    shared = start + [(w.lat_deg, w.lon_deg) for w in salvo.waypoints]
+    sh, en = np.asarray(shared, dtype=np.float64), np.asarray(ends, dtype=np.float64)
+    return Routes(_unit(sh[:, 0], sh[:, 1]), _unit(en[:, 0], en[:, 1]))
+
+
+def _asset_point(asset: Any) -> tuple[float, float]:
+    if asset.point is not None:
+        return asset.point.lat_deg, asset.point.lon_deg
+    v = np.asarray(asset.polygon, dtype=np.float64)
+    return float(v[:, 0].mean()), float(v[:, 1].mean())
+
+
+def nearest_m(sites: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 200_000) -> np.ndarray:
+    """Least great-circle distance from each site to any of the arcs ``a[i] -> b[i]``.
+
+    Parameters
+    ----------
+    sites : (S, 3) unit vectors of the sites.
+    a, b : (L, 3) unit vectors of the arcs' ends (shorter than half a great circle).
+
+    Returns
+    -------
+    (S,) distance along the ground, m: the cross-track distance when the site's foot on the
+    arc's great circle lies between its ends, else the distance to the nearer end.
+    """
+    best = np.full(sites.shape[0], np.inf)
+    n = np.cross(a, b)
+    norm = np.linalg.norm(n, axis=1, keepdims=True)
+    degenerate = norm[:, 0] <= 1e-12  # an arc of zero length: its ends decide
+    n = np.where(degenerate[:, None], 0.0, n / np.maximum(norm, 1e-12))
+    # the foot of a site on the arc's circle lies between the ends when it is on the inner
+    # side of both ends' planes: s . (a x n) <= 0 and s . (n x b) <= 0
+    lead, trail = np.cross(a, n), np.cross(n, b)
+    step = max(1, chunk // max(sites.shape[0], 1))
+    for k in range(0, a.shape[0], step):  # chunks of arcs, all sites at once
+        sl = slice(k, k + step)
+        sn = sites @ n[sl].T  # (S, l) sine of the cross-track angle
+        within = (sites @ lead[sl].T <= 0) & (sites @ trail[sl].T <= 0) & ~degenerate[sl]
+        cross = np.arcsin(np.clip(np.abs(sn), 0.0, 1.0))
+        ends = np.minimum(
+            np.arccos(np.clip(sites @ a[sl].T, -1.0, 1.0)),
+            np.arccos(np.clip(sites @ b[sl].T, -1.0, 1.0)),
+        )
+        best = np.minimum(best, np.where(within, cross, ends).min(axis=1))
+    return np.asarray(best * EARTH_MEAN_RADIUS_M)
+
+
 # -- cost of a run --------------------------------------------------------------------------
 
 
-def _ecef(p: Position) -> np.ndarray:
-    return geodetic2ecef(np.radians(p.lat_deg), np.radians(p.lon_deg), 0.0)
-
-
-def _route_points(spec: ScenarioFile, salvo: Salvo) -> Iterator[list[np.ndarray]]:
-    """Each possible route of ``salvo`` as ECEF points: launch area, waypoints, target."""
-    legs = [_ecef(w) for w in salvo.waypoints]
-    assets = {a.name: a for a in spec.assets}
-    start = _ecef(salvo.launch_area)
-    for name in salvo.targets:
-        a = assets[name]
-        if a.point is not None:
-            end = _ecef(a.point)
-        else:
-            v = np.asarray(a.polygon, dtype=np.float64)
-            end = geodetic2ecef(np.radians(v[:, 0].mean()), np.radians(v[:, 1].mean()), 0.0)
-        yield [start, *legs, end]
-    for aim in salvo.aimpoints:
-        yield [start, *legs, _ecef(aim)]
-
-
-def _route_length_m(spec: ScenarioFile, salvo: Salvo) -> float:
-    """Longest route of a salvo (chords, plus the launch area's radius), m."""
-    longest = max(
-        sum(float(np.linalg.norm(b - a)) for a, b in itertools.pairwise(pts))
-        for pts in _route_points(spec, salvo)
-    )
-    return longest * (math.pi / 2) + salvo.launch_area.radius_km * 1e3  # chord <= arc * pi/2
-
-
-def _flight_s(spec: ScenarioFile, salvo: Salvo, tc: ThreatClass) -> float:
+def _flight_s(route: Routes, salvo: Salvo, tc: ThreatClass) -> float:
+    """Longest flight of a salvo's threats, s (an upper bound)."""
     if tc.kind == "route":
-        return _route_length_m(spec, salvo) / tc.speed_m_s
-    return BALLISTIC_FLIGHT_S
+        return (route.longest_m() + salvo.launch_area.radius_km * 1e3) / tc.speed_m_s
+    return ballistic_flight_s(tc)
 
 
-def _samples(spec: ScenarioFile, salvo: Salvo, tc: ThreatClass) -> float:
+def ballistic_flight_s(tc: ThreatClass) -> float:
+    """Upper bound of a ballistic class's flight at its longest range, s: burn time plus
+    twice the vacuum time of flight with its loft (drag slows, it never doubles it)."""
+    from iamd.physics.ballistic import min_energy_gamma_rad, vacuum_flight, vacuum_speed_m_s
+
+    phi = np.array([tc.max_range_km * 1e3 / EARTH_MEAN_RADIUS_M])
+    r = np.array([EARTH_MEAN_RADIUS_M])
+    gamma = min_energy_gamma_rad(phi) + np.radians(tc.loft_deg)
+    v = vacuum_speed_m_s(r, r, phi, gamma)
+    _, t = vacuum_flight(r, v, gamma)
+    return float(tc.burn_s + 2.0 * t[0])
+
+
+def _samples(route: Routes, salvo: Salvo, tc: ThreatClass) -> float:
     if tc.kind == "route":
-        return salvo.count * (_flight_s(spec, salvo, tc) / ROUTE_DT_S + 2)
+        return salvo.count * (_flight_s(route, salvo, tc) / ROUTE_DT_S + 2)
     return salvo.count * (BALLISTIC_SAMPLES + tc.burn_s / 2.0)
 
 
@@ -163,24 +264,38 @@ def active_window_s(spec: ScenarioFile, catalog: Catalog) -> float:
         s.start_s
         + max(s.count - 1, 0) * s.interval_s
         + s.jitter_s
-        + _flight_s(spec, s, catalog.threats[s.threat])
+        + _flight_s(routes(spec, s), s, catalog.threats[s.threat])
         for s in spec.raid
     )
     return max(0.0, min(spec.duration_s, last) - min(first, spec.duration_s))
 
 
 def _budget(spec: ScenarioFile, catalog: Catalog, located: Located) -> list[Problem]:
-    """Refuse a scenario whose estimated work exceeds what one replication may do."""
-    problems: list[Problem] = []
+    """Refuse a scenario whose estimated work exceeds what one replication may do.
+
+    The cheap counts come first (threats, route legs, polygon vertices), so that the
+    geometry the other estimates need is never computed for an absurd file.
+    """
     n = sum(s.count for s in spec.raid)
-    if n > MAX_THREATS:
-        problems.append(
-            located.problem(
-                ("raid",), f"the raid has {n:,} threats; one scenario may have {MAX_THREATS:,}"
-            )
-        )
-        return problems
-    samples = sum(_samples(spec, s, catalog.threats[s.threat]) for s in spec.raid)
+    legs = sum(len(s.waypoints) + len(s.targets) + len(s.aimpoints) for s in spec.raid)
+    vertices = sum(len(a.polygon or ()) for a in spec.assets)
+    for what, value, limit, loc, advice in (
+        ("threats", n, MAX_THREATS, ("raid",), "one scenario may have"),
+        (
+            "route legs (waypoints, targets and aimpoints)",
+            legs,
+            MAX_ROUTE_LEGS,
+            ("raid",),
+            "at most",
+        ),
+        ("polygon vertices", vertices, MAX_POLYGON_VERTICES, ("assets",), "at most"),
+    ):
+        if value > limit:
+            return [located.problem(loc, f"the scenario has {value:,} {what}; {advice} {limit:,}")]
+    problems: list[Problem] = []
+    routes_of = [routes(spec, s) for s in spec.raid]
+    classes = [catalog.threats[s.threat] for s in spec.raid]
+    samples = sum(_samples(r, s, c) for r, s, c in zip(routes_of, spec.raid, classes, strict=True))
     if samples > MAX_TRUTH_SAMPLES:
         problems.append(
             located.problem(
@@ -192,8 +307,9 @@ def _budget(spec: ScenarioFile, catalog: Catalog, located: Located) -> list[Prob
     active_s = active_window_s(spec, catalog)
     radars = [catalog.sensors[s.type] for s in spec.sensors]
     radars = [r for r in radars if r.kind == "radar"]
+    scans_per_s = sum(1.0 / r.scan_s for r in radars)
     per_s = (
-        sum(1.0 / r.scan_s for r in radars)
+        scans_per_s
         + sum(1.0 / c.cycle_s for c in spec.c2_nodes)
         + sum(1.0 / o.share_period_s for o in spec.owners if o.shares_with)
         + len(spec.owners) / SAMPLE_PERIOD_S
@@ -206,6 +322,20 @@ def _budget(spec: ScenarioFile, catalog: Catalog, located: Located) -> list[Prob
                 f"threats fly for up to {active_s / 3600:,.1f} h, in which the radar scans, "
                 f"C2 cycles and track reports come to about {events:,.0f} events (at most "
                 f"{MAX_EVENTS:,}): lengthen scan_s, cycle_s or share_period_s",
+            )
+        )
+    threat_s = sum(
+        s.count * min(_flight_s(r, s, c), spec.duration_s)
+        for r, s, c in zip(routes_of, spec.raid, classes, strict=True)
+    )
+    detections = scans_per_s * threat_s
+    if detections > MAX_DETECTIONS:
+        problems.append(
+            located.problem(
+                ("sensors",),
+                f"every radar seeing every threat in flight would make about {detections:,.0f} "
+                f"detections (at most {MAX_DETECTIONS:,}): fewer threats or radars, or longer "
+                "scan_s",
             )
         )
     false_alarms = active_s * sum(r.false_alarms_per_scan / r.scan_s for r in radars)
@@ -233,29 +363,35 @@ def _useless(spec: ScenarioFile, catalog: Catalog, located: Located) -> list[Pro
         out.append(located.problem((), "no fire units: every threat flies unopposed"))
     classes = {s.threat for s in spec.raid}
     ballistic = {c for c in classes if catalog.threats[c].kind == "ballistic"}
-    paths = [pts for s in spec.raid for pts in _route_points(spec, s)]
-    margin_m = max(s.launch_area.radius_km for s in spec.raid) * 1e3
-    for k, sensor in enumerate(spec.sensors):
-        sc = catalog.sensors[sensor.type]
-        if sc.kind == "spaceborne":
-            if not ballistic:
+    radars = [k for k, s in enumerate(spec.sensors) if catalog.sensors[s.type].kind == "radar"]
+    if radars:
+        legs = np.concatenate([np.hstack(routes(spec, s).legs()) for s in spec.raid])
+        legs = np.unique(legs, axis=0)  # salvos often share their legs
+        a, b = legs[:, :3], legs[:, 3:]
+        sites = _unit(
+            np.array([spec.sensors[k].lat_deg for k in radars]),
+            np.array([spec.sensors[k].lon_deg for k in radars]),
+        )
+        margin_m = max(s.launch_area.radius_km for s in spec.raid) * 1e3
+        gap_m = nearest_m(sites, a, b) - margin_m
+        for k, g in zip(radars, gap_m, strict=True):
+            sensor, sc = spec.sensors[k], catalog.sensors[spec.sensors[k].type]
+            if g > sc.max_range_km * 1e3:
                 out.append(
                     located.problem(
-                        ("sensors", k, "type"),
-                        f"sensor '{sensor.name}' warns of ballistic launches and the raid has "
-                        "none: it will report nothing",
+                        ("sensors", k),
+                        f"sensor '{sensor.name}' reaches {sc.max_range_km:,.0f} km and every "
+                        f"threat's path passes at least {g / 1e3:,.0f} km away: it will see "
+                        "nothing",
                     )
                 )
-            continue
-        site = geodetic2ecef(np.radians(sensor.lat_deg), np.radians(sensor.lon_deg), sensor.alt_m)
-        nearest_m = min(_distance_to_path_m(site, pts) for pts in paths) - margin_m
-        if nearest_m > sc.max_range_km * 1e3:
+    for k, sensor in enumerate(spec.sensors):
+        if catalog.sensors[sensor.type].kind == "spaceborne" and not ballistic:
             out.append(
                 located.problem(
-                    ("sensors", k),
-                    f"sensor '{sensor.name}' reaches {sc.max_range_km:,.0f} km and every "
-                    f"threat's path passes at least {nearest_m / 1e3:,.0f} km away: it will "
-                    "see nothing",
+                    ("sensors", k, "type"),
+                    f"sensor '{sensor.name}' warns of ballistic launches and the raid has "
+                    "none: it will report nothing",
                 )
             )
     for k, unit in enumerate(spec.fire_units):
@@ -270,15 +406,3 @@ def _useless(spec: ScenarioFile, catalog: Catalog, located: Located) -> list[Pro
                 )
             )
     return out
-
-
-def _distance_to_path_m(site: np.ndarray, points: list[np.ndarray], steps: int = 64) -> float:
-    """Least distance from ``site`` to a route's legs, sampled along the great circles, m."""
-    u = np.linspace(0.0, 1.0, steps)[:, None]
-    best = math.inf
-    for a, b in itertools.pairwise(points):
-        chord = a + u * (b - a)
-        radius = np.linalg.norm(a) + u * (np.linalg.norm(b) - np.linalg.norm(a))
-        arc = chord / np.maximum(np.linalg.norm(chord, axis=1, keepdims=True), 1.0) * radius
-        best = min(best, float(np.linalg.norm(arc - site, axis=1).min()))
-    return best

@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from iamd.errors import Problem, ScenarioError
+from iamd.geo import EARTH_MEAN_RADIUS_M
 from iamd.scenario.catalog import SECTIONS, Catalog, bundled_catalog_data
 from iamd.scenario.checks import check
 from iamd.scenario.schema import ScenarioFile
@@ -310,14 +311,18 @@ def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
 
 
 def _km_between(a: Any, b: Any) -> float:
-    """Great-circle distance in km between two raw {lat_deg, lon_deg} mappings."""
-    from iamd.geo import great_circle_distance_m
-
+    """Great-circle distance in km between two raw {lat_deg, lon_deg} mappings (haversine
+    on the mean sphere, as :func:`iamd.geo.great_circle_distance_m`; plain floats, as this
+    runs once per target of every salvo)."""
     values = [float(v) for v in (a["lat_deg"], a["lon_deg"], b["lat_deg"], b["lon_deg"])]
     if not all(math.isfinite(v) and abs(v) <= 360 for v in values):
         raise ValueError("not a position")  # the schema reports it
-    lat1, lon1, lat2, lon2 = np.radians(values)
-    return float(great_circle_distance_m(lat1, lon1, lat2, lon2)) / 1000.0
+    lat1, lon1, lat2, lon2 = (math.radians(v) for v in values)
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_MEAN_RADIUS_M * math.asin(min(1.0, math.sqrt(h))) / 1000.0
 
 
 def _target_point(asset: dict[str, Any]) -> Any:
@@ -355,12 +360,16 @@ def _range_problems(
     legs = [w for w in _list(salvo, "waypoints") if isinstance(w, dict)]
     if threat.get("kind") != "route":
         legs = []
+    try:  # the legs all routes share, once: launch area, then the waypoints
+        shared_km = sum(_km_between(p, q) for p, q in itertools.pairwise([area, *legs]))
+        lo, hi = float(threat["min_range_km"]), float(threat["max_range_km"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return []
+    last = legs[-1] if legs else area
     problems = []
     for loc, point in points:
         try:
-            route = [area, *legs, point]
-            d_km = sum(_km_between(p, q) for p, q in itertools.pairwise(route))
-            lo, hi = float(threat["min_range_km"]), float(threat["max_range_km"])
+            d_km = shared_km + _km_between(last, point)
         except (KeyError, TypeError, ValueError, OverflowError):
             continue
         if not lo <= d_km <= hi:

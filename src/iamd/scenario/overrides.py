@@ -17,10 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from iamd.errors import Problem, ScenarioError
-from iamd.scenario.yamlpos import Loc, Located
+from iamd.scenario.yamlpos import Loc, Located, loads
 
 SET_LINE = 0
 """Line number given to problems in a ``--set`` value (the file has none)."""
@@ -52,10 +50,13 @@ def parse_set(text: str) -> Override:
     parts = tuple(path.split("."))
     if any(not p for p in parts):
         raise ScenarioError([_problem(text, f"empty part in path {path!r}")])
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([_problem(text, f"value is not valid YAML ({exc})")]) from None
+    try:  # the scenario loader's reader: plain data only, dates stay text, aliases bounded
+        value = loads(raw, f"--set {text}").data if raw.strip() else None
+    except ScenarioError as exc:
+        why = exc.problems[0].message if exc.problems else "unreadable"
+        raise ScenarioError([_problem(text, f"value is not valid YAML ({why})")]) from None
+    if value == {} and raw.strip() not in ("{}",):
+        value = None  # an empty document
     if value is None and raw.strip() not in ("null", "~"):
         raise ScenarioError([_problem(text, "missing value after '='")])
     return Override(text=text, path=parts, value=value)

@@ -233,39 +233,61 @@ def tracks_table(result: RunResult) -> pa.Table:
     )
 
 
+def check_out_dir(out_dir: Path) -> Path:
+    """``out_dir`` made absolute, if a run may be written there: it does not exist, is an
+    empty directory, or holds an earlier run (which the new one replaces).
+
+    Call it before simulating, so a wrong ``--out`` costs nothing.
+
+    Raises
+    ------
+    IamdError
+        For a path that names no directory entry (``.``, ``/``), or one that exists and
+        is not an empty directory or a run directory (a Monte Carlo store, a file, ...).
+    """
+    path = Path(out_dir).absolute()
+    if path.name in ("", ".", ".."):
+        path = path.resolve()
+    if not path.name:
+        raise IamdError(f"--out {out_dir}: give a directory to write the run into")
+    if path.exists() and not (path.is_dir() and (is_run_dir(path) or not any(path.iterdir()))):
+        raise IamdError(
+            f"{out_dir} exists and is not a run directory; choose another --out "
+            "(an earlier run directory is replaced, anything else is left alone)"
+        )
+    return path
+
+
 def write_run_dir(result: RunResult, out_dir: Path, with_map: bool = True) -> Path:
     """Write summary.json, the three Parquet tables, scenario.yaml and map.png.
 
     The files are written into a new directory beside ``out_dir`` that then takes its
     place, so a run directory never mixes two runs (no stale map or export of an earlier
-    run survives) and a failed write leaves the old one whole.
+    run survives), and a failed write or swap leaves the old one where it was.
 
     Raises
     ------
     IamdError
-        When ``out_dir`` exists and is neither empty nor a run directory, or on a write
-        error.
+        When ``out_dir`` may not be written (:func:`check_out_dir`), or on a write error.
     """
-    if out_dir.exists() and not (
-        out_dir.is_dir() and (is_run_dir(out_dir) or not any(out_dir.iterdir()))
-    ):
-        raise IamdError(
-            f"{out_dir} exists and is not a run directory; choose another --out "
-            "(an earlier run directory is replaced, anything else is left alone)"
-        )
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    path = check_out_dir(out_dir)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    old = path.with_name(f".{path.name}.old-{os.getpid()}")
     try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         _write_files(result, tmp, with_map)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
+        if path.exists():
+            os.replace(path, old)
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                os.replace(old, path)  # put the earlier run back
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(tmp, out_dir)
+            os.replace(tmp, path)
     except OSError as exc:
         raise IamdError(f"cannot write run directory {out_dir}: {exc.strerror or exc}") from None
     finally:
