@@ -414,3 +414,14 @@ def test_set_and_without_change_the_scenario(small: Path) -> None:
     s, _ = load_scenario_changed(str(small), [], ["green"])
     assert [u.name for u in s.spec.fire_units] == ["sr"]
     assert [o.name for o in s.spec.owners] == ["blue"] and s.spec.owners[0].shares_with == []
+
+
+def test_set_values_are_read_like_the_scenario_file() -> None:
+    """A --set value goes through the scenario loader: dates stay text, tags are refused."""
+    from iamd.errors import ScenarioError
+    from iamd.scenario.overrides import parse_set
+
+    assert parse_set("description=2024-04-13").value == "2024-04-13"
+    assert parse_set("raid.0.targets=[Town, Port]").value == ["Town", "Port"]
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        parse_set("name=!!python/object/apply:os.system [ls]")

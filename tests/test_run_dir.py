@@ -84,3 +84,60 @@ def test_version_and_seed_bounds():
     assert res.exit_code == 0 and res.output.strip() == f"iamd {__version__}"
     res = runner.invoke(app, ["run", "northern-front", "--seed", str(2**64), "-q"])
     assert res.exit_code == 2 and "--seed must be" in res.stderr
+
+
+def test_a_wrong_out_is_refused_before_anything_is_simulated(tmp_path: Path, monkeypatch):
+    import iamd.sim.run as run_mod
+
+    monkeypatch.setattr(run_mod, "simulate", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    store = tmp_path / "store"
+    (store / "batches").mkdir(parents=True)
+    (store / "job.json").write_text("{}")
+    res = runner.invoke(app, ["run", "northern-front", "--out", str(store), "-q", "--no-map"])
+    assert res.exit_code == 2 and "is not a run directory" in res.stderr
+    res = runner.invoke(app, ["run", "northern-front", "--out", "/", "-q", "--no-map"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_a_failed_swap_puts_the_earlier_run_back(tmp_path: Path, monkeypatch):
+    import os
+
+    import iamd.sim.run as run_mod
+
+    out = tmp_path / "run"
+    _run("northern-front", "--out", str(out))
+    before = (out / "events.parquet").read_bytes()
+    real = os.replace
+    calls = []
+
+    def flaky(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:  # the new run into place
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(run_mod.os, "replace", flaky)
+    res = runner.invoke(app, ["run", "northern-front", "--seed", "3", "--out", str(out), "-q",
+                              "--no-map"])  # fmt: skip
+    assert res.exit_code == 2 and "cannot write run directory" in res.stderr
+    assert (out / "events.parquet").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_hand_edited_run_directory_is_a_clear_error(tmp_path: Path):
+    import shutil
+
+    import yaml
+
+    out = tmp_path / "run"
+    _run("northern-front", "--out", str(out))
+    edited = tmp_path / "edited"
+    shutil.copytree(out, edited)
+    data = yaml.safe_load((edited / "scenario.yaml").read_text())
+    del data["assets"][0]["name"]
+    data["duration_s"] = "an hour"
+    (edited / "scenario.yaml").write_text(yaml.safe_dump(data))
+    for fmt in ("czml", "kml"):
+        res = runner.invoke(app, ["export", fmt, str(edited)])
+        assert res.exit_code == 2 and "is not a valid scenario" in res.stderr, res.output
+        assert "missing required key 'name'" in res.stderr and "Traceback" not in res.output
