@@ -425,3 +425,53 @@ def test_set_values_are_read_like_the_scenario_file() -> None:
     assert parse_set("raid.0.targets=[Town, Port]").value == ["Town", "Port"]
     with pytest.raises(ScenarioError, match="not valid YAML"):
         parse_set("name=!!python/object/apply:os.system [ls]")
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_mc_and_sweep_never_write_over_something_else(small: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "a-run"
+    assert runner.invoke(app, ["run", str(small), "--out", str(run_dir), "-q"]).exit_code == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "summary.json").write_text("my own notes\n")
+    before = {d: _tree(d) for d in (run_dir, mine)}
+    for target in (run_dir, mine):
+        for cmd in (["mc", str(small), "--runs", "1"],
+                    ["sweep", str(small), "--vary", "raid.0.count=3", "--runs", "1"]):  # fmt: skip
+            r = runner.invoke(app, [*cmd, "--out", str(target), "-q"])
+            assert r.exit_code != 0
+            assert "choose another --out" in r.output and "Traceback" not in r.output
+            assert _tree(target) == before[target]  # nothing written, nothing lost
+    # a file in the way of a sweep's point is refused before any point runs
+    sw = tmp_path / "sw"
+    (sw / "points" / "001").mkdir(parents=True)
+    (sw / "points" / "001" / "x.txt").write_text("x")
+    r = runner.invoke(app, ["sweep", str(small), "--vary", "raid.0.count=3,6", "--runs", "1",
+                            "--out", str(sw), "-q"])  # fmt: skip
+    assert r.exit_code != 0 and "choose another --out" in r.output
+    assert not (sw / "points" / "000").exists()
+
+
+def test_sweep_validates_every_point_before_running_any(small: Path, tmp_path: Path) -> None:
+    sw = tmp_path / "sw"
+    r = runner.invoke(app, ["sweep", str(small), "--vary", "raid.0.count=3,6,-1", "--runs", "1",
+                            "--out", str(sw), "-q"])  # fmt: skip
+    assert r.exit_code == 2, r.output
+    assert "--set raid.0.count=-1" in r.output and "Traceback" not in r.output
+    assert not sw.exists()  # the valid points were not run first
+
+
+def test_sweep_values_are_read_like_set_values() -> None:
+    from iamd.analysis.sweep import parse_vary
+    from iamd.scenario.overrides import parse_set
+
+    texts = ["0.5", "2024-04-13", "yes", "{lat_deg: 31}"]
+    axis = parse_vary("doctrine.x=" + ",".join(texts[:3]))
+    assert axis.texts == texts[:3]
+    assert axis.values == [parse_set(f"doctrine.x={t}").value for t in texts[:3]]
+    assert axis.values[1] == "2024-04-13"  # a date stays text, as in a scenario file
+    with pytest.raises(IamdError, match="not valid YAML"):
+        parse_vary("doctrine.x=[a")

@@ -501,3 +501,29 @@ def test_workers_exit_when_the_job_is_killed(tiny: Path, tmp_path: Path) -> None
         job.send_signal(signal.SIGKILL)
         job.wait()
     wait_for(lambda: not any(_alive(w) for w in workers), 30, "workers to exit")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads /proc")
+def test_a_worker_killed_mid_job_is_a_clear_error(tiny: Path, tmp_path: Path) -> None:
+    # what the kernel's out-of-memory killer does to one worker
+    out = tmp_path / "mc"
+    job = subprocess.Popen(
+        mc_cmd(tiny, out, 600, "--workers", "2", "--batch-size", "300"),
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: len(_children(job.pid)) == 2, 120, "two workers")
+        os.kill(_children(job.pid)[0], signal.SIGKILL)
+        _, err = job.communicate(timeout=120)
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.wait()
+    assert job.returncode not in (0, None)
+    assert "a worker process died" in err
+    assert "Traceback" not in err
+    assert Store(out).done() == set()  # nothing half-written was kept

@@ -87,3 +87,30 @@ def test_a_query_cannot_unlock_a_later_query(store: Path) -> None:
 def test_a_directory_without_runs(tmp_path: Path) -> None:
     r = runner.invoke(app, ["query", str(tmp_path), "SELECT 1"])
     assert r.exit_code == 2 and "has no stored runs" in r.output
+
+
+@pytest.mark.parametrize(
+    ("sql", "timeout_s", "expected"),
+    [
+        # a runaway join: far more than any laptop could finish in the time given
+        ("SELECT count(*) FROM range(1000000000) a, range(1000000000) b", 0.5,
+         "ran longer than 0.5 s"),
+        ("SELECT length(list(range)) FROM range(400000000)", 120,
+         "needed more than 2GB of memory"),
+        ("SELECT * FROM range(2000000)", 120, "more than 1,000,000 rows"),
+    ],
+)  # fmt: skip
+def test_a_query_is_bounded_in_time_memory_and_rows(
+    store: Path, sql: str, timeout_s: float, expected: str
+) -> None:
+    r = runner.invoke(app, ["query", str(store), sql, "--timeout-s", str(timeout_s)])
+    assert r.exit_code == 2, r.output
+    assert expected in r.output and "Traceback" not in r.output
+
+
+def test_the_limits_cannot_be_lifted_by_the_query(store: Path) -> None:
+    for sql in ("SET memory_limit = '100GB'", "SET threads = 64", "RESET memory_limit"):
+        with pytest.raises(StoreError, match="refused"):
+            query(store, sql)
+    _, rows = query(store, "SELECT current_setting('threads'), current_setting('memory_limit')")
+    assert rows == [(2, "1.8 GiB")]  # DuckDB shows 2 GB (10**9 bytes) in GiB

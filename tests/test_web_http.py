@@ -268,3 +268,22 @@ def test_class_colours_are_the_same_in_every_run(client: TestClient, runs: Path)
     assert len(set(full.values())) == len(full)
     fates = client.get("/api/runs/north/replay").json()["layout"]["fate_colours"]
     assert not set(full.values()) & set(fates.values())
+
+
+def test_a_served_report_opens_sandboxed(client: TestClient, runs: Path) -> None:
+    """A report.html that anyone wrote into --runs runs no script as the application:
+    its response is sandboxed (an origin of its own) and may load no script at all."""
+    (runs / "north" / "report.html").write_text(
+        "<html><body><script>fetch('/api/runs', {method: 'POST'})</script></body></html>"
+    )
+    r = client.get("/api/runs/north/files/report.html")
+    assert r.status_code == 200
+    policy = [p.strip() for p in r.headers["content-security-policy"].split(";")]
+    assert policy[0] == "sandbox"  # no allow-scripts, no allow-same-origin
+    assert (
+        "default-src 'none'" in policy and "script-src" not in r.headers["content-security-policy"]
+    )
+    assert "frame-ancestors 'none'" in policy
+    # the application's own pages keep their policy
+    page = client.get("/").headers["content-security-policy"]
+    assert "sandbox" not in page and "script-src 'self'" in page

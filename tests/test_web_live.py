@@ -130,3 +130,131 @@ def test_nonsense_limits_are_refused(tmp_path: Path, limit: dict[str, float]) ->
 
     with pytest.raises(IamdError, match="--run-"):
         create_app(Settings(runs_dir=tmp_path, **limit))  # type: ignore[arg-type]
+
+
+def test_a_child_that_never_pauses_is_still_cancelled(tmp_path: Path) -> None:
+    """Cancel and the wall time are looked at before every message, not only when the
+    child is silent: a real child process, and a thread that floods its pipe."""
+    import multiprocessing as mp
+    import threading
+    import time
+
+    from iamd.web.live import Job, Runner
+
+    runner = Runner(tmp_path, max_runs=1)
+    ctx = mp.get_context("spawn")
+    proc = ctx.Process(target=time.sleep, args=(60,), daemon=True)
+    proc.start()
+    receive, send = ctx.Pipe(duplex=False)
+    stop = threading.Event()
+
+    def flood() -> None:
+        while not stop.is_set():
+            send.send({"type": "progress", "t_s": 0.0, "events": []})
+
+    threading.Thread(target=flood, daemon=True).start()
+    job = Job("j", "web-j")
+    try:
+        for _ in range(100):  # the child is talking
+            assert runner._next(job, proc, receive, time.monotonic() + 60)["type"] == "progress"
+        job.cancel.set()
+        for _ in range(1000):
+            msg = runner._next(job, proc, receive, time.monotonic() + 60)
+            if msg["type"] != "progress":
+                break
+        assert msg == {"type": "cancelled", "message": "cancelled"}
+        assert not proc.is_alive()
+        past = runner._next(Job("k", "web-k"), proc, receive, time.monotonic() - 1)
+        assert past["reason"] == "timeout"
+    finally:
+        stop.set()
+        proc.kill()
+        proc.join()
+
+
+def test_ended_jobs_are_forgotten_beyond_a_bound(tmp_path: Path) -> None:
+    from iamd.web.live import KEPT_JOBS, Job, Runner
+
+    runner = Runner(tmp_path, max_runs=1)
+    for k in range(KEPT_JOBS + 10):
+        job = Job(f"{k}", f"web-{k}")
+        job.add({"type": "done", "run": job.run})
+        runner._forget_ended()
+        runner.jobs[job.id] = job
+    running = Job("live", "web-live")
+    runner.jobs[running.id] = running
+    runner._forget_ended()
+    assert "live" in runner.jobs  # a job still going is never dropped
+    ended = [k for k, job in runner.jobs.items() if job.finished]
+    assert ended == [f"{k}" for k in range(11, KEPT_JOBS + 10)]  # the newest, in order
+
+
+def _spawned_children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in cmdline:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads /proc")
+def test_a_run_ends_when_the_server_is_killed(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = Path(__file__).resolve().parents[1] / "src"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "iamd", "serve", "--runs", str(runs), "--port", str(port)],
+        env={**os.environ, "PYTHONPATH": str(src)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children: list[int] = []
+    try:
+        body = json.dumps({"scenario": "regional-raid", "seed": 1}).encode()
+        end = time.monotonic() + 120
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/api/runs", data=body, headers=JSON
+                )
+                with urllib.request.urlopen(request, timeout=10) as r:
+                    assert r.status == 202
+                break
+            except OSError:
+                assert time.monotonic() < end, "the server did not start"
+                time.sleep(0.2)
+        while not children:
+            assert time.monotonic() < end, "no run started"
+            children = _spawned_children(server.pid)
+            time.sleep(0.1)
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+    end = time.monotonic() + 10  # a regional-raid run takes far longer
+    while any(Path(f"/proc/{c}").exists() and _spawned_state(c) != "Z" for c in children):
+        assert time.monotonic() < end, "the run went on without its server"
+        time.sleep(0.1)
+
+
+def _spawned_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

@@ -11,7 +11,7 @@ serial
     In this process (``workers=1`` without a scheduler).
 local pool
     ``concurrent.futures.ProcessPoolExecutor`` on ``workers`` processes (spawned); a
-    worker ends when the job process dies, however it dies (:func:`exit_with_parent`).
+    worker ends when the job process dies, however it dies (:func:`iamd.lifetime.exit_with_parent`).
 Dask
     ``distributed.Client(scheduler)`` on an existing cluster; workers need iamd installed.
 
@@ -22,16 +22,12 @@ The job holds its store's lock throughout (:meth:`iamd.analysis.store.Store.writ
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import difflib
 import math
 import os
-import signal
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
@@ -44,6 +40,7 @@ from iamd.analysis.metrics import Row, summary_metrics, summary_row
 from iamd.analysis.stats import describe, halfwidth
 from iamd.analysis.store import Store, StoreError, column, metric_columns
 from iamd.errors import IamdError
+from iamd.lifetime import exit_with_parent
 from iamd.scenario.load import Scenario
 from iamd.scenario.schema import check_seed
 
@@ -106,42 +103,6 @@ def batches_of(todo: list[int], size: int) -> list[list[int]]:
     return [todo[k : k + size] for k in range(0, len(todo), size)]
 
 
-PR_SET_PDEATHSIG = 1
-"""``prctl`` option: the signal a Linux process receives when its parent dies."""
-PARENT_POLL_S = 0.5
-"""How often a worker checks that the job that started it is alive."""
-
-
-def _kill_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (elsewhere: nothing)."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def _watch_parent(parent_pid: int) -> None:
-    while True:
-        if os.getppid() != parent_pid:  # re-parented: the job is gone
-            os._exit(1)
-        time.sleep(PARENT_POLL_S)
-
-
-def exit_with_parent(parent_pid: int) -> None:
-    """Pool initializer: end this worker when the job process ``parent_pid`` dies.
-
-    A job killed with SIGKILL cannot stop its workers, and a worker would otherwise finish
-    its batch (minutes) for nobody. On Linux the kernel kills the worker
-    (``PR_SET_PDEATHSIG``; the pool is created and used by one thread of the job, the
-    one that spawns the workers); everywhere a daemon thread also watches ``getppid()``.
-    """
-    _kill_with_parent()
-    if os.getppid() != parent_pid:  # the job died before the signal was armed
-        os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
-
-
 class _Pool:
     def __init__(self, workers: int) -> None:
         self.pool = ProcessPoolExecutor(
@@ -193,7 +154,17 @@ def _results(
     while left:
         done, left = wait(left, return_when=FIRST_COMPLETED)
         for fut in done:
-            yield fut.result()
+            try:
+                rows = fut.result()
+            except BrokenProcessPool:
+                raise IamdError(WORKER_DIED) from None
+            yield rows
+
+
+WORKER_DIED = (
+    "a worker process died (killed, or out of memory: try fewer --workers); "
+    "the batches stored so far are kept, and the same command resumes from them"
+)
 
 
 def summarise_store(store: Store, requested: int) -> dict[str, Any]:

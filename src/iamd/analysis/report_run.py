@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pyarrow as pa
-import yaml
 
 from iamd.analysis.display import fmt, scale_of
 from iamd.analysis.metrics import summary_row
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
     from iamd.sim.run import RunResult
 
 MAP_FILE = "map.png"
-RESOLVED_CATALOG = "resolved_catalog"
-"""Key of a run's ``scenario.yaml`` that is a record of the catalog, not scenario input."""
 
 
 def _summary(directory: Path) -> dict[str, Any]:
@@ -109,16 +106,13 @@ def rerun(directory: Path, seed: int) -> RunResult:
     ``iamd run`` simulates the scenario itself (no replication index), so this gives the
     same run, event for event.
     """
-    from iamd.scenario.load import load_scenario_text
+    from iamd.export.rundir import read_run_scenario
     from iamd.sim.run import simulate
 
     path = directory / SCENARIO_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            data.pop(RESOLVED_CATALOG, None)
-        scenario = load_scenario_text(yaml.safe_dump(data, sort_keys=False), str(path))
-    except (OSError, yaml.YAMLError, IamdError) as exc:
+        scenario, _, _ = read_run_scenario(path)
+    except IamdError as exc:
         first = str(exc).splitlines()[0]
         raise StoreError(
             f"cannot draw the theatre: {path} does not load ({first}); use --no-map"

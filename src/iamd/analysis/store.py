@@ -36,8 +36,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from iamd.analysis.lock import DirLock
+from iamd.analysis.lock import LOCK_FILE, DirLock
 from iamd.errors import IamdError
+from iamd.sim.layout import holds_other, is_store
 
 JOB_FILE = "job.json"
 BATCH_DIR = "batches"
@@ -197,6 +198,21 @@ class Store:
         self._lock: DirLock | None = None
 
     # writing ------------------------------------------------------------------------------
+    def check_out(self) -> None:
+        """Refuse to write where something else lives (a run directory, a file, a folder
+        of one's own): only a new or empty directory or a store is written.
+
+        Raises
+        ------
+        StoreError
+            Naming the directory, before anything is written.
+        """
+        if holds_other(self.root, is_store, own=(LOCK_FILE,)):
+            raise StoreError(
+                f"{self.root} exists and is not a Monte Carlo store; choose another --out "
+                "(a store is resumed, anything else is left alone)"
+            )
+
     @contextlib.contextmanager
     def writing(self, command: str = "iamd mc") -> Iterator[Store]:
         """Hold the directory for writing: create it, lock it, remove stale temporaries.
@@ -211,6 +227,7 @@ class Store:
             When another process is writing the directory (naming it), or the directory
             cannot be created or written.
         """
+        self.check_out()
         lock = DirLock(self.root, command)
         try:
             self.root.mkdir(parents=True, exist_ok=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from iamd.analysis.store import write_atomic
-from iamd.errors import IamdError
+from iamd.errors import IamdError, ScenarioError
+from iamd.scenario.overrides import parse_set
 
 SWEEP_FILE = "sweep.json"
 CSV_FILE = "sweep.csv"
@@ -28,22 +28,33 @@ HEADLINE = (
 )
 
 
-def parse_vary(text: str) -> tuple[str, list[Any]]:
-    """``PATH=v1,v2,...`` into the path and its values (each read as YAML).
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """One ``--vary PATH=v1,v2,...``: the path, each value as typed and as read."""
+
+    path: str
+    texts: list[str]
+    values: list[Any]
+
+
+def parse_vary(text: str) -> Axis:
+    """``PATH=v1,v2,...`` into its path and values, each read as ``--set`` reads it.
 
     Raises
     ------
     IamdError
-        Without ``=`` or values.
+        Without ``=`` or values, or for a value that is not valid YAML.
     """
     path, sep, raw = text.partition("=")
-    values = [v.strip() for v in raw.split(",") if v.strip()]
-    if not sep or not path.strip() or not values:
+    texts = [v.strip() for v in raw.split(",") if v.strip()]
+    if not sep or not path.strip() or not texts:
         raise IamdError(f"--vary {text!r}: expected PATH=v1,v2,..., e.g. raid.0.count=50,100,200")
     try:
-        return path.strip(), [yaml.safe_load(v) for v in values]
-    except yaml.YAMLError as exc:
-        raise IamdError(f"--vary {text!r}: a value is not valid YAML ({exc})") from None
+        values = [parse_set(f"{path.strip()}={v}").value for v in texts]
+    except ScenarioError as exc:
+        why = exc.problems[0].message if exc.problems else "unreadable"
+        raise IamdError(f"--vary {text!r}: {why}") from None
+    return Axis(path.strip(), texts, values)
 
 
 def write_sweep(

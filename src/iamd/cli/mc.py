@@ -26,6 +26,7 @@ from iamd.analysis.montecarlo import KEY_METRICS
 from iamd.cli.app import app, err, fail, out, say, table
 from iamd.errors import IamdError
 from iamd.scenario.schema import MAX_SEED
+from iamd.sim.layout import holds_other, is_sweep
 
 
 class RateColumn(ProgressColumn):
@@ -110,6 +111,8 @@ def _run_job(
     from iamd.analysis.montecarlo import run_mc
     from iamd.analysis.store import Store
 
+    store = Store(out_dir)
+    store.check_out()  # before the progress bar
     with _progress(quiet) as bar:
         task = bar.add_task(label, total=runs, stored_before=None)
 
@@ -118,7 +121,7 @@ def _run_job(
                 bar.update(task, stored_before=stored)
             bar.update(task, completed=stored, total=total)
 
-        return run_mc(Store(out_dir), job, runs, progress=step, **options)
+        return run_mc(store, job, runs, progress=step, **options)
 
 
 SEED_HELP = "root seed, 0 .. 2**63-1 (default: the scenario's)"
@@ -205,7 +208,9 @@ QUERY_HELP = (
     'model_sha256 and every metric under its dotted name (quote it: "threats.impacted_asset").'
     "\n\nA query may read 'runs' and compute, nothing else: reading or writing files "
     "(read_csv, COPY ... TO, EXPORT), ATTACH of a database file, INSTALL or LOAD of "
-    "extensions and changing settings are refused (exit 2). Nothing is written."
+    "extensions and changing settings are refused (exit 2). Nothing is written. A query "
+    "may use 2 threads and 2 GB of memory, return at most 1,000,000 rows and run for "
+    "--timeout-s seconds."
 )
 
 
@@ -218,11 +223,14 @@ def query_cmd(
     directory: Annotated[Path, typer.Argument(help="a directory made by iamd mc")],
     sql: Annotated[str, typer.Argument(help="DuckDB SQL over the table 'runs' (only)")],
     as_csv: Annotated[bool, typer.Option("--csv", help="print CSV instead of a table")] = False,
+    timeout_s: Annotated[
+        float, typer.Option("--timeout-s", min=0.001, help="stop a query running longer, s")
+    ] = 60.0,
 ) -> None:
     from iamd.analysis.query import query
 
     try:
-        names, rows = query(directory, sql)
+        names, rows = query(directory, sql, timeout_s)
     except IamdError as exc:
         raise fail(exc) from None
     if as_csv:
@@ -311,6 +319,7 @@ def sweep_cmd(
     Each point is a resumable Monte Carlo store under OUT/points/; OUT/sweep.csv holds a
     row per point with the mean and 95 % interval of every headline metric.
     """
+    from iamd.analysis.store import Store
     from iamd.analysis.sweep import parse_vary, write_sweep
 
     options = {
@@ -320,25 +329,29 @@ def sweep_cmd(
         "command": "iamd sweep",
     }
     try:
+        if holds_other(out_dir, is_sweep):
+            raise IamdError(
+                f"{out_dir} exists and is not a sweep's directory; choose another --out "
+                "(a sweep is resumed, anything else is left alone)"
+            )
         axes = [parse_vary(v) for v in vary]
-        grid = list(itertools.product(*[values for _, values in axes]))
-        points = []
-        for n, values in enumerate(grid):
-            changes = [f"{path}={v}" for (path, _), v in zip(axes, values, strict=True)]
+        paths = [a.path for a in axes]
+        grid = list(itertools.product(*[range(len(a.texts)) for a in axes]))
+        planned = []
+        for n, picks in enumerate(grid):  # every point validated before any is run
+            changes = [f"{a.path}={a.texts[k]}" for a, k in zip(axes, picks, strict=True)]
+            values = {a.path: a.values[k] for a, k in zip(axes, picks, strict=True)}
             job = _job(scenario, seed, [*(set_ or []), *changes], without or [])
-            label = ", ".join(changes)
-            point_dir = out_dir / "points" / f"{n:03d}"
+            Store(out_dir / "points" / f"{n:03d}").check_out()
+            planned.append((values, ", ".join(changes), out_dir / "points" / f"{n:03d}", job))
+        points = []
+        for n, (values, label, point_dir, job) in enumerate(planned):
             res = _run_job(job, point_dir, runs, options, quiet, f"[{n + 1}/{len(grid)}] {label}")
-            points.append((dict(zip([p for p, _ in axes], values, strict=True)), point_dir, res))
-        sweep_rows = write_sweep(out_dir, [p for p, _ in axes], points)
+            points.append((values, point_dir, res))
+        sweep_rows = write_sweep(out_dir, paths, points)
     except IamdError as exc:
         raise fail(exc) from None
-    headers = [p for p, _ in axes] + [
-        "runs",
-        "leakers on assets",
-        "interceptors fired",
-        "cost ratio",
-    ]
+    headers = [*paths, "runs", "leakers on assets", "interceptors fired", "cost ratio"]
     out.print(table(f"sweep of {job.scenario.name}", headers, sweep_rows))
     say(f"table: {out_dir / 'sweep.csv'}; report: iamd report {out_dir}")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +22,9 @@ from numpy.typing import NDArray
 
 from iamd.errors import IamdError, ScenarioError
 from iamd.sim.layout import RUN_FILES
+
+if TYPE_CHECKING:
+    from iamd.scenario.load import Scenario
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -227,12 +230,12 @@ OLD_CATALOG_KEY = "resolved_catalog"
 """Where run directories of iamd 0.1 before issue 14 kept their catalog classes."""
 
 
-def run_scenario(path: Path) -> dict[str, Any]:
-    """A run directory's ``scenario.yaml``, read safely and validated as a scenario.
+def read_run_scenario(path: Path) -> tuple[Scenario, dict[str, Any], Any]:
+    """A run directory's ``scenario.yaml``: the validated :class:`Scenario`, the file's
+    data, and the ``resolved_catalog`` of an older run (None for a current one).
 
-    Read with the scenario loader's limits (no alias bombs, no tags), and checked by the
-    schema, so every field a reader uses is there with its type. An older run's
-    ``resolved_catalog`` is kept for :attr:`RunData.catalog` but not validated.
+    Read with the scenario loader's limits (no alias bombs, no tags) and checked by the
+    schema, so the run can be simulated again and every field a reader uses is there.
 
     Raises
     ------
@@ -249,12 +252,21 @@ def run_scenario(path: Path) -> dict[str, Any]:
             raise IamdError(f"{path}: not a scenario (a mapping of keys to values)")
         old = data.get(OLD_CATALOG_KEY)
         rest = {k: v for k, v in data.items() if k != OLD_CATALOG_KEY}
-        scenario_from_located(Located(rest, located.file, located.positions), str(path))
+        scenario = scenario_from_located(Located(rest, located.file, located.positions), str(path))
     except ScenarioError as exc:
         errors = [p for p in exc.problems if not p.warning]
         shown = "; ".join(str(p) for p in errors[:3]) + (" ..." if len(errors) > 3 else "")
         raise IamdError(f"{path} is not a valid scenario: {shown}") from None
-    return rest if old is None else {**rest, OLD_CATALOG_KEY: old}
+    return scenario, rest, old
+
+
+def run_scenario(path: Path) -> dict[str, Any]:
+    """A run directory's ``scenario.yaml`` as data, validated (:func:`read_run_scenario`).
+
+    An older run's ``resolved_catalog`` is kept for :attr:`RunData.catalog`.
+    """
+    _, data, old = read_run_scenario(path)
+    return data if old is None else {**data, OLD_CATALOG_KEY: old}
 
 
 def load_run(path: Path | str) -> RunData:

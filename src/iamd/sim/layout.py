@@ -8,6 +8,7 @@ Monte Carlo store holds ``job.json`` and ``batches/``, a sweep ``sweep.json``. E
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 RUN_FILES = ("summary.json", "scenario.yaml", "events.parquet", "truth.parquet")
@@ -20,3 +21,23 @@ def is_run_dir(path: Path) -> bool:
     return all((path / f).is_file() for f in RUN_FILES) and not any(
         (path / f).exists() for f in ("job.json", "sweep.json", "batches")
     )
+
+
+def is_store(path: Path) -> bool:
+    """Whether ``path`` is a Monte Carlo store (``job.json`` or ``batches/``)."""
+    return (path / "job.json").is_file() or (path / "batches").is_dir()
+
+
+def is_sweep(path: Path) -> bool:
+    """Whether ``path`` is a sweep's directory (``sweep.json`` or ``points/``)."""
+    return (path / "sweep.json").is_file() or (path / "points").is_dir()
+
+
+def holds_other(path: Path, belongs: Callable[[Path], bool], own: tuple[str, ...] = ()) -> bool:
+    """Whether writing to ``path`` could damage something else: it exists and is a file,
+    or a directory that is neither empty (bar the names ``own``) nor ``belongs``."""
+    if not path.exists():
+        return False
+    if not path.is_dir():
+        return True
+    return not belongs(path) and any(p.name not in own for p in path.iterdir())

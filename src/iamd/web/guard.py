@@ -116,6 +116,20 @@ def csp(host: str | None) -> str:
     )
 
 
+FILE_CSP = (
+    "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+"""The policy of a file served as it is (``/api/runs/NAME/files/FILE``): a report page
+opens sandboxed, in an origin of its own, with no scripts, so a page written by anyone
+into ``--runs`` cannot act as the application."""
+
+
+def policy_for(path: str, host: str | None) -> str:
+    """The Content Security Policy of a response to ``path`` (the request's host checked)."""
+    return FILE_CSP if "/files/" in path else csp(host)
+
+
 def _headers(scope: Scope) -> dict[str, str]:
     """Request headers, lower-case names; a repeated header keeps its first value."""
     out: dict[str, str] = {}
@@ -184,15 +198,16 @@ class Guard:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = _security_headers(message.get("headers", []), host)
+                policy = policy_for(scope.get("path", ""), host)
+                message["headers"] = _security_headers(message.get("headers", []), policy)
             await send(message)
 
         await self.app(scope, receive, with_headers)
 
 
-def _security_headers(headers: Iterable[tuple[bytes, bytes]], host: str | None) -> list[Any]:
+def _security_headers(headers: Iterable[tuple[bytes, bytes]], policy: str) -> list[Any]:
     ours = {
-        b"content-security-policy": csp(host).encode(),
+        b"content-security-policy": policy.encode(),
         b"x-content-type-options": b"nosniff",
         b"referrer-policy": b"no-referrer",
         b"x-frame-options": b"DENY",
@@ -215,7 +230,7 @@ async def _send_refusal(send: Send, status: int, message: str) -> None:
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ],
-                None,
+                csp(None),
             ),
         }
     )

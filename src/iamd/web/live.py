@@ -34,6 +34,7 @@ import numpy as np
 
 from iamd.errors import IamdError, ScenarioError
 from iamd.geo import ecef2geodetic
+from iamd.lifetime import exit_with_parent
 from iamd.web.redact import redact_paths
 from iamd.web.replay import EVENT_KINDS
 
@@ -45,6 +46,8 @@ PARTIAL_PREFIX = ".partial-"
 """Name prefix of a run directory being written (hidden: never listed or served)."""
 POLL_S = 0.2
 """How often the server thread looks at a silent child (cancel, wall time, death)."""
+KEPT_JOBS = 32
+"""Ended jobs whose messages are kept for late WebSocket clients (the oldest go first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +148,14 @@ def _worker(
     partial_dir: str,
     memory_mb: int,
     conn: Connection,
+    server_pid: int,
 ) -> None:
-    """Child process: validate, simulate with a streamed log, write the run directory."""
+    """Child process: validate, simulate with a streamed log, write the run directory.
+
+    The child ends with the server, however the server ends
+    (:func:`iamd.lifetime.exit_with_parent`).
+    """
+    exit_with_parent(server_pid)
     out_of_memory = pickle.dumps(
         {
             "type": "error",
@@ -263,11 +272,12 @@ class Runner:
             partial = self.runs_dir / f"{PARTIAL_PREFIX}{job.run}"
             proc = self.ctx.Process(
                 target=_worker,
-                args=(source, seed, str(partial), self.limits.memory_mb, send),
+                args=(source, seed, str(partial), self.limits.memory_mb, send, os.getpid()),
                 daemon=True,
             )
             proc.start()
             send.close()  # the child holds the sending end: EOF here when it ends
+            self._forget_ended()
             self.jobs[job_id] = job
             self.procs[job_id] = proc
         except BaseException:
@@ -275,6 +285,12 @@ class Runner:
             raise
         threading.Thread(target=self._pump, args=(job, proc, receive, loop), daemon=True).start()
         return job
+
+    def _forget_ended(self) -> None:
+        """Drop the oldest ended jobs beyond ``KEPT_JOBS`` (a long-lived server stays small)."""
+        ended = [k for k, job in self.jobs.items() if job.finished]
+        for job_id in ended[: max(0, len(ended) - KEPT_JOBS + 1)]:
+            del self.jobs[job_id]
 
     def cancel(self, job_id: str) -> bool | None:
         """Ask job ``job_id`` to stop: True when asked, False when it has ended, None if unknown."""
@@ -289,16 +305,8 @@ class Runner:
     def _next(self, job: Job, proc: Any, conn: Connection, deadline_s: float) -> dict[str, Any]:
         """The child's next message, or the message that ends it (cancel, wall time, death)."""
         while True:
-            try:
-                if conn.poll(POLL_S):
-                    msg: dict[str, Any] = conn.recv()
-                    return msg
-            except (EOFError, OSError):  # the child has ended without a last message
-                proc.join(timeout=5.0)
-                return self._ended(proc, job)
-            except Exception:  # a message that does not unpickle: the child is broken
-                _stop(proc)
-                return {"type": "error", "message": "internal error: unreadable message"}
+            # before each message, not only when the child is silent: a child that talks
+            # without pause is still cancelled and still stopped at its wall time
             if job.cancel.is_set():
                 _stop(proc)
                 return {"type": "cancelled", "message": "cancelled"}
@@ -310,6 +318,16 @@ class Runner:
                     "reason": "timeout",
                     "message": f"stopped: ran longer than {limit:g} s",
                 }
+            try:
+                if conn.poll(POLL_S):
+                    msg: dict[str, Any] = conn.recv()
+                    return msg
+            except (EOFError, OSError):  # the child has ended without a last message
+                proc.join(timeout=5.0)
+                return self._ended(proc, job)
+            except Exception:  # a message that does not unpickle: the child is broken
+                _stop(proc)
+                return {"type": "error", "message": "internal error: unreadable message"}
             if not proc.is_alive() and not conn.poll(0):
                 return self._ended(proc, job)
 
