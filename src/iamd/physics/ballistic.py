@@ -59,13 +59,22 @@ def acceleration(pos_m: F64, vel_m_s: F64, beta_kg_m2: F64, earth: Earth = "elli
 
 def _acceleration(pos_m: F64, vel_m_s: F64, beta_kg_m2: F64, earth: Earth) -> tuple[F64, F64]:
     """The acceleration (n, 3) and the drag rate ``rho |v| / beta`` (n,), 1/s."""
+    acc, rate, _ = _acceleration_at(pos_m, vel_m_s, beta_kg_m2, earth)
+    return acc, rate
+
+
+def _acceleration_at(
+    pos_m: F64, vel_m_s: F64, beta_kg_m2: F64, earth: Earth
+) -> tuple[F64, F64, F64]:
+    """The acceleration (n, 3), the drag rate (n,), 1/s, and the altitude (n,), m."""
     r2 = np.einsum("ij,ij->i", pos_m, pos_m)
     r = np.sqrt(r2)
-    rho = density_kg_m3(r - _surface_radius_sq(pos_m, r2, earth))
+    alt = r - _surface_radius_sq(pos_m, r2, earth)
+    rho = density_kg_m3(alt)
     speed = np.sqrt(np.einsum("ij,ij->i", vel_m_s, vel_m_s))
     drag = rho * speed / (2.0 * beta_kg_m2)
     acc = (-GM_EARTH_M3_S2 / (r2 * r))[:, None] * pos_m - drag[:, None] * vel_m_s
-    return np.asarray(acc), np.asarray(2.0 * drag)
+    return np.asarray(acc), np.asarray(2.0 * drag), np.asarray(alt)
 
 
 STIFF_STEP = 1.0
@@ -76,12 +85,13 @@ MAX_PARTS = 4096
 """Most parts one step is split into."""
 
 
-def _rk4(x: F64, dt: F64, beta_kg_m2: F64, earth: Earth) -> tuple[F64, F64]:
-    """One classical RK4 step of states (n, 6) with steps ``dt`` (n, 1); also the drag
-    rate (n,) at the start, 1/s."""
+def _rk4(x: F64, dt: F64, beta_kg_m2: F64, earth: Earth, a1: F64 | None = None) -> F64:
+    """One classical RK4 step of states (n, 6) with steps ``dt`` (n, 1); ``a1`` (n, 3), the
+    acceleration at ``x``, when the caller has it already (the end of the last step)."""
     half = 0.5 * dt
     p0, v0 = x[:, :3], x[:, 3:]
-    a1, rate = _acceleration(p0, v0, beta_kg_m2, earth)
+    if a1 is None:
+        a1 = acceleration(p0, v0, beta_kg_m2, earth)
     v1 = v0 + half * a1
     a2 = acceleration(p0 + half * v0, v1, beta_kg_m2, earth)
     v2 = v0 + half * a2
@@ -92,7 +102,7 @@ def _rk4(x: F64, dt: F64, beta_kg_m2: F64, earth: Earth) -> tuple[F64, F64]:
     x_new = np.empty_like(x)
     x_new[:, :3] = p0 + sixth * (v0 + 2.0 * v1 + 2.0 * v2 + v3)
     x_new[:, 3:] = v0 + sixth * (a1 + 2.0 * a2 + 2.0 * a3 + a4)
-    return x_new, rate
+    return x_new
 
 
 def _substeps(x: F64, dt_s: F64, beta_kg_m2: F64, parts: F64, earth: Earth) -> F64:
@@ -101,7 +111,7 @@ def _substeps(x: F64, dt_s: F64, beta_kg_m2: F64, parts: F64, earth: Earth) -> F
     h = (dt_s / parts)[:, None]
     for q in range(int(parts.max())):  # a few missiles, in steep drag: parts of one step
         on = np.flatnonzero(parts > q)
-        x[on] = _rk4(x[on], h[on], beta_kg_m2[on], earth)[0]
+        x[on] = _rk4(x[on], h[on], beta_kg_m2[on], earth)
     return x
 
 
@@ -139,22 +149,24 @@ def integrate(
     t_impact = np.full(n, np.nan)
     impact = np.full((n, 3), np.nan)
     dt = dt_s[:, None]
-    alt_prev = altitude_m(x[:, :3], earth)
+    # the acceleration at the end of a step is the first stage of the next one, and it
+    # tells whether that step was stiff (its drag rate) and whether it reached the ground
+    a, rate, alt_prev = _acceleration_at(x[:, :3], x[:, 3:], beta_kg_m2, earth)
 
     for k in range(1, max_steps + 1):
-        x_new, rate = _rk4(x, dt, beta_kg_m2, earth)
-        alt = altitude_m(x_new[:, :3], earth)
+        x_new = _rk4(x, dt, beta_kg_m2, earth, a1=a)
+        with np.errstate(invalid="ignore", over="ignore"):
+            a_end, rate_end, alt = _acceleration_at(x_new[:, :3], x_new[:, 3:], beta_kg_m2, earth)
         # where drag is stiffer than the step allows, at its start or at its end (a step
         # from thin air into dense air, or one that diverged), take it in parts
-        speed_end = np.sqrt(np.einsum("ij,ij->i", x_new[:, 3:], x_new[:, 3:]))
-        with np.errstate(invalid="ignore", over="ignore"):
-            rate_end = density_kg_m3(alt) * speed_end / beta_kg_m2
-        rate_end = np.nan_to_num(rate_end, nan=np.inf)
-        parts = np.minimum(np.ceil(dt_s * np.maximum(rate, rate_end) / STIFF_STEP), MAX_PARTS)
+        worst = np.maximum(rate, np.nan_to_num(rate_end, nan=np.inf))
+        parts = np.minimum(np.ceil(dt_s * worst / STIFF_STEP), MAX_PARTS)
         stiff = np.flatnonzero(flying & (parts > 1))
         if stiff.size:
             x_new[stiff] = _substeps(x[stiff], dt_s[stiff], beta_kg_m2[stiff], parts[stiff], earth)
-            alt[stiff] = altitude_m(x_new[stiff, :3], earth)
+            a_end[stiff], rate_end[stiff], alt[stiff] = _acceleration_at(
+                x_new[stiff, :3], x_new[stiff, 3:], beta_kg_m2[stiff], earth
+            )
         hit = flying & (alt <= 0.0) & (k > 1)
         if hit.any():
             frac = alt_prev[hit] / (alt_prev[hit] - alt[hit])
@@ -163,6 +175,8 @@ def integrate(
             steps[hit] = k - 1
             flying &= ~hit
         x = np.where(flying[:, None], x_new, x)
+        a = np.where(flying[:, None], a_end, a)
+        rate = np.where(flying, rate_end, rate)
         alt_prev = np.where(flying, alt, alt_prev)
         states[:, k] = x
         if not flying.any():
