@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ def printed(workdir: Path) -> dict[str, list[str]]:
     """What each README command prints today, by command (run in ``workdir``)."""
     iamd = Path(sys.executable).parent / "iamd"
     for rel in ("examples", "benchmarks/data"):
-        subprocess.run(["cp", "-r", str(ROOT / rel), str(workdir / rel)], check=True)
+        shutil.copytree(ROOT / rel, workdir / rel)
     subprocess.run([str(iamd), "demo", "-q"], cwd=workdir, env=ENV, check=True,
                    capture_output=True)  # fmt: skip
     out: dict[str, list[str]] = {}
