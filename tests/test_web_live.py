@@ -150,9 +150,13 @@ def test_a_child_that_never_pauses_is_still_cancelled(tmp_path: Path) -> None:
 
     def flood() -> None:
         while not stop.is_set():
-            send.send({"type": "progress", "t_s": 0.0, "events": []})
+            try:
+                send.send({"type": "progress", "t_s": 0.0, "events": []})
+            except OSError:  # the test has closed the reading end
+                return
 
-    threading.Thread(target=flood, daemon=True).start()
+    flooding = threading.Thread(target=flood, daemon=True)
+    flooding.start()
     job = Job("j", "web-j")
     try:
         for _ in range(100):  # the child is talking
@@ -168,6 +172,9 @@ def test_a_child_that_never_pauses_is_still_cancelled(tmp_path: Path) -> None:
         assert past["reason"] == "timeout"
     finally:
         stop.set()
+        receive.close()  # a send blocked on a full pipe fails now
+        flooding.join(timeout=10)
+        send.close()
         proc.kill()
         proc.join()
 
