@@ -9,6 +9,7 @@ from iamd.sensors.radar import (
     RadarBank,
     RadarSite,
     above_horizon,
+    horizon_dip_rad,
     horizon_range_m,
     in_coverage,
     pd_swerling1,
@@ -65,6 +66,34 @@ def test_low_target_beyond_horizon_is_not_covered_high_one_is():
     high = geodetic2ecef(lat, lon, 10000.0)[None]
     assert not in_coverage(s, low)[0][0]
     assert in_coverage(s, high)[0][0]
+
+
+def _due_east(s: RadarSite, ground_m: float, alt_m: float) -> np.ndarray:
+    lon = s.lon_rad + ground_m / (EARTH_MEAN_RADIUS_M * np.cos(s.lat_rad))
+    return geodetic2ecef(s.lat_rad, lon, alt_m)[None]
+
+
+def test_a_low_flier_is_seen_from_an_elevated_site_out_to_the_horizon():
+    """The floor is measured from the site's horizon, not its horizontal: a 0 deg floor
+    at 300 m reaches a 100 m cruise missile to 90 % of the 4/3-Earth horizon distance
+    (its line of sight is 0.5 mrad below the horizontal there), and no further than the
+    horizon."""
+    s = site(alt_m=300.0)
+    d = float(horizon_range_m(300.0, 100.0))
+    assert 112e3 < d < 114e3  # 4.12 km * (sqrt(300) + sqrt(100))
+    _, _, el, _ = in_coverage(s, _due_east(s, 0.9 * d, 100.0))
+    assert el[0] < 0.0  # below the site's horizontal: a floor of 0 from it would miss it
+    assert in_coverage(s, _due_east(s, 0.9 * d, 100.0))[0][0]
+    assert not in_coverage(s, _due_east(s, 1.01 * d, 100.0))[0][0]
+    # the dip is the angle of the tangent ray, the textbook sqrt(2 h / kR)
+    assert float(horizon_dip_rad(300.0)) == pytest.approx(
+        np.sqrt(2 * 300.0 / (K_EFFECTIVE * EARTH_MEAN_RADIUS_M)), rel=1e-3
+    )
+    # a floor above the horizon (0.5 deg) still cuts the low flier off near its horizon
+    raised = site(alt_m=300.0, min_el_deg=0.5)
+    assert not in_coverage(raised, _due_east(raised, 0.9 * d, 100.0))[0][0]
+    # a site at sea level has no dip: as before
+    assert float(horizon_dip_rad(0.0)) == 0.0
 
 
 def test_sector_and_elevation_limits():

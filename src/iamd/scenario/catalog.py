@@ -138,7 +138,9 @@ class SensorClass(_Entry):
     pfa: Float = Field(default=1e-6, ge=1e-12, le=0.1)
     max_range_km: Float = Field(gt=0, le=50_000)
     sector_deg: Float = Field(default=360.0, gt=0, le=360)
-    min_el_deg: Float = Field(default=0.0, ge=-10, le=90)
+    min_el_deg: Float = Field(
+        default=0.0, ge=-10, le=90, description="lowest elevation, from the site's horizon"
+    )
     max_el_deg: Float = Field(default=90.0, ge=-10, le=90)
     scan_s: Float = Field(ge=0.1, le=3600)
     sigma_range_m: Float = Field(default=0.0, ge=0, le=100_000)

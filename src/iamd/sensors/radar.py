@@ -2,7 +2,11 @@
 
 Coverage is the intersection of an azimuth sector, elevation limits, an
 instrumented range and the radar horizon of a 4/3 effective Earth (standard
-refraction). Detection probability comes from the radar range equation,
+refraction). The lower elevation limit is measured from the site's horizon, which an
+elevated antenna (site altitude plus mast) sees below its horizontal by the dip
+:func:`horizon_dip_rad`: a 0 deg floor reaches down to the horizon, so a radar on a hill
+sees a low flier out to the 4/3-Earth horizon. Detection probability comes from the
+radar range equation,
 
 .. math:: \\mathrm{SNR} = \\mathrm{SNR}_{ref} \\, \\frac{\\sigma}{1\\,m^2}
           \\left(\\frac{R_{ref}}{R}\\right)^4,
@@ -35,6 +39,17 @@ def horizon_range_m(h1_m: F64 | float, h2_m: F64 | float, k: float = K_EFFECTIVE
     """
     re = k * EARTH_MEAN_RADIUS_M
     return np.asarray(np.sqrt(2 * re * np.asarray(h1_m)) + np.sqrt(2 * re * np.asarray(h2_m)))
+
+
+def horizon_dip_rad(h_m: F64 | float, k: float = K_EFFECTIVE) -> F64:
+    """Apparent dip of the horizon below the horizontal, seen from height ``h_m`` on a
+    k-Earth, rad.
+
+    .. math:: \\delta = \\arccos\\frac{a}{a + h}, \\quad a = k R
+    """
+    re = k * EARTH_MEAN_RADIUS_M
+    h = np.maximum(np.asarray(h_m, dtype=np.float64), 0.0)
+    return np.asarray(np.arccos(re / (re + h)))
 
 
 def above_horizon(
@@ -190,7 +205,7 @@ def bank_coverage(bank: RadarBank, pos_m: F64) -> tuple[NDArray[np.bool_], F64, 
     ok = (
         (rng <= bank.max_range_m[col])
         & (off <= bank.half_sector_rad[col] + 1e-12)
-        & (el_apparent >= bank.min_el_rad[col])
+        & (el_apparent >= bank.min_el_rad[col] - horizon_dip_rad(bank.alt_m)[col])
         & (el_apparent <= bank.max_el_rad[col])
         & above_horizon(bank.alt_m[col], altitude_m(pos_m)[None], ground)
     )
