@@ -153,6 +153,12 @@ class SensorClass(_Entry):
     mast_m: Float = Field(
         default=10.0, ge=0, le=20_000, description="radar: antenna height above ground"
     )
+    kill_assessment_pc: Float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="radar: probability that its kill assessment of an intercept is right",
+    )
 
     @model_validator(mode="after")
     def _coverage(self) -> SensorClass:

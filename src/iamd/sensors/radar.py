@@ -98,6 +98,7 @@ class RadarSite:
     sigma_range_m: float
     sigma_angle_rad: float
     false_alarms_per_scan: float
+    kill_assessment_pc: float = 1.0
 
     @staticmethod
     def build(
@@ -119,6 +120,7 @@ class RadarSite:
         sigma_range_m: float,
         sigma_angle_mrad: float,
         false_alarms_per_scan: float,
+        kill_assessment_pc: float = 1.0,
     ) -> RadarSite:
         lat, lon = np.radians(lat_deg), np.radians(lon_deg)
         return RadarSite(
@@ -142,6 +144,7 @@ class RadarSite:
             sigma_range_m=sigma_range_m,
             sigma_angle_rad=sigma_angle_mrad * 1e-3,
             false_alarms_per_scan=false_alarms_per_scan,
+            kill_assessment_pc=kill_assessment_pc,
         )
 
 

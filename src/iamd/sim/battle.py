@@ -365,13 +365,41 @@ def guidance_error_m(eng: Engine, u: int, i: int, t_s: float, true_m: F64, pip_m
     return float(np.linalg.norm(true_m - x[0, :3]))
 
 
+def assessment_pc(eng: Engine, o: int, point_m: F64, t_s: float) -> float:
+    """Probability that owner ``o`` judges an intercept at ``point_m`` (3,) rightly.
+
+    The best ``kill_assessment_pc`` of the radars feeding ``o``'s picture that cover the
+    point; when none covers it, the best of them all (the judgement then rests on what
+    reports ``o`` has); 1 for an owner without radars.
+    """
+    owners = eng.live_owners(o, t_s)
+    sites = [s for p in owners for s in eng.owner_radars[p]]
+    pcs = np.array([eng.w.radars[s].kill_assessment_pc for s in sites])
+    if not sites or bool((pcs >= 1.0).all()):
+        return 1.0
+    bank = eng.radar_bank(owners)
+    assert bank is not None  # sites is not empty
+    seen = radar_mod.bank_coverage(bank, point_m[None])[0][:, 0]
+    return float(pcs[seen].max() if seen.any() else pcs.max())
+
+
 def on_kill_assessment(eng: Engine, t_s: float, e: int) -> None:
-    i = eng.engagements[e].threat
-    if eng.fate[i] == INTERCEPTED:
+    """The firing owner judges its shot: rightly with the probability
+    :func:`assessment_pc`. A threat judged destroyed is not engaged again (a live one so
+    judged flies on unopposed); one judged alive may draw another shot (at nothing, if it
+    was destroyed). The event's value is the judgement: 1 destroyed, 0 alive."""
+    job = eng.engagements[e]
+    i = job.threat
+    o = eng.w.owners.index(eng.w.units[job.unit].owner)
+    pc = assessment_pc(eng, o, job.pip_m, t_s)
+    right = pc >= 1.0 or bool(eng.rng.assess.uniform() < pc)
+    killed = eng.fate[i] == INTERCEPTED
+    if killed == right:  # judged destroyed
         eng.known_dead[i] = True
     eng.engaged_until[i] = t_s
     eng.miss_prob[i] = 1.0
-    eng.log.add(t_s, "kill_assessment", i, engagement=e, value=float(eng.fate[i] != ALIVE))
+    gone = eng.fate[i] != ALIVE
+    eng.log.add(t_s, "kill_assessment", i, engagement=e, value=float(gone == right))
 
 
 def on_reload(eng: Engine, t_s: float, u: int) -> None:

@@ -47,11 +47,13 @@ class Streams:
     noise: np.random.Generator
     intercept: np.random.Generator
     link: np.random.Generator
+    assess: np.random.Generator
 
     @staticmethod
     def spawn(seq: np.random.SeedSequence) -> Streams:
-        a, b, c, d = (np.random.default_rng(s) for s in seq.spawn(4))
-        return Streams(detect=a, noise=b, intercept=c, link=d)
+        # children are keyed by index: a stream added last leaves the others' draws alone
+        a, b, c, d, e = (np.random.default_rng(s) for s in seq.spawn(5))
+        return Streams(detect=a, noise=b, intercept=c, link=d, assess=e)
 
 
 @dataclass(slots=True)

@@ -107,6 +107,7 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
                 sc.sigma_range_m,
                 sc.sigma_angle_mrad,
                 sc.false_alarms_per_scan,
+                sc.kill_assessment_pc,
             )
         )
     node_names = [c.name for c in spec.c2_nodes]
