@@ -9,12 +9,14 @@ from iamd.sensors.radar import (
     RadarBank,
     RadarSite,
     above_horizon,
+    bank_coverage,
     horizon_dip_rad,
     horizon_range_m,
     in_coverage,
     pd_swerling1,
     rae2ecef,
     scan,
+    terrain_mask_rad,
 )
 
 
@@ -148,3 +150,63 @@ def test_detection_rate_and_noise_statistics():
     assert (det.rae[:, 1] - np.radians(90.0)).std() == pytest.approx(3e-3, rel=0.05)
     back = rae2ecef(s, np.array([[200e3, np.radians(90.0), np.radians(10.0)]]))
     np.testing.assert_allclose(back[0], pts[0], atol=1e-6)
+
+
+def test_a_terrain_mask_hides_the_low_sky_in_its_sector_only():
+    # a ridge rising 2 deg above the horizontal from azimuth 80 to 100, and one through north
+    s = site(alt_m=300.0, sector_deg=360.0, terrain_mask=[(80.0, 100.0, 2.0), (350.0, 10.0, 1.0)])
+    pts = aer2ecef(
+        np.radians([90.0, 90.0, 45.0, 5.0, 355.0, 5.0, 79.5, 100.5]),
+        np.radians([-0.3, 2.5, -0.3, 0.5, 0.5, 1.5, 1.0, 1.0]),
+        np.full(8, 50e3),
+        s.lat_rad,
+        s.lon_rad,
+        s.alt_m,
+    )
+    ok = in_coverage(s, pts)[0]
+    # behind the ridge: hidden low, seen above it; elsewhere down to the horizon; the
+    # northern sector wraps through 0 deg; the ridge ends where its sector does
+    assert ok.tolist() == [False, True, True, False, False, True, True, True]
+    # a bank of radars with and without masks keeps each one's own
+    bank = RadarBank.of([s, site(alt_m=300.0, sector_deg=360.0)])
+    both = bank_coverage(bank, pts)[0]
+    assert both[0].tolist() == ok.tolist() and bool(both[1][[0, 2, 3, 4]].all())
+
+
+def test_mask_sectors_are_read_per_degree():
+    mask = terrain_mask_rad([(10.0, 20.0, 3.0), (15.0, 30.0, 5.0)])
+    deg = np.degrees(mask)
+    assert deg[9] < -80 and deg[10] == pytest.approx(3.0) and deg[15] == pytest.approx(5.0)
+    assert deg[29] == pytest.approx(5.0) and deg[30] < -80
+    assert np.allclose(np.degrees(terrain_mask_rad([(0.0, 360.0, 1.0)])), 1.0)
+
+
+def test_terrain_masks_are_validated_and_used_by_the_simulation():
+    from iamd.errors import ScenarioError
+    from iamd.scenario.load import load_scenario_text
+    from iamd.sim.run import simulate
+
+    text = """
+name: masked
+origin: {lat_deg: 32.0, lon_deg: 35.0}
+duration_s: 300
+owners: [{name: blue}]
+assets: [{name: Town, value: 5, point: {lat_deg: 32.0, lon_deg: 35.0}, radius_km: 3}]
+sensors:
+  - name: radar
+    type: fire_control_radar
+    owner: blue
+    lat_deg: 31.95
+    lon_deg: 35.0
+    terrain_mask: [{az_from_deg: 80, az_to_deg: 100, el_deg: 2}]
+raid:
+  - {threat: rocket_short, count: 1, launch_area: {lat_deg: 32.25, lon_deg: 35.0, radius_km: 1},
+     targets: [Town]}
+"""
+    mask = simulate(load_scenario_text(text, "m.yaml")).world.radars[0].mask_rad
+    assert mask is not None and np.degrees(mask[90]) == pytest.approx(2.0)
+    assert np.degrees(mask[100]) < -80
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(text.replace("az_to_deg: 100", "az_to_deg: 80"), "m.yaml")
+    (problem,) = [p for p in err.value.problems if not p.warning]
+    assert problem.line == 13 and "the sector is empty" in problem.message

@@ -394,6 +394,14 @@ def _useless(spec: ScenarioFile, catalog: Catalog, located: Located) -> list[Pro
                     "none: it will report nothing",
                 )
             )
+        if catalog.sensors[sensor.type].kind == "spaceborne" and sensor.terrain_mask:
+            out.append(
+                located.problem(
+                    ("sensors", k, "terrain_mask"),
+                    f"sensor '{sensor.name}' is spaceborne: a terrain mask does not apply "
+                    "and is ignored",
+                )
+            )
     for k, unit in enumerate(spec.fire_units):
         ic = catalog.interceptors[unit.interceptor]
         if not any(ic.pk.get(c, 0.0) > 0 for c in classes):

@@ -126,6 +126,31 @@ class Owner(_Strict):
     )
 
 
+class MaskSector(_Strict):
+    """Terrain that hides the low sky over an azimuth sector, as seen from a sensor site."""
+
+    az_from_deg: Float = Field(ge=0, le=360, description="sector start azimuth")
+    az_to_deg: Float = Field(
+        ge=0, le=360, description="sector end azimuth, clockwise from the start (may pass north)"
+    )
+    el_deg: Float = Field(
+        ge=-10, le=45, description="elevation of the terrain's edge above the horizontal"
+    )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MaskSector:
+        if self.az_from_deg == self.az_to_deg:
+            raise ValueError(
+                "az_from_deg equals az_to_deg: the sector is empty "
+                "(give 0 and 360 for the whole circle)"
+            )
+        return self
+
+
+MAX_MASK_SECTORS = 360
+"""Sectors a sensor's terrain mask may have (a degree each at the finest)."""
+
+
 class Sensor(Position):
     """A sensor site."""
 
@@ -133,6 +158,12 @@ class Sensor(Position):
     type: str = Field(description="a key of the catalog's sensors")
     owner: str
     boresight_deg: Float = Field(default=0.0, ge=0, lt=360, description="sector centre azimuth")
+    terrain_mask: list[MaskSector] = Field(
+        default_factory=list,
+        max_length=MAX_MASK_SECTORS,
+        description="radar: terrain edges per azimuth sector; it sees no lower there "
+        "(elsewhere down to the horizon)",
+    )
 
 
 class C2Node(Position):

@@ -69,6 +69,35 @@ def above_horizon(
     return np.asarray(np.asarray(ground_m) / re <= limit)
 
 
+MASK_BINS = 360
+"""Azimuth bins of a terrain mask (a degree each)."""
+NO_MASK_RAD = -np.pi / 2
+"""Mask elevation of a bin without terrain (hides nothing)."""
+
+
+def terrain_mask_rad(sectors: list[tuple[float, float, float]]) -> F64:
+    """A terrain mask as the elevation (rad) of the terrain edge per degree of azimuth.
+
+    Parameters
+    ----------
+    sectors : (az_from_deg, az_to_deg, el_deg) each: a sector clockwise from ``az_from``
+        to ``az_to`` (it may pass north) whose terrain rises to ``el_deg`` above the
+        horizontal. Overlapping sectors: the higher edge counts.
+
+    Returns
+    -------
+    (360,) mask elevation, rad, of the bins [b, b + 1) deg (``NO_MASK_RAD`` where no
+    sector lies).
+    """
+    mask = np.full(MASK_BINS, NO_MASK_RAD)
+    centre_deg = np.arange(MASK_BINS) + 0.5
+    for az_from, az_to, el_deg in sectors:
+        width = (az_to - az_from) % 360.0 or 360.0
+        inside = (centre_deg - az_from) % 360.0 < width
+        mask[inside] = np.maximum(mask[inside], np.radians(el_deg))
+    return mask
+
+
 def pd_swerling1(snr: F64, pfa: float) -> F64:
     """Detection probability of a Swerling I target for linear SNR and false-alarm probability."""
     return np.asarray(pfa ** (1.0 / (1.0 + np.asarray(snr))))
@@ -99,6 +128,7 @@ class RadarSite:
     sigma_angle_rad: float
     false_alarms_per_scan: float
     kill_assessment_pc: float = 1.0
+    mask_rad: F64 | None = None
 
     @staticmethod
     def build(
@@ -121,6 +151,7 @@ class RadarSite:
         sigma_angle_mrad: float,
         false_alarms_per_scan: float,
         kill_assessment_pc: float = 1.0,
+        terrain_mask: list[tuple[float, float, float]] | None = None,
     ) -> RadarSite:
         lat, lon = np.radians(lat_deg), np.radians(lon_deg)
         return RadarSite(
@@ -145,6 +176,7 @@ class RadarSite:
             sigma_angle_rad=sigma_angle_mrad * 1e-3,
             false_alarms_per_scan=false_alarms_per_scan,
             kill_assessment_pc=kill_assessment_pc,
+            mask_rad=terrain_mask_rad(terrain_mask) if terrain_mask else None,
         )
 
 
@@ -176,6 +208,8 @@ class RadarBank:
     min_el_rad: F64
     max_el_rad: F64
     max_range_m: F64
+    mask_rad: F64 | None = None
+    """(r, 360) terrain mask elevation per degree of azimuth, rad; None if no radar has one."""
 
     @staticmethod
     def of(sites: list[RadarSite]) -> RadarBank:
@@ -191,6 +225,14 @@ class RadarBank:
             min_el_rad=a("min_el_rad"),
             max_el_rad=a("max_el_rad"),
             max_range_m=a("max_range_m"),
+            mask_rad=None
+            if all(x.mask_rad is None for x in sites)
+            else np.array(
+                [
+                    np.full(MASK_BINS, NO_MASK_RAD) if x.mask_rad is None else x.mask_rad
+                    for x in sites
+                ]
+            ),
         )
 
 
@@ -212,6 +254,9 @@ def bank_coverage(bank: RadarBank, pos_m: F64) -> tuple[NDArray[np.bool_], F64, 
         & (el_apparent <= bank.max_el_rad[col])
         & above_horizon(bank.alt_m[col], altitude_m(pos_m)[None], ground)
     )
+    if bank.mask_rad is not None:  # terrain hides the low sky in some directions
+        bins = np.minimum((np.degrees(az) % 360.0).astype(np.int64), MASK_BINS - 1)
+        ok &= el_apparent >= np.take_along_axis(bank.mask_rad, bins, axis=1)
     return ok, az, el, rng
 
 

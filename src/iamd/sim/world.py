@@ -108,6 +108,7 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
                 sc.sigma_angle_mrad,
                 sc.false_alarms_per_scan,
                 sc.kill_assessment_pc,
+                [(m.az_from_deg, m.az_to_deg, m.el_deg) for m in s.terrain_mask],
             )
         )
     node_names = [c.name for c in spec.c2_nodes]
