@@ -408,3 +408,16 @@ def test_the_ballistic_flight_bound_holds_for_flown_trajectories():
             tr = fly(s, np.random.default_rng(1))
             flight = float((tr.t_end_s - tr.t_launch_s).max())
             assert 0 < flight <= checks.ballistic_flight_s(s.catalog.threats[name]), (name, loft)
+
+
+def test_a_terrain_mask_on_a_spaceborne_sensor_is_warned_about():
+    radar = next(line for line in GOOD.splitlines() if "name: radar" in line)
+    text = GOOD.replace(
+        radar,
+        radar + "\n  - {name: sat, type: spaceborne_launch_warning, owner: blue, lat_deg: 0,"
+        "\n     lon_deg: 0, terrain_mask: [{az_from_deg: 0, az_to_deg: 90, el_deg: 1}]}",
+    )
+    assert text != GOOD
+    found = warnings_of(text)
+    assert any("terrain mask does not apply" in m and line == line_of(text, "sat") + 1
+               for line, m in found), found  # fmt: skip
