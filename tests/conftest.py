@@ -54,3 +54,17 @@ def northern_run(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("runs") / "north"
     write_run_dir(simulate(load_scenario("northern-front"), seed=5), out, with_map=False)
     return out
+
+
+LONGEST_FIRST = ("test_readme.py", "test_web_browser.py", "test_fuzz_inputs.py")
+"""Test files that take minutes on one worker: collected first, so that pytest-xdist
+(``--dist loadfile`` hands out files in collection order) starts them at once instead of
+leaving one of them running alone at the end."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each file is kept
