@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import alive, spawned_children
 from typer.testing import CliRunner
 
 from iamd.analysis import job as job_mod
@@ -452,28 +453,6 @@ def test_the_largest_seed_is_stored(tiny: Path, tmp_path: Path) -> None:
 
 
 # E: workers end with their job -----------------------------------------------------------
-def _children(pid: int) -> list[int]:
-    """Live pool workers (spawned children) of process ``pid``, from /proc."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in cmdline:
-            out.append(int(stat.parent.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _cpu_s(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -493,14 +472,14 @@ def test_workers_exit_when_the_job_is_killed(tiny: Path, tmp_path: Path) -> None
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: len(_children(job.pid)) == 2, 120, "two workers")
-        workers = _children(job.pid)
+        wait_for(lambda: len(spawned_children(job.pid)) == 2, 120, "two workers")
+        workers = spawned_children(job.pid)
         # past their imports (about 2.5 s of CPU), into their batches
         wait_for(lambda: all(_cpu_s(w) > 5.0 for w in workers), 180, "workers computing")
     finally:
         job.send_signal(signal.SIGKILL)
         job.wait()
-    wait_for(lambda: not any(_alive(w) for w in workers), 30, "workers to exit")
+    wait_for(lambda: not any(alive(w) for w in workers), 30, "workers to exit")
 
 
 @pytest.mark.slow
@@ -516,8 +495,8 @@ def test_a_worker_killed_mid_job_is_a_clear_error(tiny: Path, tmp_path: Path) ->
         text=True,
     )
     try:
-        wait_for(lambda: len(_children(job.pid)) == 2, 120, "two workers")
-        os.kill(_children(job.pid)[0], signal.SIGKILL)
+        wait_for(lambda: len(spawned_children(job.pid)) == 2, 120, "two workers")
+        os.kill(spawned_children(job.pid)[0], signal.SIGKILL)
         _, err = job.communicate(timeout=120)
     finally:
         if job.poll() is None:

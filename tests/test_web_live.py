@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import alive, spawned_children
 from fastapi.testclient import TestClient
 
 from iamd.web.app import Settings, create_app
@@ -196,19 +197,6 @@ def test_ended_jobs_are_forgotten_beyond_a_bound(tmp_path: Path) -> None:
     assert ended == [f"{k}" for k in range(11, KEPT_JOBS + 10)]  # the newest, in order
 
 
-def _spawned_children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in cmdline:
-            out.append(int(stat.parent.name))
-    return out
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads /proc")
 def test_a_run_ends_when_the_server_is_killed(tmp_path: Path) -> None:
@@ -249,19 +237,12 @@ def test_a_run_ends_when_the_server_is_killed(tmp_path: Path) -> None:
                 time.sleep(0.2)
         while not children:
             assert time.monotonic() < end, "no run started"
-            children = _spawned_children(server.pid)
+            children = spawned_children(server.pid)
             time.sleep(0.1)
     finally:
         server.send_signal(signal.SIGKILL)
         server.wait()
     end = time.monotonic() + 10  # a regional-raid run takes far longer
-    while any(Path(f"/proc/{c}").exists() and _spawned_state(c) != "Z" for c in children):
+    while any(alive(c) for c in children):
         assert time.monotonic() < end, "the run went on without its server"
         time.sleep(0.1)
-
-
-def _spawned_state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
