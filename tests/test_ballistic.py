@@ -104,3 +104,31 @@ def test_a_step_from_thin_into_dense_air_is_split_too() -> None:
     _, t_ref, imp_ref, _ = integrate(pos, vel, beta, np.array([0.01]), 200_000)
     assert t_long[0] > 0 and abs(t_long[0] - t_ref[0]) < 0.5
     assert np.linalg.norm(imp_long - imp_ref) < 25.0
+
+
+@pytest.mark.parametrize("earth", ["ellipsoid", "sphere"])
+def test_the_compiled_integrator_matches_its_numpy_oracle(earth):
+    """Many missiles at once (some in steep drag, some in vacuum, some still flying at the
+    last step): every state, impact and step count as the vectorised NumPy version."""
+    from oracle_ballistic import integrate_numpy
+
+    rng = np.random.default_rng(5)
+    n = 40
+    lat, lon = np.radians(rng.uniform(20, 40, n)), np.radians(rng.uniform(30, 50, n))
+    pos = geodetic2ecef(lat, lon, rng.uniform(0.0, 80e3, n))
+    up = pos / np.linalg.norm(pos, axis=1, keepdims=True)
+    side = np.cross(up, [0.0, 0.0, 1.0])
+    side /= np.linalg.norm(side, axis=1, keepdims=True)
+    vel = rng.uniform(200, 4000, n)[:, None] * (
+        0.7 * side + rng.uniform(-0.6, 0.8, n)[:, None] * up
+    )
+    beta = np.where(rng.random(n) < 0.2, np.inf, rng.uniform(100, 60000, n))
+    dt = rng.uniform(0.5, 20.0, n)
+    for steps in (30, 400):
+        got = integrate(pos, vel, beta, dt, steps, earth)
+        ref = integrate_numpy(pos, vel, beta, dt, steps, earth)
+        assert got[0].shape == ref[0].shape
+        np.testing.assert_array_equal(got[3], ref[3])
+        np.testing.assert_allclose(got[0], ref[0], rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(got[1], ref[1], rtol=1e-9, atol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(got[2], ref[2], rtol=1e-9, atol=1e-6, equal_nan=True)

@@ -18,13 +18,15 @@ aimpoint's downrange angle.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from iamd.geo import EARTH_MEAN_RADIUS_M, GM_EARTH_M3_S2, WGS84_A_M, WGS84_B_M
-from iamd.physics.atmosphere import density_kg_m3
+from iamd.physics.atmosphere import RHO0_KG_M3, SCALE_HEIGHT_M, density_kg_m3
 
 F64 = NDArray[np.float64]
 Earth = Literal["ellipsoid", "sphere"]
@@ -85,36 +87,6 @@ MAX_PARTS = 4096
 """Most parts one step is split into."""
 
 
-def _rk4(x: F64, dt: F64, beta_kg_m2: F64, earth: Earth, a1: F64 | None = None) -> F64:
-    """One classical RK4 step of states (n, 6) with steps ``dt`` (n, 1); ``a1`` (n, 3), the
-    acceleration at ``x``, when the caller has it already (the end of the last step)."""
-    half = 0.5 * dt
-    p0, v0 = x[:, :3], x[:, 3:]
-    if a1 is None:
-        a1 = acceleration(p0, v0, beta_kg_m2, earth)
-    v1 = v0 + half * a1
-    a2 = acceleration(p0 + half * v0, v1, beta_kg_m2, earth)
-    v2 = v0 + half * a2
-    a3 = acceleration(p0 + half * v1, v2, beta_kg_m2, earth)
-    v3 = v0 + dt * a3
-    a4 = acceleration(p0 + dt * v2, v3, beta_kg_m2, earth)
-    sixth = dt / 6.0
-    x_new = np.empty_like(x)
-    x_new[:, :3] = p0 + sixth * (v0 + 2.0 * v1 + 2.0 * v2 + v3)
-    x_new[:, 3:] = v0 + sixth * (a1 + 2.0 * a2 + 2.0 * a3 + a4)
-    return x_new
-
-
-def _substeps(x: F64, dt_s: F64, beta_kg_m2: F64, parts: F64, earth: Earth) -> F64:
-    """Steps ``dt_s`` (m,) of states (m, 6), each taken as ``parts`` (m,) equal RK4 steps."""
-    x = x.copy()
-    h = (dt_s / parts)[:, None]
-    for q in range(int(parts.max())):  # a few missiles, in steep drag: parts of one step
-        on = np.flatnonzero(parts > q)
-        x[on] = _rk4(x[on], h[on], beta_kg_m2[on], earth)
-    return x
-
-
 def integrate(
     pos_m: F64,
     vel_m_s: F64,
@@ -124,6 +96,11 @@ def integrate(
     earth: Earth = "ellipsoid",
 ) -> tuple[F64, F64, F64, NDArray[np.int64]]:
     """Fly many ballistic states with RK4 until each reaches the ground.
+
+    A step whose drag is stiffer than RK4 allows (step times drag rate above
+    ``STIFF_STEP``, at its start or its end) is taken in equal parts (at most
+    ``MAX_PARTS``). Compiled (:func:`_integrate`); the vectorised NumPy version it
+    replaced is the oracle of its tests.
 
     Parameters
     ----------
@@ -135,53 +112,142 @@ def integrate(
 
     Returns
     -------
-    states : (n, max_steps + 1, 6) position and velocity at each step (frozen after impact).
+    states : (n, m + 1, 6) position and velocity at each step (frozen after impact), m
+        the step at which the last missile came down (``max_steps`` at most).
     t_impact_s : (n,) time from the start to ground contact (interpolated), s.
     impact_m : (n, 3) ECEF ground contact point.
     steps : (n,) number of whole steps flown before contact.
     """
+    states, t_impact, impact, steps, used = _integrate(
+        np.ascontiguousarray(pos_m, dtype=np.float64),
+        np.ascontiguousarray(vel_m_s, dtype=np.float64),
+        np.ascontiguousarray(np.broadcast_to(beta_kg_m2, pos_m.shape[:1]), dtype=np.float64),
+        np.ascontiguousarray(np.broadcast_to(dt_s, pos_m.shape[:1]), dtype=np.float64),
+        int(max_steps),
+        earth == "sphere",
+        float(STIFF_STEP),
+        int(MAX_PARTS),
+    )
+    return states[:, : used + 1], t_impact, impact, steps
+
+
+@njit(cache=True)
+def _accel_one(p: F64, v: F64, beta: float, sphere: bool, out: F64) -> tuple[float, float]:
+    """Gravity plus drag at one state into ``out`` (3,); returns the drag rate
+    ``rho |v| / beta`` (1/s) and the altitude (m)."""
+    r2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2]
+    r = math.sqrt(r2)
+    if sphere:
+        ground = EARTH_MEAN_RADIUS_M
+    else:
+        s2 = p[2] * p[2] / max(r2, 1.0)
+        ground = (
+            WGS84_A_M
+            * WGS84_B_M
+            / math.sqrt(WGS84_B_M * WGS84_B_M * (1.0 - s2) + WGS84_A_M * WGS84_A_M * s2)
+        )
+    alt = r - ground
+    rho = RHO0_KG_M3 * math.exp(min(-alt, 0.0) / SCALE_HEIGHT_M)
+    speed = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    drag = rho * speed / (2.0 * beta)
+    g = -GM_EARTH_M3_S2 / (r2 * r)
+    for c in range(3):
+        out[c] = g * p[c] - drag * v[c]
+    return 2.0 * drag, alt
+
+
+@njit(cache=True)
+def _rk4_one(x: F64, h: float, beta: float, sphere: bool, a1: F64, work: F64, out: F64) -> None:
+    """One RK4 step of one state ``x`` (6,) into ``out`` (6,); ``a1`` (3,) is the
+    acceleration at ``x``; ``work`` (8, 3) scratch."""
+    half = 0.5 * h
+    p0, v0 = x[:3], x[3:]
+    v1, a2, v2, a3, v3, a4, q = work[0], work[1], work[2], work[3], work[4], work[5], work[6]
+    for c in range(3):
+        v1[c] = v0[c] + half * a1[c]
+        q[c] = p0[c] + half * v0[c]
+    _accel_one(q, v1, beta, sphere, a2)
+    for c in range(3):
+        v2[c] = v0[c] + half * a2[c]
+        q[c] = p0[c] + half * v1[c]
+    _accel_one(q, v2, beta, sphere, a3)
+    for c in range(3):
+        v3[c] = v0[c] + h * a3[c]
+        q[c] = p0[c] + h * v2[c]
+    _accel_one(q, v3, beta, sphere, a4)
+    sixth = h / 6.0
+    for c in range(3):
+        out[c] = p0[c] + sixth * (v0[c] + 2.0 * v1[c] + 2.0 * v2[c] + v3[c])
+        out[3 + c] = v0[c] + sixth * (a1[c] + 2.0 * a2[c] + 2.0 * a3[c] + a4[c])
+
+
+@njit(cache=True)
+def _integrate(
+    pos_m: F64,
+    vel_m_s: F64,
+    beta_kg_m2: F64,
+    dt_s: F64,
+    max_steps: int,
+    sphere: bool,
+    stiff_step: float,
+    max_parts: int,
+) -> tuple[F64, F64, F64, NDArray[np.int64], int]:
+    """:func:`integrate`, one missile after another; also returns the last step used."""
     n = pos_m.shape[0]
     states = np.empty((n, max_steps + 1, 6))
-    x = np.concatenate([pos_m, vel_m_s], axis=1)
-    states[:, 0] = x
-    flying = np.ones(n, dtype=bool)
-    steps = np.full(n, max_steps, dtype=np.int64)
     t_impact = np.full(n, np.nan)
     impact = np.full((n, 3), np.nan)
-    dt = dt_s[:, None]
-    # the acceleration at the end of a step is the first stage of the next one, and it
-    # tells whether that step was stiff (its drag rate) and whether it reached the ground
-    a, rate, alt_prev = _acceleration_at(x[:, :3], x[:, 3:], beta_kg_m2, earth)
-
-    for k in range(1, max_steps + 1):
-        x_new = _rk4(x, dt, beta_kg_m2, earth, a1=a)
-        with np.errstate(invalid="ignore", over="ignore"):
-            a_end, rate_end, alt = _acceleration_at(x_new[:, :3], x_new[:, 3:], beta_kg_m2, earth)
-        # where drag is stiffer than the step allows, at its start or at its end (a step
-        # from thin air into dense air, or one that diverged), take it in parts
-        worst = np.maximum(rate, np.nan_to_num(rate_end, nan=np.inf))
-        parts = np.minimum(np.ceil(dt_s * worst / STIFF_STEP), MAX_PARTS)
-        stiff = np.flatnonzero(flying & (parts > 1))
-        if stiff.size:
-            x_new[stiff] = _substeps(x[stiff], dt_s[stiff], beta_kg_m2[stiff], parts[stiff], earth)
-            a_end[stiff], rate_end[stiff], alt[stiff] = _acceleration_at(
-                x_new[stiff, :3], x_new[stiff, 3:], beta_kg_m2[stiff], earth
-            )
-        hit = flying & (alt <= 0.0) & (k > 1)
-        if hit.any():
-            frac = alt_prev[hit] / (alt_prev[hit] - alt[hit])
-            impact[hit] = x[hit, :3] + frac[:, None] * (x_new[hit, :3] - x[hit, :3])
-            t_impact[hit] = (k - 1 + frac) * dt_s[hit]
-            steps[hit] = k - 1
-            flying &= ~hit
-        x = np.where(flying[:, None], x_new, x)
-        a = np.where(flying[:, None], a_end, a)
-        rate = np.where(flying, rate_end, rate)
-        alt_prev = np.where(flying, alt, alt_prev)
-        states[:, k] = x
-        if not flying.any():
-            return states[:, : k + 1], t_impact, impact, steps
-    return states, t_impact, impact, steps
+    steps = np.full(n, max_steps, dtype=np.int64)
+    x = np.empty(6)
+    x_new = np.empty(6)
+    xs = np.empty(6)
+    a = np.empty(3)
+    a_end = np.empty(3)
+    work = np.empty((8, 3))
+    used = 0
+    for i in range(n):
+        for c in range(3):
+            x[c] = pos_m[i, c]
+            x[3 + c] = vel_m_s[i, c]
+        states[i, 0] = x
+        dt = dt_s[i]
+        beta = beta_kg_m2[i]
+        rate, alt_prev = _accel_one(x[:3], x[3:], beta, sphere, a)
+        last = max_steps
+        for k in range(1, max_steps + 1):
+            _rk4_one(x, dt, beta, sphere, a, work, x_new)
+            rate_end, alt = _accel_one(x_new[:3], x_new[3:], beta, sphere, a_end)
+            worst = max(rate, rate_end if not math.isnan(rate_end) else math.inf)
+            parts = min(math.ceil(dt * worst / stiff_step), max_parts)
+            if parts > 1:  # drag too stiff for one step: take it in parts
+                h = dt / parts
+                for c in range(6):
+                    xs[c] = x[c]
+                for _ in range(parts):
+                    _accel_one(xs[:3], xs[3:], beta, sphere, a_end)
+                    _rk4_one(xs, h, beta, sphere, a_end, work, x_new)
+                    for c in range(6):
+                        xs[c] = x_new[c]
+                rate_end, alt = _accel_one(x_new[:3], x_new[3:], beta, sphere, a_end)
+            if alt <= 0.0 and k > 1:
+                frac = alt_prev / (alt_prev - alt)
+                for c in range(3):
+                    impact[i, c] = x[c] + frac * (x_new[c] - x[c])
+                t_impact[i] = (k - 1 + frac) * dt
+                steps[i] = k - 1
+                last = k
+                break
+            for c in range(6):
+                x[c] = x_new[c]
+            for c in range(3):
+                a[c] = a_end[c]
+            rate = rate_end
+            alt_prev = alt
+            states[i, k] = x
+        for k in range(last, max_steps + 1):  # frozen after impact
+            states[i, k] = x
+        used = max(used, last)
+    return states, t_impact, impact, steps, used
 
 
 def vacuum_speed_m_s(
