@@ -81,3 +81,29 @@ def test_what_a_wrong_judgement_does(make_scenario) -> None:
     # a perfect judge would have shot again at some of those
     perfect = judgements(make_scenario, 1.0, 40, 2)
     assert perfect["r"].summary["threats"]["intercepted"] > r.summary["threats"]["intercepted"]
+
+
+def test_a_shot_at_a_destroyed_threat_misses_where_its_interceptor_flew(make_scenario) -> None:
+    """Kills judged misses draw shots at nothing: each such interceptor flies out and ends
+    'miss_target_gone', at its own position, never killing anything."""
+    j = judgements(make_scenario, 0.0, 40, 2)
+    ev, r = j["ev"], j["r"]
+    killed_at = {
+        ev["threat"][k]: ev["t_s"][k] for k, kind in enumerate(ev["kind"]) if kind == "intercept"
+    }
+    late = [
+        ev["engagement"][k]
+        for k, kind in enumerate(ev["kind"])
+        if kind == "launch_interceptor" and ev["t_s"][k] > killed_at.get(ev["threat"][k], np.inf)
+    ]
+    assert late, "no shot at a destroyed threat"
+    ends = {
+        ev["engagement"][k]: k
+        for k, kind in enumerate(ev["kind"])
+        if kind in ("intercept", "miss", "miss_target_gone")
+    }
+    for e in late:
+        k = ends[e]
+        assert ev["kind"][k] == "miss_target_gone"
+        assert np.isfinite([ev["lat_deg"][k], ev["lon_deg"][k], ev["alt_m"][k]]).all()
+    assert r.summary["threats"]["intercepted"] == sum(kind == "intercept" for kind in ev["kind"])

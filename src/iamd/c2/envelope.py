@@ -1,11 +1,14 @@
 """Fire-unit feasibility: envelope, predicted intercept point, time of flight.
 
-A fire unit can engage a threat at a point of its predicted path when the point
-lies inside the interceptor's envelope (slant range and altitude bands) and the
-interceptor, launched now, gets there in time: reaction plus flyout at mean speed
-(kinetic), or reaction, slew and dwell (laser). The earliest such point is the
-predicted intercept point (PIP). Feasibility only shrinks as the launch time
-moves later along a fixed predicted path.
+A fire unit can engage a threat at a point of its predicted path when the point lies
+inside the class's documented envelope (slant range and altitude bands, planned a few
+per cent inside them), inside the
+reach of its fly-out table (:mod:`iamd.physics.flyout_table`), and the interceptor,
+launched now, gets there in time: reaction plus the table's time of flight (kinetic), or
+reaction, slew and dwell (laser). The earliest such point is the predicted intercept
+point (PIP): the first feasible sample of the path, refined by bisection on the path's
+straight segment before it. Feasibility only shrinks as the launch time moves later along
+a fixed predicted path.
 
 Laser dwell (fluence ``F`` on a spot of half-angle ``theta`` at range ``R``, power
 ``P``, extinction ``sigma``):
@@ -15,17 +18,33 @@ Laser dwell (fluence ``F`` on a spot of half-angle ``theta`` at range ``R``, pow
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
-from iamd.physics.ballistic import altitude_m
+from iamd.c2.kinematics import class_table
+from iamd.physics.flyout import altitude_of
+from iamd.physics.flyout_table import (
+    N_ALT,
+    N_GROUND,
+    FlyoutTable,
+    ground_range_alt,
+    lookup_tof_s,
+)
 from iamd.scenario.catalog import InterceptorClass
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 BOOL = NDArray[np.bool_]
+
+PLAN_MARGIN = 0.03
+"""Intercepts are planned this share inside the documented range and altitude bands, so a
+closest approach a little early or late still falls inside them."""
+PIP_BISECTIONS = 12
+"""Halvings of the path segment before the first feasible sample (1/4096 of it)."""
 
 
 def laser_dwell_s(
@@ -42,41 +61,83 @@ def laser_dwell_s(
     return np.asarray(fluence_j_m2 * spot_m2 / delivered_w)
 
 
+@njit(cache=True)
+def laser_dwell_one_s(
+    range_m: float, power_w: float, divergence_rad: float, extinction_per_m: float, fluence: float
+) -> float:
+    """:func:`laser_dwell_s` of one range, s."""
+    r = min(range_m, 1e6)
+    spot_m2 = math.pi * (divergence_rad * r) ** 2
+    return fluence * spot_m2 / max(power_w * math.exp(-extinction_per_m * r), 1e-9)
+
+
 @dataclass(frozen=True, slots=True)
 class UnitEnvelopes:
-    """Envelope figures of u fire units as arrays (u,), SI units."""
+    """Envelope figures of u fire units as arrays (u,), SI units, and their fly-out tables.
+
+    The range and altitude bands are the documented ones less ``PLAN_MARGIN``.
+
+    Attributes
+    ----------
+    table : (u,) index of each unit's fly-out table in ``tof_s`` (-1 for lasers).
+    tof_s : (t, g, h) the fly-out tables' times of flight; ``ground_step_m``,
+        ``alt_step_m`` (t,) their cell sizes.
+    """
 
     ecef_m: F64
     min_range_m: F64
     max_range_m: F64
     min_alt_m: F64
     max_alt_m: F64
-    speed_m_s: F64
     reaction_s: F64
     laser: BOOL
     power_w: F64
     divergence_rad: F64
     extinction_per_m: F64
     slew_s: F64
+    table: I64
+    tof_s: F64
+    ground_step_m: F64
+    alt_step_m: F64
 
     @staticmethod
-    def of(ecef_m: list[F64], classes: list[InterceptorClass]) -> UnitEnvelopes:
+    def of(
+        ecef_m: list[F64], classes: list[InterceptorClass], launch_alt_m: list[float]
+    ) -> UnitEnvelopes:
+        """Envelopes of units at ``ecef_m`` of ``classes``, launching from ``launch_alt_m``."""
+
         def a(f: str, scale: float = 1.0) -> F64:
             return np.array([getattr(c, f) * scale for c in classes], dtype=np.float64)
 
+        tables: dict[int, int] = {}
+        stack: list[FlyoutTable] = []
+        index: list[int] = []
+        for c, alt in zip(classes, launch_alt_m, strict=True):
+            if c.kind == "laser":
+                index.append(-1)
+                continue
+            table = class_table(c, alt)
+            key = id(table)  # tables are cached: one object per class and launch altitude
+            if key not in tables:
+                tables[key] = len(stack)
+                stack.append(table)
+            index.append(tables[key])
         return UnitEnvelopes(
             ecef_m=np.asarray(ecef_m, dtype=np.float64).reshape(-1, 3),
-            min_range_m=a("min_range_km", 1e3),
-            max_range_m=a("max_range_km", 1e3),
-            min_alt_m=a("min_alt_km", 1e3),
-            max_alt_m=a("max_alt_km", 1e3),
-            speed_m_s=a("speed_m_s"),
+            min_range_m=a("min_range_km", 1e3 * (1.0 + PLAN_MARGIN)),
+            max_range_m=a("max_range_km", 1e3 * (1.0 - PLAN_MARGIN)),
+            min_alt_m=a("min_alt_km", 1e3 * (1.0 + PLAN_MARGIN)),
+            max_alt_m=a("max_alt_km", 1e3 * (1.0 - PLAN_MARGIN)),
             reaction_s=a("reaction_s"),
-            laser=np.array([c.kind == "laser" for c in classes]),
+            laser=np.array([c.kind == "laser" for c in classes], dtype=bool),
             power_w=a("power_kw", 1e3),
             divergence_rad=a("divergence_urad", 1e-6),
             extinction_per_m=a("extinction_per_km", 1e-3),
             slew_s=a("slew_s"),
+            table=np.array(index, dtype=np.int64),
+            tof_s=(np.stack([t.tof_s for t in stack]) if stack else np.zeros((0, N_GROUND, N_ALT))),
+            ground_step_m=np.array([t.ground_step_m for t in stack], dtype=np.float64),
+            alt_step_m=np.array([t.alt_step_m for t in stack], dtype=np.float64),
         )
 
 
@@ -87,12 +148,13 @@ class Opportunity:
     Attributes
     ----------
     feasible : (u, k) an intercept is possible launching now.
-    later : (u, k) the path crosses the unit's envelope at some later point.
+    later : (u, k) the path crosses the unit's envelope and reach at some later point.
     due_in_s : (u, k) time until the launch falls due (0 when feasible now; inf when the
         unit can never reach this path). Along a fixed path feasibility only shrinks, so
         nothing changes for this pair before then.
     t_intercept_s : (u, k) absolute time of the earliest intercept (nan when not feasible).
     pip_m : (u, k, 3) predicted intercept point.
+    flyout_s : (u, k) time of flight to the PIP (kinetic) or slew and dwell (laser), s.
     """
 
     feasible: BOOL
@@ -100,6 +162,118 @@ class Opportunity:
     t_intercept_s: F64
     pip_m: F64
     due_in_s: F64
+    flyout_s: F64
+
+
+@njit(cache=True)
+def _time_needed_s(
+    units: tuple[F64, ...],
+    tables: tuple[F64, F64, F64],
+    table: I64,
+    laser: BOOL,
+    u: int,
+    p: F64,
+    fluence: float,
+) -> float:
+    """Time from the decision to an intercept at ``p`` (3,) by unit ``u``, s (inf when the
+    point is outside its envelope or reach)."""
+    ecef, min_r, max_r, min_a, max_a, react, power, div, ext, slew = units
+    dx, dy, dz = p[0] - ecef[u, 0], p[1] - ecef[u, 1], p[2] - ecef[u, 2]
+    rng = math.sqrt(dx * dx + dy * dy + dz * dz)
+    alt = altitude_of(p[0], p[1], p[2])
+    if rng < min_r[u] or rng > max_r[u] or alt < min_a[u] or alt > max_a[u]:
+        return math.inf
+    if laser[u]:
+        dwell = laser_dwell_one_s(rng, power[u], div[u], ext[u], fluence)
+        return float(react[u] + slew[u] + dwell)
+    tof, g_step, a_step = tables
+    c = table[u]
+    ground, alt_t = ground_range_alt(ecef[u], p)
+    return float(react[u] + lookup_tof_s(tof[c], g_step[c], a_step[c], ground, alt_t))
+
+
+@njit(cache=True)
+def _opportunities(
+    units: tuple[F64, ...],
+    tables: tuple[F64, F64, F64],
+    table: I64,
+    laser: BOOL,
+    t_now_s: float,
+    path_t_s: F64,
+    path_m: F64,
+    t_impact_s: F64,
+    fluence_j_m2: F64,
+    commit_s: float,
+    feasible: BOOL,
+    later: BOOL,
+    t_int: F64,
+    pip: F64,
+    due: F64,
+    flyout: F64,
+) -> None:
+    ecef, max_r, react = units[0], units[2], units[5]
+    n_u, k_n, s_n = ecef.shape[0], path_m.shape[0], path_m.shape[1]
+    p = np.empty(3)
+    for k in range(k_n):
+        # bounding sphere of the path: units beyond it are skipped
+        cx = cy = cz = 0.0
+        for s in range(s_n):
+            cx += path_m[k, s, 0] / s_n
+            cy += path_m[k, s, 1] / s_n
+            cz += path_m[k, s, 2] / s_n
+        radius = 0.0
+        for s in range(s_n):
+            d2 = (path_m[k, s, 0] - cx) ** 2 + (path_m[k, s, 1] - cy) ** 2
+            radius = max(radius, math.sqrt(d2 + (path_m[k, s, 2] - cz) ** 2))
+        for u in range(n_u):
+            gap = math.sqrt(
+                (cx - ecef[u, 0]) ** 2 + (cy - ecef[u, 1]) ** 2 + (cz - ecef[u, 2]) ** 2
+            )
+            if gap - radius > max_r[u]:
+                continue
+            first = -1
+            for s in range(s_n):
+                tau = path_t_s[k, s] - t_now_s
+                if tau <= 0.0 or path_t_s[k, s] >= t_impact_s[k]:
+                    continue
+                need = _time_needed_s(units, tables, table, laser, u, path_m[k, s], fluence_j_m2[k])
+                if need < math.inf:
+                    later[u, k] = True
+                    if tau >= need:
+                        first = s
+                        break
+            if first < 0:
+                continue
+            # refine on the segment before the first feasible sample
+            lo_f, hi_f = 0.0, 1.0
+            if first > 0:
+                a, b = first - 1, first
+                for _ in range(PIP_BISECTIONS):
+                    mid = 0.5 * (lo_f + hi_f)
+                    t_mid = path_t_s[k, a] + mid * (path_t_s[k, b] - path_t_s[k, a])
+                    for c in range(3):
+                        p[c] = path_m[k, a, c] + mid * (path_m[k, b, c] - path_m[k, a, c])
+                    need = _time_needed_s(units, tables, table, laser, u, p, fluence_j_m2[k])
+                    if t_mid - t_now_s > 0.0 and t_mid - t_now_s >= need:
+                        hi_f = mid
+                    else:
+                        lo_f = mid
+                t_hit = path_t_s[k, a] + hi_f * (path_t_s[k, b] - path_t_s[k, a])
+                for c in range(3):
+                    p[c] = path_m[k, a, c] + hi_f * (path_m[k, b, c] - path_m[k, a, c])
+            else:
+                t_hit = path_t_s[k, 0]
+                for c in range(3):
+                    p[c] = path_m[k, 0, c]
+            need = _time_needed_s(units, tables, table, laser, u, p, fluence_j_m2[k])
+            slack = (t_hit - t_now_s) - need
+            for c in range(3):
+                pip[u, k, c] = p[c]
+            flyout[u, k] = need - react[u]
+            if slack <= commit_s:
+                feasible[u, k] = True
+                t_int[u, k] = t_hit
+            due[u, k] = max(slack - commit_s, 0.0)
 
 
 def opportunities(
@@ -114,9 +288,17 @@ def opportunities(
     """Earliest feasible intercept of each path (k, s) by each unit, if its launch is due.
 
     A unit commits only when the slack at the earliest feasible point (time to get there
-    minus flyout) is at most ``commit_s`` or the path's sample spacing there: otherwise it
-    would launch later anyway, and the threat stays open to other units meanwhile. Paths
-    whose bounding sphere lies beyond every unit's reach are skipped.
+    minus reaction and flyout) is at most ``commit_s``: otherwise it would launch later
+    anyway, and the threat stays open to other units meanwhile. Paths whose bounding
+    sphere lies beyond a unit's range are skipped.
+
+    Parameters
+    ----------
+    path_t_s : (k, s) absolute times of each predicted path, s.
+    path_m : (k, s, 3) ECEF positions on it, m.
+    t_impact_s : (k,) predicted impact times, s.
+    fluence_j_m2 : (k,) laser kill fluence of each threat, J/m^2.
+    commit_s : the decision window (the C2 cycle), s.
     """
     n_u, k = units.ecef_m.shape[0], path_m.shape[0]
     feasible = np.zeros((n_u, k), dtype=bool)
@@ -124,50 +306,35 @@ def opportunities(
     t_int = np.full((n_u, k), np.nan)
     pip = np.zeros((n_u, k, 3))
     due = np.full((n_u, k), np.inf)
-    centre = path_m.mean(axis=1)
-    off = path_m - centre[:, None]
-    radius = np.sqrt(np.max(np.einsum("ksi,ksi->ks", off, off), axis=1))
-    gap = centre[None] - units.ecef_m[:, None]
-    reach = np.sqrt(np.einsum("uki,uki->uk", gap, gap)) - radius[None] <= units.max_range_m[:, None]
-    pu, pr = np.nonzero(reach)  # only the (unit, threat) pairs that can come within reach
-    if pu.size == 0:
-        return Opportunity(feasible, later, t_int, pip, due)
-    p_t, p_m = path_t_s[pr], path_m[pr]  # (p, s), (p, s, 3)
-    tau = p_t - t_now_s
-    diff = p_m - units.ecef_m[pu][:, None, :]
-    rng = np.sqrt(np.einsum("psi,psi->ps", diff, diff))
-    alt = altitude_m(p_m)
-    col = (slice(None), None)
-    in_env = (
-        (rng >= units.min_range_m[pu][col])
-        & (rng <= units.max_range_m[pu][col])
-        & (alt >= units.min_alt_m[pu][col])
-        & (alt <= units.max_alt_m[pu][col])
-        & (tau > 0)
-        & (p_t < t_impact_s[pr][col])
-    )
-    tof = units.reaction_s[pu][col] + rng / units.speed_m_s[pu][col]
-    lz = units.laser[pu]
-    if lz.any():
-        dwell = laser_dwell_s(
-            rng[lz],
-            units.power_w[pu[lz]][col],
-            units.divergence_rad[pu[lz]][col],
-            units.extinction_per_m[pu[lz]][col],
-            fluence_j_m2[pr[lz]][col],
+    flyout = np.full((n_u, k), np.nan)
+    if n_u and k:
+        _opportunities(
+            (
+                units.ecef_m,
+                units.min_range_m,
+                units.max_range_m,
+                units.min_alt_m,
+                units.max_alt_m,
+                units.reaction_s,
+                units.power_w,
+                units.divergence_rad,
+                units.extinction_per_m,
+                units.slew_s,
+            ),
+            (units.tof_s, units.ground_step_m, units.alt_step_m),
+            units.table,
+            units.laser,
+            float(t_now_s),
+            np.ascontiguousarray(path_t_s, dtype=np.float64),
+            np.ascontiguousarray(path_m, dtype=np.float64),
+            np.ascontiguousarray(t_impact_s, dtype=np.float64),
+            np.ascontiguousarray(fluence_j_m2, dtype=np.float64),
+            float(commit_s),
+            feasible,
+            later,
+            t_int,
+            pip,
+            due,
+            flyout,
         )
-        tof[lz] = (units.reaction_s[pu[lz]] + units.slew_s[pu[lz]])[col] + dwell
-    ok = in_env & (tau >= tof)
-    first = np.argmax(ok, axis=1)  # (p,)
-    rows = np.arange(pu.size)
-    slack = tau[rows, first] - tof[rows, first]
-    spacing = np.diff(p_t, axis=1, prepend=p_t[:, :1])[rows, first]
-    reachable = ok.any(axis=1)
-    window = np.maximum(commit_s, spacing)
-    now = reachable & (slack <= window)
-    feasible[pu, pr] = now
-    later[pu, pr] = in_env.any(axis=1)
-    t_int[pu, pr] = np.where(now, p_t[rows, first], np.nan)
-    pip[pu, pr] = p_m[rows, first]
-    due[pu, pr] = np.where(reachable, np.maximum(slack - window, 0.0), np.inf)
-    return Opportunity(feasible=feasible, later=later, t_intercept_s=t_int, pip_m=pip, due_in_s=due)
+    return Opportunity(feasible, later, t_int, pip, due, flyout)

@@ -200,3 +200,54 @@ def print_summary(summary: dict[str, Any]) -> None:
             bold_last=True,
         )
     )
+
+
+@app.command(epilog="Example: iamd audit runs/demo  (exit 0 when every kill holds, 1 otherwise)")
+def audit(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory (iamd run --out DIR)")],
+    show: Annotated[int, typer.Option(help="violations to list at most", min=0)] = 20,
+) -> None:
+    """Check every kill of a run against physics: the firing unit's documented envelope,
+    its interceptor's time of flight, speed and reach, and the end game (the interceptor
+    within its divert of the threat). Exit 1 if any kill fails."""
+    from iamd.analysis.audit import audit_dir
+
+    try:
+        report = audit_dir(run_dir)
+    except IamdError as exc:
+        raise fail(exc) from None
+    rows = [
+        [name, f"{kills:,}", f"{bad:,}", f"{bad / kills:.1%}" if kills else "-"]
+        for name, (kills, bad) in report.by_class().items()
+    ]
+    n_bad = len({(v.engagement, v.threat) for v in report.violations})
+    rows.append(["all", f"{report.n_kills:,}", f"{n_bad:,}", f"{report.share_outside:.1%}"])
+    say(f"{run_dir}: {report.n_kills:,} kills audited")
+    out.print(
+        table(
+            "kills against physics",
+            ["interceptor", "kills", "violating", "share"],
+            rows,
+            bold_last=True,
+        )
+    )
+    for v in report.violations[:show]:
+        say(
+            f"t={v.t_s:,.1f} s threat {v.threat} by {v.unit} ({v.interceptor}), "
+            f"engagement {v.engagement}: {v.why}"
+        )
+    if len(report.violations) > show:
+        say(f"... {len(report.violations) - show} more")
+    if report.violations:
+        say(
+            "failing: "
+            + ", ".join(
+                f"{check} {report.share_failing(check):.1%}"
+                for check in ("envelope", "end_game", "flyout")
+            )
+            + " of kills"
+        )
+    if not report.checked_flights:
+        say("no interceptors.parquet (an older run): arrival speeds not checked")
+    if report.violations:
+        raise typer.Exit(code=1)

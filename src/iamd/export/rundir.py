@@ -47,6 +47,18 @@ COLUMNS = {
         "alt_m",
     ),
     "tracks.parquet": ("t_s",),
+    "interceptors.parquet": (
+        "engagement",
+        "threat",
+        "unit",
+        "owner",
+        "interceptor",
+        "t_s",
+        "lat_deg",
+        "lon_deg",
+        "alt_m",
+        "speed_m_s",
+    ),
 }
 """Columns each table of a run directory must have (tracks may be empty)."""
 END_KINDS = ("intercept", "miss", "miss_target_gone")
@@ -105,6 +117,9 @@ class RunData:
         ``events.parquet`` in time order.
     tracks : pyarrow.Table or None
         ``tracks.parquet`` when present.
+    interceptors : pyarrow.Table or None
+        ``interceptors.parquet`` (the flown interceptor paths) when present (older runs
+        lack it), sorted by (engagement, t_s).
     """
 
     path: Path
@@ -113,6 +128,7 @@ class RunData:
     truth: pa.Table
     events: pa.Table
     tracks: pa.Table | None
+    interceptors: pa.Table | None = None
 
     @property
     def duration_s(self) -> float:
@@ -281,6 +297,8 @@ def load_run(path: Path | str) -> RunData:
         tracks = (
             pq.read_table(path / "tracks.parquet") if (path / "tracks.parquet").is_file() else None
         )
+        flown = path / "interceptors.parquet"
+        interceptors = pq.read_table(flown) if flown.is_file() else None
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise IamdError(f"{path}: cannot read the run directory: {exc}") from None
     if not isinstance(summary, dict):
@@ -289,6 +307,7 @@ def load_run(path: Path | str) -> RunData:
         ("truth.parquet", truth),
         ("events.parquet", events),
         ("tracks.parquet", tracks),
+        ("interceptors.parquet", interceptors),
     ):
         missing = [c for c in COLUMNS[name] if table is not None and c not in table.column_names]
         if missing:
@@ -301,4 +320,9 @@ def load_run(path: Path | str) -> RunData:
         raise IamdError(
             f"{path / 'truth.parquet'}: cannot sort by threat and time: {exc}"
         ) from None
-    return RunData(path, summary, scenario, truth, events, tracks)
+    if interceptors is not None and interceptors.num_rows:
+        try:
+            interceptors = interceptors.sort_by([("engagement", "ascending"), ("t_s", "ascending")])
+        except pa.ArrowException as exc:
+            raise IamdError(f"{flown}: cannot sort by engagement and time: {exc}") from None
+    return RunData(path, summary, scenario, truth, events, tracks, interceptors)

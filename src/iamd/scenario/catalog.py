@@ -35,6 +35,18 @@ class _Entry(BaseModel):
     note: str = Field(default="", max_length=2000, pattern=TEXT)
 
 
+KINEMATIC_FIGURES = (
+    "burn_s",
+    "burnout_speed_m_s",
+    "beta_kg_m2",
+    "max_tof_s",
+    "max_lateral_g",
+    "min_speed_m_s",
+    "seeker_range_km",
+)
+"""Figures every kinetic interceptor class gives (its fly-out emerges from them)."""
+
+
 class InterceptorClass(_Entry):
     """One interceptor (or directed-energy weapon) class and its engagement envelope."""
 
@@ -44,8 +56,41 @@ class InterceptorClass(_Entry):
     max_range_km: Float = Field(gt=0, le=5000)
     min_alt_km: Float = Field(ge=0, le=2000)
     max_alt_km: Float = Field(gt=0, le=2000)
-    speed_m_s: Float = Field(
-        ge=10, le=SPEED_OF_LIGHT_M_S, description="mean flyout speed to the intercept point"
+    speed_m_s: Float | None = Field(
+        default=None,
+        ge=0,
+        le=SPEED_OF_LIGHT_M_S,
+        description="no longer used: interceptors fly with their kinematic figures",
+    )
+    burn_s: Float | None = Field(
+        default=None, gt=0, le=600, description="kinetic: motor burn time (all stages)"
+    )
+    burnout_speed_m_s: Float | None = Field(
+        default=None,
+        gt=0,
+        le=12_000,
+        description="kinetic: speed the motor adds in vacuum without gravity (its delta-v)",
+    )
+    beta_kg_m2: Float | None = Field(
+        default=None, ge=100, le=1e7, description="kinetic: ballistic coefficient m / (Cd A)"
+    )
+    max_tof_s: Float | None = Field(
+        default=None, gt=0, le=3600, description="kinetic: longest time of flight"
+    )
+    max_lateral_g: Float | None = Field(
+        default=None, gt=0, le=200, description="kinetic: lateral acceleration limit, g"
+    )
+    min_speed_m_s: Float | None = Field(
+        default=None, ge=0, le=12_000, description="kinetic: least speed that still intercepts"
+    )
+    loft: Float = Field(
+        default=0.0,
+        ge=0,
+        le=2,
+        description="kinetic: aim above the target by this share of the ground distance to go",
+    )
+    seeker_range_km: Float | None = Field(
+        default=None, gt=0, le=5000, description="kinetic: seeker acquisition range"
     )
     reaction_s: Float = Field(ge=0, le=3600, description="decision to launch (or to lase)")
     divert_m: Float = Field(
@@ -80,6 +125,12 @@ class InterceptorClass(_Entry):
         _band(self.min_alt_km, self.max_alt_km, "alt_km")
         if self.kind == "laser" and not (self.power_kw > 0 and self.divergence_urad > 0):
             raise ValueError("a laser needs power_kw > 0 and divergence_urad > 0")
+        if self.kind == "kinetic":
+            missing = [f for f in KINEMATIC_FIGURES if getattr(self, f) is None]
+            if missing:
+                raise ValueError(
+                    f"a kinetic interceptor needs its kinematic figures: {', '.join(missing)}"
+                )
         return self
 
 

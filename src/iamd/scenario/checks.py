@@ -7,6 +7,8 @@ The schema bounds every figure on its own; these checks look at combinations:
   that asks for more work than one replication may do (threats, route legs, polygon
   vertices, truth samples, scheduled events, detections, false alarms), estimated from
   the file before anything is flown;
+* **errors** too: a kinetic interceptor class whose fly-out cannot reach its documented
+  range or ceiling;
 * **warnings** (printed with their location; the scenario still runs): a salvo, or some
   of its launches, after the end (a shortened scenario), no sensor or no fire unit at
   all, a sensor that can see no threat, a fire unit that can kill none of the raid's
@@ -113,12 +115,62 @@ def check(spec: ScenarioFile, catalog: Catalog, located: Located) -> Findings:
             )
     errors.extend(_budget(spec, catalog, located))
     if not errors:  # the geometry of a refused scenario is not worth computing
+        errors.extend(_kinematics(spec, catalog, located))
         warnings.extend(_useless(spec, catalog, located))
+    warnings.extend(_unused_figures(located))
     return Findings(errors, [_as_warning(w) for w in warnings])
 
 
 def _as_warning(p: Problem) -> Problem:
     return Problem(p.file, p.line, p.col, p.message, warning=True)
+
+
+def _kinematics(spec: ScenarioFile, catalog: Catalog, located: Located) -> list[Problem]:
+    """Each kinetic class in use must fly out to its documented range and ceiling, from the
+    altitude of every unit that launches it (the problem is located at the class's figures
+    when the scenario gives them, else at the first unit that uses it)."""
+    from iamd.c2.kinematics import launch_alt_key_m, reach_problem
+
+    overrides = located.data.get("catalog") if isinstance(located.data, dict) else None
+    given = overrides.get("interceptors") if isinstance(overrides, dict) else None
+    problems: list[Problem] = []
+    seen: set[tuple[str, float]] = set()
+    for i, unit in enumerate(spec.fire_units):
+        ic = catalog.interceptors[unit.interceptor]
+        key = (unit.interceptor, launch_alt_key_m(unit.alt_m))
+        if ic.kind != "kinetic" or key in seen:
+            continue
+        seen.add(key)
+        why = reach_problem(ic, unit.alt_m)
+        if why is None:
+            continue
+        in_file = isinstance(given, dict) and unit.interceptor in given
+        loc: tuple[str | int, ...] = (
+            ("catalog", "interceptors", unit.interceptor)
+            if in_file
+            else ("fire_units", i, "interceptor")
+        )
+        problems.append(located.problem(loc, f"interceptor class '{unit.interceptor}': {why}"))
+    return problems
+
+
+def _unused_figures(located: Located) -> list[Problem]:
+    """Figures a scenario gives that no longer mean anything (an older file)."""
+    overrides = located.data.get("catalog") if isinstance(located.data, dict) else None
+    given = overrides.get("interceptors") if isinstance(overrides, dict) else None
+    out = []
+    for name, fields in (given or {}).items() if isinstance(given, dict) else ():
+        if isinstance(fields, dict) and fields.get("speed_m_s") is not None:
+            out.append(
+                located.problem(
+                    ("catalog", "interceptors", name, "speed_m_s"),
+                    f"interceptor class '{name}': speed_m_s is no longer used; interceptors "
+                    "fly with burn_s, burnout_speed_m_s, beta_kg_m2, max_tof_s, max_lateral_g, "
+                    "min_speed_m_s, loft and seeker_range_km",
+                    key=True,
+                )
+            )
+    return out
 
 
 def _label(salvo: Salvo, i: int) -> str:

@@ -18,13 +18,16 @@ from iamd.c2.assess import assess
 from iamd.c2.doctrine import UPPER_TIER, Candidates, assign, hold_for_cheaper
 from iamd.c2.envelope import opportunities
 from iamd.c2.wta.weighted import assign_weighted
+from iamd.physics.ballistic import altitude_m
+from iamd.physics.flyout import CA_ESTIMATE, GONE, INFO_MISS, INFO_X, STATUS_NAMES
 from iamd.sensors import radar as radar_mod
-from iamd.sim import network
+from iamd.sim import flight, network
 from iamd.sim.events import ALIVE, INTERCEPTED, Kind
-from iamd.tracking.ideal import drop_stale, extrapolate
+from iamd.tracking.ideal import drop_stale
 
 if TYPE_CHECKING:
     from iamd.sim.engine import Engine
+    from iamd.sim.world import UnitSpec
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -45,6 +48,7 @@ class Engagement:
     pip_m: F64
     pk: float
     shots: int
+    flight: int = -1
 
 
 BALLISTIC_REASSESS_S = 6.0
@@ -57,7 +61,7 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
     Route threats are re-assessed whenever their track changed. A ballistic track's path
     is re-flown at most every ``BALLISTIC_REASSESS_S`` of track time, so that the updates
     of several scans share one vectorised integration instead of one each; fire units
-    are guided by the live track in any case (:func:`guidance_error_m`).
+    are guided by the live track in any case (:mod:`iamd.sim.flight`).
     """
     pics, w = eng.pictures, eng.w
     stale = ids[eng.cache_updates[o][ids] != pics.updates[o, ids]]
@@ -123,6 +127,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         eng.log.add(t_s, "track_drop", dropped, owner=w.owners[o])
     else:
         network.refresh_picture(eng, o, t_s)
+    flight.uplink(eng, k, t_s)
     firm = eng.pictures.firm(o)
     firm = firm[~eng.known_dead[firm]]
     units = eng.node_units[k]
@@ -203,6 +208,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
             float(opp.t_intercept_s[j, r]),
             opp.pip_m[j, r],
             float(pk[j, r]),
+            float(opp.flyout_s[j, r]),
         )
 
 
@@ -263,29 +269,30 @@ def assign_wta(
 
 
 def start_engagement(
-    eng: Engine, t_s: float, u: int, i: int, t_int: float, pip: F64, pk: float
+    eng: Engine, t_s: float, u: int, i: int, t_int: float, pip: F64, pk: float, flyout_s: float
 ) -> None:
-    """Commit unit ``u`` to threat ``i``: rounds, channel, launch and intercept events.
+    """Commit unit ``u`` to threat ``i``: rounds, channel, the launch and its flight.
 
-    The interceptor leaves so as to arrive at ``t_int`` (not before the reaction time);
-    when no time would be left after the kill assessment to engage again before the
-    predicted impact, ``last_look_salvo`` interceptors go instead of ``salvo``.
+    The interceptor leaves so as to arrive at ``t_int`` after ``flyout_s`` of flight (not
+    before the reaction time), and is flown and guided from then on
+    (:mod:`iamd.sim.flight`); a laser's shot ends at ``t_int``. When no time would be left
+    after the kill assessment to engage again before the predicted impact,
+    ``last_look_salvo`` interceptors go instead of ``salvo``.
     """
     spec_u, doc = eng.w.units[u], eng.doctrine
     ic = spec_u.ic
+    kinetic = ic.kind == "kinetic"
     shots = 1
-    if ic.kind == "kinetic":
+    if kinetic:
         o = eng.w.owners.index(spec_u.owner)
         time_left = eng.cache_impact_t[o][i] - (t_int + doc.kill_assessment_s)
         look_possible = doc.shoot_look_shoot and time_left > LOOK_AGAIN_S
         shots = doc.salvo if look_possible else max(doc.salvo, doc.last_look_salvo)
         shots = int(min(shots, eng.rounds[u]))
-    flyout_s = (
-        float(np.linalg.norm(pip - spec_u.ecef_m)) / ic.speed_m_s if ic.kind == "kinetic" else 0.0
-    )
-    t_launch = max(t_s + ic.reaction_s, t_int - flyout_s)
+    t_launch = max(t_s + ic.reaction_s, t_int - flyout_s) if kinetic else t_s + ic.reaction_s
     e = len(eng.engagements)
-    eng.engagements.append(Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots))
+    job = Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots)
+    eng.engagements.append(job)
     eng.engaged[i] = True
     for due in eng.next_due:  # its picture changes for every node: look again
         due[i] = -np.inf
@@ -294,7 +301,7 @@ def start_engagement(
     eng.miss_prob[i] *= (1.0 - pk) ** shots
     eng.busy[u] += 1
     eng.fired[u] += shots
-    if ic.kind == "kinetic":
+    if kinetic:
         eng.rounds[u] -= shots
         eng.next_launch[u] = t_s + ic.launch_interval_s * shots
         if eng.rounds[u] < doc.salvo and eng.reloads[u] > 0 and not eng.reloading[u]:
@@ -311,25 +318,51 @@ def start_engagement(
         value=float(shots),
         ecef_m=spec_u.ecef_m,
     )
-    eng.push(t_int, Kind.INTERCEPT, e)
+    if kinetic:
+        job.flight = flight.launch(eng, t_s, e, u, i, t_launch, t_int, pip)
+    else:
+        eng.push(t_int, Kind.INTERCEPT, e)
 
 
 def on_intercept(eng: Engine, t_s: float, e: int) -> None:
+    """The end of engagement ``e``: its interceptor's closest approach (or its end in
+    flight), or a laser's dwell. A kill needs a live target, the kill vehicle on it
+    (:func:`iamd.sim.flight.end_game_kill_possible`) and one of the salvo's kill draws;
+    the event carries the miss distance and where the interceptor was."""
     job = eng.engagements[e]
     u, i = job.unit, job.threat
     spec_u = eng.w.units[u]
     draws = eng.rng.intercept.uniform(0.0, 1.0, job.shots)
     eng.busy[u] -= 1
-    if eng.fate[i] != ALIVE or t_s >= eng.t_dead[i]:
-        kind, miss_m, pos = "miss_target_gone", np.nan, job.pip_m
+    gone = eng.fate[i] != ALIVE or t_s >= eng.t_dead[i]
+    if job.flight < 0:  # a laser: its beam follows the target
+        detail = "dwell"
+        if gone:
+            kind, miss_m, pos = "miss_target_gone", np.nan, job.pip_m
+        else:
+            pos = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
+            inside = np.linalg.norm(pos - spec_u.ecef_m) <= spec_u.ic.max_range_km * 1e3
+            miss_m = 0.0 if inside else float("inf")
+            kind = "intercept" if inside and bool((draws < job.pk).any()) else "miss"
     else:
-        pos = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
-        miss_m = guidance_error_m(eng, u, i, t_s, pos, job.pip_m)
-        kind = "miss"
-        if miss_m <= spec_u.ic.divert_m and bool((draws < job.pk).any()):
-            kind = "intercept"
-            eng.end_threat(i, t_s, INTERCEPTED)
-            eng.kills[u] += 1
+        fl = eng.flights
+        f = job.flight
+        status = int(fl.status[f])
+        detail = STATUS_NAMES[status]
+        pos = fl.ending[f, INFO_X : INFO_X + 3].copy()
+        if not np.isfinite(pos).all():
+            pos = fl.y[f, :3].copy()
+        on_target, miss_m = flight.end_game_kill_possible(eng, f)
+        if gone or status in (GONE, CA_ESTIMATE):
+            kind, miss_m = "miss_target_gone", float(fl.ending[f, INFO_MISS])
+        else:
+            target = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
+            if on_target and not inside_envelope(spec_u, target):
+                on_target, detail = False, "outside_envelope"
+            kind = "intercept" if on_target and bool((draws < job.pk).any()) else "miss"
+    if kind == "intercept":
+        eng.end_threat(i, t_s, INTERCEPTED)
+        eng.kills[u] += 1
     eng.log.add(
         t_s,
         kind,
@@ -340,29 +373,21 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
         engagement=e,
         value=miss_m,
         ecef_m=pos,
+        detail=detail,
     )
     eng.push(t_s + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
 
 
-def guidance_error_m(eng: Engine, u: int, i: int, t_s: float, true_m: F64, pip_m: F64) -> float:
-    """Miss distance the kill vehicle must absorb at intercept.
-
-    Interceptors fly on midcourse updates from their owner's picture: the error is
-    between the truth and the latest track extrapolated to the intercept time, or the
-    launch-time PIP if the track was lost. A laser's beam director follows its target:
-    it only needs the target inside its range.
-    """
-    spec_u = eng.w.units[u]
-    if spec_u.ic.kind == "laser":
-        inside = np.linalg.norm(true_m - spec_u.ecef_m) <= spec_u.ic.max_range_km * 1e3
-        return 0.0 if inside else float("inf")
-    o = eng.w.owners.index(spec_u.owner)
-    if eng.net is not None:
-        network.refresh_picture(eng, o, t_s)
-    if not eng.pictures.active[o, i]:
-        return float(np.linalg.norm(true_m - pip_m))
-    x, _ = extrapolate(eng.pictures, np.array([o]), np.array([i]), t_s, eng.w.motion)
-    return float(np.linalg.norm(true_m - x[0, :3]))
+def inside_envelope(spec_u: UnitSpec, point_m: F64) -> bool:
+    """Whether ``point_m`` (3,) lies inside the unit's documented envelope: its slant range
+    and altitude bands (the fire-control limits that hold beyond what it can fly)."""
+    ic = spec_u.ic
+    rng = float(np.linalg.norm(point_m - spec_u.ecef_m))
+    alt = float(altitude_m(point_m[None])[0])
+    return (
+        ic.min_range_km * 1e3 <= rng <= ic.max_range_km * 1e3
+        and ic.min_alt_km * 1e3 <= alt <= ic.max_alt_km * 1e3
+    )
 
 
 def assessment_pc(eng: Engine, o: int, point_m: F64, t_s: float) -> float:
@@ -391,7 +416,10 @@ def on_kill_assessment(eng: Engine, t_s: float, e: int) -> None:
     job = eng.engagements[e]
     i = job.threat
     o = eng.w.owners.index(eng.w.units[job.unit].owner)
-    pc = assessment_pc(eng, o, job.pip_m, t_s)
+    point = job.pip_m
+    if job.flight >= 0 and np.isfinite(eng.flights.ending[job.flight, INFO_X]):
+        point = eng.flights.ending[job.flight, INFO_X : INFO_X + 3]
+    pc = assessment_pc(eng, o, point, t_s)
     right = pc >= 1.0 or bool(eng.rng.assess.uniform() < pc)
     killed = eng.fate[i] == INTERCEPTED
     if killed == right:  # judged destroyed

@@ -30,6 +30,7 @@ from iamd.sim.events import (
     EventLog,
     Kind,
 )
+from iamd.sim.flight import Flights
 from iamd.sim.world import World
 from iamd.tracking.ideal import Pictures
 
@@ -73,6 +74,7 @@ class Outcome:
     samples: metrics_sampler.Samples
     net: network.NetState | None
     engagements: list[Engagement] = field(default_factory=list)
+    flights: Flights | None = None
     c2_cycles: int = 0
     c2_solve_ms: F64 = field(default_factory=lambda: np.zeros(0))
 
@@ -127,12 +129,18 @@ class Engine:
         self.asset_hits = np.zeros(a, dtype=np.int64)
         self.asset_lost = np.zeros(a)
         self.engagements: list[Engagement] = []
+        self.flights = Flights.empty()
+        self.kin_rows: dict[str, F64] = {}
         self.node_awake = np.zeros(len(world.nodes), dtype=bool)
         self.node_units = [
             [i for i, x in enumerate(world.units) if x.node == k] for k in range(len(world.nodes))
         ]
         self.node_env = [
-            UnitEnvelopes.of([world.units[u].ecef_m for u in us], [world.units[u].ic for u in us])
+            UnitEnvelopes.of(
+                [world.units[u].ecef_m for u in us],
+                [world.units[u].ic for u in us],
+                [world.units[u].alt_m for u in us],
+            )
             for us in self.node_units
         ]
         # pk of each node's units against each threat class, (u, classes)
@@ -261,6 +269,7 @@ class Engine:
             samples=self.samples,
             net=self.net,
             engagements=self.engagements,
+            flights=self.flights,
             c2_cycles=self.c2_cycles,
             c2_solve_ms=np.array(self.c2_solve_ms),
         )

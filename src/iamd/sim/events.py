@@ -56,6 +56,7 @@ class EventLog:
     engagement: list[I64] = field(default_factory=list)
     value: list[F64] = field(default_factory=list)
     ecef_m: list[F64] = field(default_factory=list)
+    detail: list[list[str]] = field(default_factory=list)
 
     def add(
         self,
@@ -68,6 +69,7 @@ class EventLog:
         engagement: int = -1,
         value: float | F64 = np.nan,
         ecef_m: F64 | None = None,
+        detail: str = "",
     ) -> None:
         """Append one row, or a batch when ``threat`` is an array."""
         ids = np.atleast_1d(np.asarray(threat, dtype=np.int64))
@@ -84,6 +86,7 @@ class EventLog:
         self.value.append(np.broadcast_to(np.asarray(value, dtype=np.float64), (k,)).copy())
         pos = np.full((k, 3), np.nan) if ecef_m is None else np.asarray(ecef_m).reshape(k, 3)
         self.ecef_m.append(pos)
+        self.detail.append([detail] * k)
 
     def table(self) -> pa.Table:
         """The log as an Arrow table in time order (ties in processing order), positions as
@@ -112,5 +115,6 @@ class EventLog:
                 "lat_deg": np.degrees(lat),
                 "lon_deg": np.degrees(lon),
                 "alt_m": alt,
+                "detail": flat(self.detail),
             }
         )

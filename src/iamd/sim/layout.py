@@ -1,7 +1,8 @@
 """The files of a run directory, and how to tell one from a Monte Carlo store.
 
 A run directory (``iamd run --out DIR``) holds ``summary.json``, ``scenario.yaml``,
-``events.parquet`` and ``truth.parquet``, usually ``tracks.parquet`` and ``map.png``; a
+``events.parquet`` and ``truth.parquet``, usually ``tracks.parquet``,
+``interceptors.parquet`` (older runs lack it) and ``map.png``; a
 Monte Carlo store holds ``job.json`` and ``batches/``, a sweep ``sweep.json``. Every reader
 (exports, the report, the web server) asks this module, so they agree.
 """

@@ -178,25 +178,79 @@ def costs(world: World, out: Outcome, interceptors: dict[str, dict[str, Any]]) -
 
 
 def truth_table(tr: TruthTable, out: Outcome) -> pa.Table:
-    """Sampled truth, cut at each threat's end (kill, failure, impact), as lat/lon/alt."""
+    """Sampled truth, cut at each threat's end (kill, failure, impact), as lat/lon/alt; a
+    threat that ended between samples (killed, failed) has its state at that instant as
+    its last row."""
     seg = np.repeat(np.arange(tr.n), np.diff(tr.offset))
     end = np.where(np.isnan(out.t_fate_s), tr.t_end_s, out.t_fate_s)
     local = np.arange(seg.size) - tr.offset[seg]
     keep = (tr.t_s <= end[seg]) & (tr.ballistic[seg] | (local % TRUTH_ROUTE_STRIDE == 0))
     keep &= out.launched[seg]
-    lat, lon, alt = ecef2geodetic(tr.state[keep, :3])
+    threat, t_s, state = seg[keep], tr.t_s[keep], tr.state[keep]
+    last = np.full(tr.n, -np.inf)
+    np.maximum.at(last, threat, t_s)
+    cut = np.flatnonzero(out.launched & np.isfinite(out.t_fate_s) & (out.t_fate_s > last))
+    if cut.size:
+        threat = np.concatenate([threat, cut])
+        t_s = np.concatenate([t_s, out.t_fate_s[cut]])
+        state = np.concatenate([state, tr.state_at(cut, out.t_fate_s[cut])])
+        order = np.lexsort((t_s, threat))
+        threat, t_s, state = threat[order], t_s[order], state[order]
+    lat, lon, alt = ecef2geodetic(state[:, :3])
     return pa.table(
         {
-            "threat": seg[keep].astype(np.int32),
-            "class": pa.array(
-                np.asarray(tr.class_names)[tr.class_idx[seg[keep]]]
-            ).dictionary_encode(),
-            "fate": pa.array(np.asarray(FATE_NAMES)[out.fate[seg[keep]]]).dictionary_encode(),
-            "t_s": tr.t_s[keep],
+            "threat": threat.astype(np.int32),
+            "class": pa.array(np.asarray(tr.class_names)[tr.class_idx[threat]]).dictionary_encode(),
+            "fate": pa.array(np.asarray(FATE_NAMES)[out.fate[threat]]).dictionary_encode(),
+            "t_s": t_s,
             "lat_deg": np.degrees(lat),
             "lon_deg": np.degrees(lon),
             "alt_m": alt,
-            "speed_m_s": np.linalg.norm(tr.state[keep, 3:], axis=1),
+            "speed_m_s": np.linalg.norm(state[:, 3:], axis=1),
+        }
+    )
+
+
+def interceptors_table(result: RunResult) -> pa.Table:
+    """Every kinetic interceptor's flown path: its launch, its state at each midcourse
+    update, and where its flight ended (the closest approach, or where it fell, slowed or
+    self-destructed), as lat/lon/alt and speed. Lasers fly nothing."""
+    fl = result.outcome.flights
+    if fl is None or not fl.path_t_s:
+        text = pa.array([], pa.string()).dictionary_encode()
+        ints, floats = pa.array([], pa.int32()), pa.array([], pa.float64())
+        return pa.table(
+            {
+                "engagement": ints,
+                "threat": ints,
+                **{name: text for name in ("unit", "owner", "interceptor")},
+                **{name: floats for name in ("t_s", "lat_deg", "lon_deg", "alt_m", "speed_m_s")},
+            }
+        )
+    f = np.asarray(fl.path_flight, dtype=np.int64)
+    t = np.asarray(fl.path_t_s, dtype=np.float64)
+    x = np.asarray(fl.path_x, dtype=np.float64)
+    order = np.lexsort((t, fl.engagement[f]))
+    f, t, x = f[order], t[order], x[order]
+    lat, lon, alt = ecef2geodetic(x[:, :3])
+    units = result.world.units
+    unit = fl.unit[f]
+
+    def names(values: list[str]) -> pa.Array:
+        return pa.array(np.asarray(values, dtype=object)[unit].tolist()).dictionary_encode()
+
+    return pa.table(
+        {
+            "engagement": fl.engagement[f].astype(np.int32),
+            "threat": fl.threat[f].astype(np.int32),
+            "unit": names([u.name for u in units]),
+            "owner": names([u.owner for u in units]),
+            "interceptor": names([u.interceptor for u in units]),
+            "t_s": t,
+            "lat_deg": np.degrees(lat),
+            "lon_deg": np.degrees(lon),
+            "alt_m": alt,
+            "speed_m_s": np.linalg.norm(x[:, 3:6], axis=1),
         }
     )
 
@@ -259,7 +313,7 @@ def check_out_dir(out_dir: Path) -> Path:
 
 
 def write_run_dir(result: RunResult, out_dir: Path, with_map: bool = True) -> Path:
-    """Write summary.json, the three Parquet tables, scenario.yaml and map.png.
+    """Write summary.json, the four Parquet tables, scenario.yaml and map.png.
 
     The files are written into a new directory beside ``out_dir`` that then takes its
     place, so a run directory never mixes two runs (no stale map or export of an earlier
@@ -302,6 +356,7 @@ def _write_files(result: RunResult, out_dir: Path, with_map: bool) -> None:
         truth_table(result.world.truth, result.outcome), out_dir / "truth.parquet", **pq_opts
     )
     pq.write_table(tracks_table(result), out_dir / "tracks.parquet", **pq_opts)
+    pq.write_table(interceptors_table(result), out_dir / "interceptors.parquet", **pq_opts)
     text = resolved_scenario_yaml(result.scenario, result.seed)
     (out_dir / "scenario.yaml").write_text(text, "utf-8")
     summary = json.dumps(result.summary, indent=2, allow_nan=False)
@@ -332,7 +387,10 @@ def resolved_scenario(scenario: Scenario, seed: int) -> dict[str, Any]:
         **spec.model_dump(mode="json"),
         "seed": int(seed),
         "catalog": {
-            section: {name: getattr(cat, section)[name].model_dump(mode="json") for name in names}
+            section: {
+                name: getattr(cat, section)[name].model_dump(mode="json", exclude_none=True)
+                for name in names
+            }
             for section, names in used.items()
         },
     }

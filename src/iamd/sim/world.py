@@ -29,6 +29,7 @@ class UnitSpec:
     owner: str
     node: int
     ecef_m: F64
+    alt_m: float
     interceptor: str
     ic: InterceptorClass
     engage_all: bool
@@ -123,6 +124,7 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
                 owner=f.owner,
                 node=node_names.index(f.c2),
                 ecef_m=geodetic2ecef(np.radians(f.lat_deg), np.radians(f.lon_deg), f.alt_m),
+                alt_m=f.alt_m,
                 interceptor=f.interceptor,
                 ic=ic,
                 engage_all=engage == "all",
