@@ -313,6 +313,7 @@ def assess(
     assets: AssetGeometry,
     margin_m: float,
     cov: F64 | None = None,
+    defended: BOOL | None = None,
 ) -> ThreatAssessment:
     """Assess tracked threats from their state estimates and covariances.
 
@@ -321,6 +322,8 @@ def assess(
     threat : (k,) threat indices; x : (k, 6) track states at times ``t_track_s`` (k,).
     ballistic : (k,) flight kind per track; beta_kg_m2, damage : (k,) class figures.
     cov : (k, 6, 6) track covariances (m, m/s); None assesses the state as exact.
+    defended : (a,) the assets the assessing node defends (None: all); value at risk and
+        the threatened asset count those only.
     """
     k = threat.shape[0]
     cov = np.zeros((k, 6, 6)) if cov is None else cov
@@ -337,10 +340,11 @@ def assess(
         rel[r], path[r], imp[r], _ = predict_route(x[r], assets, margin_m)
         p_route, _ = route_hit_probability(x[r], cov[r], assets, margin_m)
         p_asset[r] = p_route
-    at_risk = p_asset * assets.value[None, :] * damage[:, None]
+    value = assets.value if defended is None else np.where(defended, assets.value, 0.0)
+    at_risk = p_asset * value[None, :] * damage[:, None]
     top = np.argmax(at_risk, axis=1)
     rows = np.arange(k)
-    p_hit = p_asset[rows, top]
+    p_hit = np.where(value[top] > 0, p_asset[rows, top], 0.0)
     asset = np.where(p_hit > 0, top, -1).astype(np.int64)
     return ThreatAssessment(
         threat=threat,

@@ -9,6 +9,12 @@ cost per expected kill. A unit whose cost is more than
 ``CHEAP_RATIO`` times that of another unit that can still take the threat later
 holds its fire. Units serve at most their free capacity this cycle; threats
 turned away by a full unit fall to their next choice, round after round.
+
+Who may engage what comes first: a unit engages threats to the assets its owner defends
+(or everything, with ``engage: all``) and threats coming at itself
+(:func:`self_threats`); per interceptor class, it yields a threat to a better layer below
+``yield_below_pk`` and fires as a last ditch when nobody else can
+(:func:`yield_and_last_chance`).
 """
 
 from __future__ import annotations
@@ -111,3 +117,86 @@ def assign(
     if not out_u:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(out_u), np.concatenate(out_r)
+
+
+SELF_DEFENCE_RADIUS_M = 2000.0
+"""A threat predicted to come down (ballistic) or to pass (route) within this horizontal
+distance of a fire unit is coming at the unit itself."""
+
+
+def self_threats(
+    unit_m: F64, path_m: F64, ballistic: BOOL, radius_m: float = SELF_DEFENCE_RADIUS_M
+) -> BOOL:
+    """Which threats (k) come at which units (u): a ballistic path's end point (its
+    predicted impact), or any point of a route's predicted path, within ``radius_m`` of the
+    unit, measured across the unit's vertical.
+
+    Parameters
+    ----------
+    unit_m : (u, 3) unit sites, ECEF, m.
+    path_m : (k, s, 3) predicted paths, ECEF, m.
+    ballistic : (k,) the path ends in an impact (else it is a route ahead).
+
+    Returns
+    -------
+    (u, k) bool.
+    """
+    n_u, k = unit_m.shape[0], path_m.shape[0]
+    if n_u == 0 or k == 0:
+        return np.zeros((n_u, k), dtype=bool)
+    up = unit_m / np.linalg.norm(unit_m, axis=1, keepdims=True)  # (u, 3)
+    a = path_m[None, :, :-1, :] - unit_m[:, None, None, :]  # (u, k, s-1, 3) segment starts
+    d = (path_m[:, 1:, :] - path_m[:, :-1, :])[None]  # (1, k, s-1, 3) segment directions
+
+    def horizontal(v: F64) -> F64:
+        return np.asarray(v - np.einsum("uksi,ui->uks", v, up)[..., None] * up[:, None, None, :])
+
+    ah, dh = horizontal(a), horizontal(np.broadcast_to(d, a.shape))
+    dd = np.einsum("uksi,uksi->uks", dh, dh)
+    f = np.clip(-np.einsum("uksi,uksi->uks", ah, dh) / np.where(dd > 0, dd, 1.0), 0.0, 1.0)
+    nearest = np.sqrt(np.einsum("uksi,uksi->uks", ah + f[..., None] * dh, ah + f[..., None] * dh))
+    route = nearest.min(axis=2) <= radius_m
+    end = horizontal(path_m[None, :, -1:, :] - unit_m[:, None, None, :])[:, :, 0]
+    impact = np.linalg.norm(end, axis=2) <= radius_m
+    return np.asarray(np.where(ballistic[None, :], impact, route))
+
+
+def yield_and_last_chance(
+    pk: F64,
+    could_later: BOOL,
+    yield_below_pk: F64,
+    last_ditch: BOOL,
+    elsewhere_pk: F64,
+) -> tuple[BOOL, BOOL]:
+    """Where a unit holds its fire for a better layer, and where it is the last chance.
+
+    A unit yields a threat when its kill probability is below its class's
+    ``yield_below_pk`` and another unit (of this node, or ``elsewhere_pk`` of the other
+    nodes) could still engage it with a better one. A threat that no other unit could
+    engage any more is the unit's last chance; a ``last_ditch`` unit then fires even
+    below the doctrine's ``min_pk`` and its ``yield_below_pk``.
+
+    Parameters
+    ----------
+    pk : (u, k) each unit's kill probability on each threat.
+    could_later : (u, k) the unit could engage the threat, now or later on its path.
+    yield_below_pk, last_ditch : (u,) the units' class doctrine.
+    elsewhere_pk : (k,) the best kill probability other nodes' units could still get.
+
+    Returns
+    -------
+    hold, last : (u, k) bool.
+    """
+    p = np.where(could_later, pk, 0.0)
+    n_u = p.shape[0]
+    if n_u == 0:
+        empty = np.zeros(p.shape, dtype=bool)
+        return empty, empty
+    order = np.sort(p, axis=0)
+    best = order[-1]
+    second = order[-2] if n_u > 1 else np.zeros_like(best)
+    other = np.where(p >= best[None, :], second[None, :], best[None, :])  # best of the others
+    other = np.maximum(other, elsewhere_pk[None, :])
+    hold = (pk < yield_below_pk[:, None]) & (other > pk)
+    last = last_ditch[:, None] & (other <= 0.0)
+    return np.asarray(hold), np.asarray(last)

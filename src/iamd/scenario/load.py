@@ -285,6 +285,26 @@ def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
     for i, owner in _items(data, "owners"):
         for j, other in enumerate(_list(owner, "shares_with")):
             ref(("owners", i, "shares_with", j), other, owners, "owner")
+        for j, asset in enumerate(_list(owner, "defends")):
+            ref(("owners", i, "defends", j), asset, assets, "asset")
+    for i, asset in _items(data, "assets"):
+        if asset.get("owner") is not None:
+            ref(("assets", i, "owner"), asset.get("owner"), owners, "owner")
+    doctrine = data.get("doctrine")
+    classes = doctrine.get("classes") if isinstance(doctrine, dict) else None
+    for name in classes if isinstance(classes, dict) else {}:
+        if isinstance(name, str) and name not in catalog["interceptors"]:
+            loc_c: Loc = ("doctrine", "classes", name)
+            known = list(catalog["interceptors"])
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problems.append(
+                located.problem(
+                    loc_c,
+                    f"unknown catalog interceptors class '{name}'; {hint}known: {', '.join(known)}",
+                    key=True,
+                )
+            )
     for section, key, cat in (
         ("sensors", "type", "sensors"),
         ("fire_units", "interceptor", "interceptors"),

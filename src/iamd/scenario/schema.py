@@ -77,6 +77,11 @@ class Asset(_Strict):
 
     name: Name
     value: Float = Field(gt=0, le=1e9, description="relative value; leakers destroy a share of it")
+    owner: str | None = Field(
+        default=None,
+        description="the partner whose asset it is (default: the first owner listed); its "
+        "units defend it, and so do the partners that list it under 'defends'",
+    )
     point: Position | None = None
     radius_km: Float = Field(default=2.0, gt=0, le=200)
     polygon: list[tuple[Float, Float]] | None = Field(
@@ -123,6 +128,12 @@ class Owner(_Strict):
     )
     share_period_s: Float = Field(
         default=4.0, ge=0.1, le=3600, description="interval between track reports to partners"
+    )
+    defends: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="other partners' assets this owner's units defend (its own assets and its "
+        "units themselves are always defended)",
     )
 
 
@@ -190,6 +201,13 @@ class FireUnit(Position):
     reloads: Int | None = Field(
         default=None, ge=0, le=100_000, description="reserve rounds (catalog default)"
     )
+    value: Float = Field(
+        default=10.0,
+        ge=0,
+        le=1e9,
+        description="relative value of the unit itself: a threat coming at it is engaged by "
+        "it for this value (a ship defends itself)",
+    )
 
 
 class Salvo(_Strict):
@@ -219,6 +237,31 @@ class Salvo(_Strict):
         if not self.targets and not self.aimpoints:
             raise ValueError("give 'targets' (asset names) or 'aimpoints'")
         return self
+
+
+class ClassDoctrine(_Strict):
+    """Doctrine for the fire units of one interceptor class (``doctrine.classes``)."""
+
+    salvo: Int | None = Field(
+        default=None, ge=1, le=4, description="interceptors per engagement (default: doctrine's)"
+    )
+    last_look_salvo: Int | None = Field(
+        default=None,
+        ge=1,
+        le=4,
+        description="interceptors per engagement when no time is left to look and shoot "
+        "again (default: doctrine's)",
+    )
+    yield_below_pk: Probability = Field(
+        default=0.0,
+        description="below this kill probability, hold fire while a unit with a better one "
+        "can still engage the threat",
+    )
+    last_ditch: Bool = Field(
+        default=False,
+        description="fire even below min_pk and yield_below_pk when no other unit can "
+        "engage the threat any more",
+    )
 
 
 class Doctrine(_Strict):
@@ -278,6 +321,21 @@ class Doctrine(_Strict):
         description="engage a threat only if it hits a defended asset with at least this "
         "probability (from its track covariance), unless its fire unit engages all",
     )
+    classes: dict[str, ClassDoctrine] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="per interceptor class: salvo, last_look_salvo, yield_below_pk, last_ditch",
+    )
+
+    def for_class(self, name: str) -> ClassDoctrine:
+        """The doctrine of interceptor class ``name``, the shared figures filled in."""
+        c = self.classes.get(name, ClassDoctrine())
+        return c.model_copy(
+            update={
+                "salvo": c.salvo or self.salvo,
+                "last_look_salvo": c.last_look_salvo or self.last_look_salvo,
+            }
+        )
 
 
 class Tracking(_Strict):

@@ -1,4 +1,4 @@
-"""Battle-management handlers: C2 cycles, engagements, intercepts, kill assessment, reloads.
+"""The battle manager: each C2 node's cycle of assessment, opportunities and assignment.
 
 Functions over one :class:`~iamd.sim.engine.Engine`'s state, called by its event loop.
 Each C2 cycle assesses the node's eligible tracks, finds every fire unit's opportunities,
@@ -8,49 +8,35 @@ and assigns them with the layered greedy doctrine of :mod:`iamd.c2.doctrine`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from iamd.c2.assess import assess
-from iamd.c2.doctrine import UPPER_TIER, Candidates, assign, hold_for_cheaper
+from iamd.c2.doctrine import (
+    UPPER_TIER,
+    Candidates,
+    assign,
+    hold_for_cheaper,
+    self_threats,
+    yield_and_last_chance,
+)
 from iamd.c2.envelope import opportunities
 from iamd.c2.wta.weighted import assign_weighted
-from iamd.physics.ballistic import altitude_m
-from iamd.physics.flyout import CA_ESTIMATE, GONE, INFO_MISS, INFO_X, STATUS_NAMES
 from iamd.sensors import radar as radar_mod
-from iamd.sim import flight, network
-from iamd.sim.events import ALIVE, INTERCEPTED, Kind
+from iamd.sim import engagement, flight, network
+from iamd.sim.events import Kind
 from iamd.tracking.ideal import drop_stale
 
 if TYPE_CHECKING:
     from iamd.sim.engine import Engine
-    from iamd.sim.world import UnitSpec
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-LOOK_AGAIN_S = 20.0
-"""Least time between a kill assessment and impact in which a second engagement can act."""
-
-
-@dataclass(slots=True)
-class Engagement:
-    """One engagement in progress."""
-
-    unit: int
-    threat: int
-    t_decided_s: float
-    t_launch_s: float
-    t_intercept_s: float
-    pip_m: F64
-    pk: float
-    shots: int
-    flight: int = -1
-
-
+LATER_PK_FRESH_S = 10.0
+"""How long another node's word on who can still engage a threat counts."""
 BALLISTIC_REASSESS_S = 6.0
 """Least time between two re-flights of a ballistic track's predicted path."""
 
@@ -86,6 +72,7 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
         w.assets,
         eng.doctrine.asset_margin_km * 1e3,
         pics.p[o, stale],
+        w.defended[o],
     )
     eng.cache_updates[o][stale] = pics.updates[o, stale]
     eng.cache_path_t[o][stale] = ta.path_t_s
@@ -107,10 +94,10 @@ def covered(eng: Engine, o: int, points_m: F64, t_s: float) -> NDArray[np.bool_]
 
 
 def capacity(eng: Engine, units: list[int], t_s: float, cycle_s: float) -> I64:
-    salvo = eng.doctrine.salvo
     cap = []
     for u in units:  # loop over fire units (tens)
         ic = eng.w.units[u].ic
+        salvo = eng.unit_doctrine[u].salvo or 1
         per_cycle = int(cycle_s // ic.launch_interval_s) if ic.launch_interval_s > 0 else 10**6
         rounds = (eng.rounds[u] - eng.doctrine.reserve) // salvo if ic.kind == "kinetic" else 10**6
         ready = t_s >= eng.next_launch[u]
@@ -167,10 +154,30 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     pk = eng.node_pk[k][:, w.truth.class_idx[eligible]] * track_quality_factor(
         eng.pictures.p[o, eligible], eng.node_divert_m[k]
     )  # (u, k)
-    usable = pk >= max(doc.min_pk, 1e-9)
     engage_all = np.array([w.units[u].engage_all for u in units])
     threatening = eng.cache_p_hit[o][eligible] >= max(doc.min_hit_probability, 1e-12)
-    usable &= engage_all[:, None] | threatening[None, :]
+    at_me = self_threats(
+        eng.node_env[k].ecef_m, eng.cache_path[o][eligible], w.motion.ballistic[eligible]
+    )
+    wanted = engage_all[:, None] | threatening[None, :] | at_me
+    ammo = np.array(
+        [eng.rounds[u] + eng.reloads[u] > 0 or w.units[u].ic.kind == "laser" for u in units]
+    )
+    strong = pk >= max(doc.min_pk, 1e-9)
+    loaded = np.array(
+        [eng.rounds[u] > doc.reserve or w.units[u].ic.kind == "laser" for u in units]
+    )  # a better layer out of loaded rounds takes nothing before its reload
+    could_later = opp.later & wanted & strong & loaded[:, None]
+    eng.later_pk[k, eligible] = np.where(could_later, pk, 0.0).max(axis=0)
+    eng.later_pk_t[k, eligible] = t_s
+    fresh = (eng.later_pk_t[:, eligible] >= t_s - LATER_PK_FRESH_S) & (
+        np.arange(len(w.nodes)) != k
+    )[:, None]
+    elsewhere = np.where(fresh, eng.later_pk[:, eligible], 0.0).max(axis=0)
+    hold, last = yield_and_last_chance(
+        pk, could_later, eng.node_yield_pk[k], eng.node_last_ditch[k], elsewhere
+    )
+    usable = wanted & ((strong & ~hold) | (last & (pk > 0.0)))
     cap = capacity(eng, units, t_s, cycle_s)
     feasible = opp.feasible & usable & (cap > 0)[:, None]
     uu, rr = np.nonzero(feasible)
@@ -181,26 +188,29 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     cost = np.array([w.units[u].ic.cost_usd for u in units])
     layer = np.array([w.units[u].ic.layer for u in units], dtype=np.int64)
     cand = Candidates(unit=uu, row=rr, pk=pk[uu, rr], cost_usd=cost[uu], layer=layer[uu])
-    ammo = np.array(
-        [eng.rounds[u] + eng.reloads[u] > 0 or w.units[u].ic.kind == "laser" for u in units]
-    )
     later_ok = opp.later & usable & ammo[:, None]
     if doc.prefer_cheap:
         lu, lr = np.nonzero(later_ok)
         hold = hold_for_cheaper(cand, lr, cost[lu], eligible.size)
         keep = ~(hold & ~w.motion.ballistic[eligible][rr])
         cand = Candidates(uu[keep], rr[keep], cand.pk[keep], cand.cost_usd[keep], cand.layer[keep])
-    value = eng.cache_value[o][eligible]
+    # a threat coming at a unit is worth that unit's value to it (times the threat's damage)
+    unit_value = np.array([w.units[u].value for u in units])
+    value = eng.cache_value[o][eligible] + w.damage[eligible] * (at_me * unit_value[:, None]).max(
+        axis=0
+    )
     if doc.solver == "layered":
         priority = np.empty(eligible.size, dtype=np.int64)
         priority[np.lexsort((t_imp, -value))] = np.arange(eligible.size)
         au, ar = assign(cand, priority, w.motion.ballistic[eligible], cap, doc.prefer_cheap)
     else:
         later_kill = 1.0 - np.prod(np.where(later_ok, 1.0 - pk, 1.0), axis=0)
-        au, ar = assign_wta(eng, cand, value, later_kill, eligible, engage_all, cap, units)
+        au, ar = assign_wta(
+            eng, cand, value, later_kill, eligible, engage_all | at_me.any(axis=1), cap, units
+        )
     eng.c2_solve_ms.append(1e3 * (time.perf_counter() - t_decide))
     for j, r in zip(au.tolist(), ar.tolist(), strict=True):  # the engagements started
-        start_engagement(
+        engagement.start_engagement(
             eng,
             t_s,
             units[j],
@@ -259,181 +269,11 @@ def assign_wta(
     keep &= (value[cand.row] > 0) | engage_all[cand.unit]
     uu, rr = cand.unit[keep], cand.row[keep]
     kinetic = np.array([w.units[u].ic.kind == "kinetic" for u in units], dtype=bool)
-    shots = np.where(kinetic[uu], doc.salvo, 1)
+    salvo = np.array([eng.unit_doctrine[u].salvo or 1 for u in units])
+    shots = np.where(kinetic[uu], salvo[uu], 1)
     p = np.zeros((len(units), eligible.size))
     p[uu, rr] = 1.0 - (1.0 - cand.pk[keep]) ** shots
     cost = np.zeros_like(p)
     cost[uu, rr] = doc.cost_weight * cand.cost_usd[keep] * shots / 1e6
     worth = np.where(value > 0, value, 1.0) * (1.0 - doc.later_credit * later_kill)
     return assign_weighted(worth, p, cost, cap, doc.solver)
-
-
-def start_engagement(
-    eng: Engine, t_s: float, u: int, i: int, t_int: float, pip: F64, pk: float, flyout_s: float
-) -> None:
-    """Commit unit ``u`` to threat ``i``: rounds, channel, the launch and its flight.
-
-    The interceptor leaves so as to arrive at ``t_int`` after ``flyout_s`` of flight (not
-    before the reaction time), and is flown and guided from then on
-    (:mod:`iamd.sim.flight`); a laser's shot ends at ``t_int``. When no time would be left
-    after the kill assessment to engage again before the predicted impact,
-    ``last_look_salvo`` interceptors go instead of ``salvo``.
-    """
-    spec_u, doc = eng.w.units[u], eng.doctrine
-    ic = spec_u.ic
-    kinetic = ic.kind == "kinetic"
-    shots = 1
-    if kinetic:
-        o = eng.w.owners.index(spec_u.owner)
-        time_left = eng.cache_impact_t[o][i] - (t_int + doc.kill_assessment_s)
-        look_possible = doc.shoot_look_shoot and time_left > LOOK_AGAIN_S
-        shots = doc.salvo if look_possible else max(doc.salvo, doc.last_look_salvo)
-        shots = int(min(shots, eng.rounds[u]))
-    t_launch = max(t_s + ic.reaction_s, t_int - flyout_s) if kinetic else t_s + ic.reaction_s
-    e = len(eng.engagements)
-    job = Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots)
-    eng.engagements.append(job)
-    eng.engaged[i] = True
-    for due in eng.next_due:  # its picture changes for every node: look again
-        due[i] = -np.inf
-    eng.engage_count[i] += 1
-    eng.engaged_until[i] = np.inf
-    eng.miss_prob[i] *= (1.0 - pk) ** shots
-    eng.busy[u] += 1
-    eng.fired[u] += shots
-    if kinetic:
-        eng.rounds[u] -= shots
-        eng.next_launch[u] = t_s + ic.launch_interval_s * shots
-        if eng.rounds[u] < doc.salvo and eng.reloads[u] > 0 and not eng.reloading[u]:
-            eng.reloading[u] = True
-            eng.push(t_s + ic.reload_s, Kind.RELOAD, u)
-    eng.log.add(
-        t_launch,
-        "launch_interceptor",
-        i,
-        unit=spec_u.name,
-        owner=spec_u.owner,
-        interceptor=spec_u.interceptor,
-        engagement=e,
-        value=float(shots),
-        ecef_m=spec_u.ecef_m,
-    )
-    if kinetic:
-        job.flight = flight.launch(eng, t_s, e, u, i, t_launch, t_int, pip)
-    else:
-        eng.push(t_int, Kind.INTERCEPT, e)
-
-
-def on_intercept(eng: Engine, t_s: float, e: int) -> None:
-    """The end of engagement ``e``: its interceptor's closest approach (or its end in
-    flight), or a laser's dwell. A kill needs a live target, the kill vehicle on it
-    (:func:`iamd.sim.flight.end_game_kill_possible`) and one of the salvo's kill draws;
-    the event carries the miss distance and where the interceptor was."""
-    job = eng.engagements[e]
-    u, i = job.unit, job.threat
-    spec_u = eng.w.units[u]
-    draws = eng.rng.intercept.uniform(0.0, 1.0, job.shots)
-    eng.busy[u] -= 1
-    gone = eng.fate[i] != ALIVE or t_s >= eng.t_dead[i]
-    if job.flight < 0:  # a laser: its beam follows the target
-        detail = "dwell"
-        if gone:
-            kind, miss_m, pos = "miss_target_gone", np.nan, job.pip_m
-        else:
-            pos = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
-            inside = np.linalg.norm(pos - spec_u.ecef_m) <= spec_u.ic.max_range_km * 1e3
-            miss_m = 0.0 if inside else float("inf")
-            kind = "intercept" if inside and bool((draws < job.pk).any()) else "miss"
-    else:
-        fl = eng.flights
-        f = job.flight
-        status = int(fl.status[f])
-        detail = STATUS_NAMES[status]
-        pos = fl.ending[f, INFO_X : INFO_X + 3].copy()
-        if not np.isfinite(pos).all():
-            pos = fl.y[f, :3].copy()
-        on_target, miss_m = flight.end_game_kill_possible(eng, f)
-        if gone or status in (GONE, CA_ESTIMATE):
-            kind, miss_m = "miss_target_gone", float(fl.ending[f, INFO_MISS])
-        else:
-            target = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
-            if on_target and not inside_envelope(spec_u, target):
-                on_target, detail = False, "outside_envelope"
-            kind = "intercept" if on_target and bool((draws < job.pk).any()) else "miss"
-    if kind == "intercept":
-        eng.end_threat(i, t_s, INTERCEPTED)
-        eng.kills[u] += 1
-    eng.log.add(
-        t_s,
-        kind,
-        i,
-        unit=spec_u.name,
-        owner=spec_u.owner,
-        interceptor=spec_u.interceptor,
-        engagement=e,
-        value=miss_m,
-        ecef_m=pos,
-        detail=detail,
-    )
-    eng.push(t_s + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
-
-
-def inside_envelope(spec_u: UnitSpec, point_m: F64) -> bool:
-    """Whether ``point_m`` (3,) lies inside the unit's documented envelope: its slant range
-    and altitude bands (the fire-control limits that hold beyond what it can fly)."""
-    ic = spec_u.ic
-    rng = float(np.linalg.norm(point_m - spec_u.ecef_m))
-    alt = float(altitude_m(point_m[None])[0])
-    return (
-        ic.min_range_km * 1e3 <= rng <= ic.max_range_km * 1e3
-        and ic.min_alt_km * 1e3 <= alt <= ic.max_alt_km * 1e3
-    )
-
-
-def assessment_pc(eng: Engine, o: int, point_m: F64, t_s: float) -> float:
-    """Probability that owner ``o`` judges an intercept at ``point_m`` (3,) rightly.
-
-    The best ``kill_assessment_pc`` of the radars feeding ``o``'s picture that cover the
-    point; when none covers it, the best of them all (the judgement then rests on what
-    reports ``o`` has); 1 for an owner without radars.
-    """
-    owners = eng.live_owners(o, t_s)
-    sites = [s for p in owners for s in eng.owner_radars[p]]
-    pcs = np.array([eng.w.radars[s].kill_assessment_pc for s in sites])
-    if not sites or bool((pcs >= 1.0).all()):
-        return 1.0
-    bank = eng.radar_bank(owners)
-    assert bank is not None  # sites is not empty
-    seen = radar_mod.bank_coverage(bank, point_m[None])[0][:, 0]
-    return float(pcs[seen].max() if seen.any() else pcs.max())
-
-
-def on_kill_assessment(eng: Engine, t_s: float, e: int) -> None:
-    """The firing owner judges its shot: rightly with the probability
-    :func:`assessment_pc`. A threat judged destroyed is not engaged again (a live one so
-    judged flies on unopposed); one judged alive may draw another shot (at nothing, if it
-    was destroyed). The event's value is the judgement: 1 destroyed, 0 alive."""
-    job = eng.engagements[e]
-    i = job.threat
-    o = eng.w.owners.index(eng.w.units[job.unit].owner)
-    point = job.pip_m
-    if job.flight >= 0 and np.isfinite(eng.flights.ending[job.flight, INFO_X]):
-        point = eng.flights.ending[job.flight, INFO_X : INFO_X + 3]
-    pc = assessment_pc(eng, o, point, t_s)
-    right = pc >= 1.0 or bool(eng.rng.assess.uniform() < pc)
-    killed = eng.fate[i] == INTERCEPTED
-    if killed == right:  # judged destroyed
-        eng.known_dead[i] = True
-    eng.engaged_until[i] = t_s
-    eng.miss_prob[i] = 1.0
-    gone = eng.fate[i] != ALIVE
-    eng.log.add(t_s, "kill_assessment", i, engagement=e, value=float(gone == right))
-
-
-def on_reload(eng: Engine, t_s: float, u: int) -> None:
-    spec_u = eng.w.units[u]
-    load = min(spec_u.ic.launchers * spec_u.ic.rounds_per_launcher - eng.rounds[u], eng.reloads[u])
-    eng.rounds[u] += load
-    eng.reloads[u] -= load
-    eng.reloading[u] = False
-    eng.log.add(t_s, "reload", -1, unit=spec_u.name, owner=spec_u.owner, value=float(load))

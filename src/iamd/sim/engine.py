@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 from iamd.c2.assess import PATH_STEPS
 from iamd.c2.envelope import UnitEnvelopes
 from iamd.sensors import radar as radar_mod
-from iamd.sim import battle, metrics_sampler, network, sensing
-from iamd.sim.battle import Engagement
+from iamd.sim import battle, engagement, metrics_sampler, network, sensing
+from iamd.sim.engagement import Engagement
 from iamd.sim.events import (
     ALIVE,
     FAILED,
@@ -160,6 +160,17 @@ class Engine:
             )
             for us in self.node_units
         ]
+        self.unit_doctrine = [self.doctrine.for_class(x.interceptor) for x in world.units]
+        self.node_yield_pk = [
+            np.array([self.unit_doctrine[u].yield_below_pk for u in us]) for us in self.node_units
+        ]
+        self.node_last_ditch = [
+            np.array([self.unit_doctrine[u].last_ditch for u in us], dtype=bool)
+            for us in self.node_units
+        ]
+        # the best kill probability each node's units could still get on each threat, and when
+        self.later_pk = np.zeros((len(world.nodes), n))
+        self.later_pk_t = np.full((len(world.nodes), n), -np.inf)
         self.cache_updates = [np.full(n, -1, dtype=np.int64) for _ in world.owners]
         # per node: when each threat's next launch can fall due, for the assessment it saw
         self.next_due = [np.full(n, -np.inf) for _ in world.nodes]
@@ -230,9 +241,9 @@ class Engine:
         handlers: dict[int, Callable[[float, int], None]] = {
             Kind.IMPACT: self.on_impact,
             Kind.FAIL: self.on_fail,
-            Kind.INTERCEPT: partial(battle.on_intercept, self),
-            Kind.KILL_ASSESSMENT: partial(battle.on_kill_assessment, self),
-            Kind.RELOAD: partial(battle.on_reload, self),
+            Kind.INTERCEPT: partial(engagement.on_intercept, self),
+            Kind.KILL_ASSESSMENT: partial(engagement.on_kill_assessment, self),
+            Kind.RELOAD: partial(engagement.on_reload, self),
             Kind.SCAN: partial(sensing.on_scan, self),
             Kind.LAUNCH_WARNING: partial(sensing.on_launch_warning, self),
             Kind.C2_CYCLE: partial(battle.on_cycle, self),

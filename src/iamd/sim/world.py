@@ -35,6 +35,7 @@ class UnitSpec:
     engage_all: bool
     rounds: int
     reloads: int
+    value: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,8 @@ class World:
     ----------
     owners : owner names; ``receivers[o]`` lists owners whose pictures get owner o's data
         (o first); ``share_to[o]`` the partners o shares with (o excluded).
+    defended : (o, a) the assets each owner's units defend: its own (an asset without an
+        owner is the first owner's) and those it lists under ``defends``.
     class_* : (n,) per-threat class figures, indexed by threat.
     """
 
@@ -67,6 +70,7 @@ class World:
     nodes: tuple[tuple[str, int, float], ...]
     units: tuple[UnitSpec, ...]
     assets: AssetGeometry
+    defended: NDArray[np.bool_]
     rcs_m2: F64
     damage: F64
     fluence_j_m2: F64
@@ -130,6 +134,7 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
                 engage_all=engage == "all",
                 rounds=f.rounds if f.rounds is not None else ic.launchers * ic.rounds_per_launcher,
                 reloads=f.reloads if f.reloads is not None else ic.reloads,
+                value=f.value,
             )
         )
     classes = [cat.threats[c] for c in truth.class_names]
@@ -152,12 +157,26 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
         nodes=nodes,
         units=tuple(units),
         assets=asset_geometry(scenario),
+        defended=defended_assets(scenario),
         rcs_m2=fig("rcs_m2"),
         damage=fig("damage"),
         fluence_j_m2=fig("laser_fluence_j_cm2") * 1e4,
         burn_s=fig("burn_s"),
         motion=MotionModel(ballistic=ballistic, beta_kg_m2=beta, q_m2_s3=q),
     )
+
+
+def defended_assets(scenario: Scenario) -> NDArray[np.bool_]:
+    """Which assets (a,) each owner (o,) defends: its own, and those under its ``defends``."""
+    spec = scenario.spec
+    names = [o.name for o in spec.owners]
+    out = np.zeros((len(names), len(spec.assets)), dtype=bool)
+    for a, asset in enumerate(spec.assets):
+        out[names.index(asset.owner or names[0]), a] = True
+    index = {asset.name: a for a, asset in enumerate(spec.assets)}
+    for o, owner in enumerate(spec.owners):
+        out[o, [index[name] for name in owner.defends]] = True
+    return out
 
 
 def asset_geometry(scenario: Scenario) -> AssetGeometry:

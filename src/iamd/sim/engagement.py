@@ -1,0 +1,219 @@
+"""Engagements: a unit committed to a threat, its shot's end, the kill assessment, reloads.
+
+Functions over one :class:`~iamd.sim.engine.Engine`'s state, called by the battle
+manager (:mod:`iamd.sim.battle`) and by the event loop. A kinetic engagement's
+interceptor is flown by :mod:`iamd.sim.flight`; this module decides what its end game
+means (a kill needs a live target, the kill vehicle on it inside the unit's documented
+bands, then one of the salvo's kill draws) and what the firing partner believes of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iamd.physics.ballistic import altitude_m
+from iamd.physics.flyout import CA_ESTIMATE, GONE, INFO_MISS, INFO_X, STATUS_NAMES
+from iamd.sensors import radar as radar_mod
+from iamd.sim import flight
+from iamd.sim.events import ALIVE, INTERCEPTED, Kind
+
+if TYPE_CHECKING:
+    from iamd.sim.engine import Engine
+    from iamd.sim.world import UnitSpec
+
+F64 = NDArray[np.float64]
+
+LOOK_AGAIN_S = 20.0
+"""Least time between a kill assessment and impact in which a second engagement can act."""
+
+
+@dataclass(slots=True)
+class Engagement:
+    """One engagement in progress."""
+
+    unit: int
+    threat: int
+    t_decided_s: float
+    t_launch_s: float
+    t_intercept_s: float
+    pip_m: F64
+    pk: float
+    shots: int
+    flight: int = -1
+
+
+def start_engagement(
+    eng: Engine, t_s: float, u: int, i: int, t_int: float, pip: F64, pk: float, flyout_s: float
+) -> None:
+    """Commit unit ``u`` to threat ``i``: rounds, channel, the launch and its flight.
+
+    The interceptor leaves so as to arrive at ``t_int`` after ``flyout_s`` of flight (not
+    before the reaction time), and is flown and guided from then on
+    (:mod:`iamd.sim.flight`); a laser's shot ends at ``t_int``. When no time would be left
+    after the kill assessment to engage again before the predicted impact,
+    ``last_look_salvo`` interceptors go instead of ``salvo``.
+    """
+    spec_u, doc = eng.w.units[u], eng.doctrine
+    ic = spec_u.ic
+    kinetic = ic.kind == "kinetic"
+    shots = 1
+    if kinetic:
+        o = eng.w.owners.index(spec_u.owner)
+        time_left = eng.cache_impact_t[o][i] - (t_int + doc.kill_assessment_s)
+        look_possible = doc.shoot_look_shoot and time_left > LOOK_AGAIN_S
+        cd = eng.unit_doctrine[u]
+        salvo, last_look = cd.salvo or 1, cd.last_look_salvo or 1
+        shots = salvo if look_possible else max(salvo, last_look)
+        shots = int(min(shots, eng.rounds[u]))
+    t_launch = max(t_s + ic.reaction_s, t_int - flyout_s) if kinetic else t_s + ic.reaction_s
+    e = len(eng.engagements)
+    job = Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots)
+    eng.engagements.append(job)
+    eng.engaged[i] = True
+    for due in eng.next_due:  # its picture changes for every node: look again
+        due[i] = -np.inf
+    eng.engage_count[i] += 1
+    eng.engaged_until[i] = np.inf
+    eng.miss_prob[i] *= (1.0 - pk) ** shots
+    eng.busy[u] += 1
+    eng.fired[u] += shots
+    if kinetic:
+        eng.rounds[u] -= shots
+        eng.next_launch[u] = t_s + ic.launch_interval_s * shots
+        if eng.rounds[u] < salvo and eng.reloads[u] > 0 and not eng.reloading[u]:
+            eng.reloading[u] = True
+            eng.push(t_s + ic.reload_s, Kind.RELOAD, u)
+    eng.log.add(
+        t_launch,
+        "launch_interceptor",
+        i,
+        unit=spec_u.name,
+        owner=spec_u.owner,
+        interceptor=spec_u.interceptor,
+        engagement=e,
+        value=float(shots),
+        ecef_m=spec_u.ecef_m,
+    )
+    if kinetic:
+        job.flight = flight.launch(eng, t_s, e, u, i, t_launch, t_int, pip)
+    else:
+        eng.push(t_int, Kind.INTERCEPT, e)
+
+
+def on_intercept(eng: Engine, t_s: float, e: int) -> None:
+    """The end of engagement ``e``: its interceptor's closest approach (or its end in
+    flight), or a laser's dwell. A kill needs a live target, the kill vehicle on it
+    (:func:`iamd.sim.flight.end_game_kill_possible`) and one of the salvo's kill draws;
+    the event carries the miss distance and where the interceptor was."""
+    job = eng.engagements[e]
+    u, i = job.unit, job.threat
+    spec_u = eng.w.units[u]
+    draws = eng.rng.intercept.uniform(0.0, 1.0, job.shots)
+    eng.busy[u] -= 1
+    gone = eng.fate[i] != ALIVE or t_s >= eng.t_dead[i]
+    if job.flight < 0:  # a laser: its beam follows the target
+        detail = "dwell"
+        if gone:
+            kind, miss_m, pos = "miss_target_gone", np.nan, job.pip_m
+        else:
+            pos = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
+            inside = np.linalg.norm(pos - spec_u.ecef_m) <= spec_u.ic.max_range_km * 1e3
+            miss_m = 0.0 if inside else float("inf")
+            kind = "intercept" if inside and bool((draws < job.pk).any()) else "miss"
+    else:
+        fl = eng.flights
+        f = job.flight
+        status = int(fl.status[f])
+        detail = STATUS_NAMES[status]
+        pos = fl.ending[f, INFO_X : INFO_X + 3].copy()
+        if not np.isfinite(pos).all():
+            pos = fl.y[f, :3].copy()
+        on_target, miss_m = flight.end_game_kill_possible(eng, f)
+        if gone or status in (GONE, CA_ESTIMATE):
+            kind, miss_m = "miss_target_gone", float(fl.ending[f, INFO_MISS])
+        else:
+            target = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
+            if on_target and not inside_envelope(spec_u, target):
+                on_target, detail = False, "outside_envelope"
+            kind = "intercept" if on_target and bool((draws < job.pk).any()) else "miss"
+    if kind == "intercept":
+        eng.end_threat(i, t_s, INTERCEPTED)
+        eng.kills[u] += 1
+    eng.log.add(
+        t_s,
+        kind,
+        i,
+        unit=spec_u.name,
+        owner=spec_u.owner,
+        interceptor=spec_u.interceptor,
+        engagement=e,
+        value=miss_m,
+        ecef_m=pos,
+        detail=detail,
+    )
+    eng.push(t_s + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
+
+
+def inside_envelope(spec_u: UnitSpec, point_m: F64) -> bool:
+    """Whether ``point_m`` (3,) lies inside the unit's documented envelope: its slant range
+    and altitude bands (the fire-control limits that hold beyond what it can fly)."""
+    ic = spec_u.ic
+    rng = float(np.linalg.norm(point_m - spec_u.ecef_m))
+    alt = float(altitude_m(point_m[None])[0])
+    return (
+        ic.min_range_km * 1e3 <= rng <= ic.max_range_km * 1e3
+        and ic.min_alt_km * 1e3 <= alt <= ic.max_alt_km * 1e3
+    )
+
+
+def assessment_pc(eng: Engine, o: int, point_m: F64, t_s: float) -> float:
+    """Probability that owner ``o`` judges an intercept at ``point_m`` (3,) rightly.
+
+    The best ``kill_assessment_pc`` of the radars feeding ``o``'s picture that cover the
+    point; when none covers it, the best of them all (the judgement then rests on what
+    reports ``o`` has); 1 for an owner without radars.
+    """
+    owners = eng.live_owners(o, t_s)
+    sites = [s for p in owners for s in eng.owner_radars[p]]
+    pcs = np.array([eng.w.radars[s].kill_assessment_pc for s in sites])
+    if not sites or bool((pcs >= 1.0).all()):
+        return 1.0
+    bank = eng.radar_bank(owners)
+    assert bank is not None  # sites is not empty
+    seen = radar_mod.bank_coverage(bank, point_m[None])[0][:, 0]
+    return float(pcs[seen].max() if seen.any() else pcs.max())
+
+
+def on_kill_assessment(eng: Engine, t_s: float, e: int) -> None:
+    """The firing owner judges its shot: rightly with the probability
+    :func:`assessment_pc`. A threat judged destroyed is not engaged again (a live one so
+    judged flies on unopposed); one judged alive may draw another shot (at nothing, if it
+    was destroyed). The event's value is the judgement: 1 destroyed, 0 alive."""
+    job = eng.engagements[e]
+    i = job.threat
+    o = eng.w.owners.index(eng.w.units[job.unit].owner)
+    point = job.pip_m
+    if job.flight >= 0 and np.isfinite(eng.flights.ending[job.flight, INFO_X]):
+        point = eng.flights.ending[job.flight, INFO_X : INFO_X + 3]
+    pc = assessment_pc(eng, o, point, t_s)
+    right = pc >= 1.0 or bool(eng.rng.assess.uniform() < pc)
+    killed = eng.fate[i] == INTERCEPTED
+    if killed == right:  # judged destroyed
+        eng.known_dead[i] = True
+    eng.engaged_until[i] = t_s
+    eng.miss_prob[i] = 1.0
+    gone = eng.fate[i] != ALIVE
+    eng.log.add(t_s, "kill_assessment", i, engagement=e, value=float(gone == right))
+
+
+def on_reload(eng: Engine, t_s: float, u: int) -> None:
+    spec_u = eng.w.units[u]
+    load = min(spec_u.ic.launchers * spec_u.ic.rounds_per_launcher - eng.rounds[u], eng.reloads[u])
+    eng.rounds[u] += load
+    eng.reloads[u] -= load
+    eng.reloading[u] = False
+    eng.log.add(t_s, "reload", -1, unit=spec_u.name, owner=spec_u.owner, value=float(load))
