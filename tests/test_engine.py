@@ -50,10 +50,12 @@ def test_regional_raid_conserves_fates_and_involves_every_partner():
     s = r.summary
     assert s["threats"]["launched"] == 320
     assert all(v["fired"] > 0 for v in s["by_owner"].values()), s["by_owner"]
-    # every layer the raid needs: both upper tiers, short range, fighters, ships
-    layers = {"upper_tier_exo", "upper_tier_endo", "short_range", "fighter_aam", "naval_area"}
+    # every layer the raid needs: both upper tiers, mid tier, fighters, the ships' upper tier
+    # (their area missiles yield ballistic missiles to it)
+    layers = {"upper_tier_exo", "upper_tier_endo", "mid_tier", "fighter_aam", "naval_exo"}
     assert layers <= {k for k, v in s["interceptors"].items() if v["fired"] > 0}
     assert s["threats"]["intercepted"] > 0.7 * s["threats"]["launched"]
+    assert s["air_patrols"]["cap-east"]["sorties"] >= 2
 
 
 def test_same_seed_gives_byte_identical_outputs(tmp_path: Path):

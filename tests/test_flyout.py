@@ -195,6 +195,8 @@ def constant_speed_units(speed_m_s: float, reaction_s: float, max_range_m: float
         tof_s=tof[None],
         ground_step_m=one(ground_step),
         alt_step_m=one(alt_step),
+        dash_m_s=one(0.0),
+        launch_range_m=one(0.0),
     )
 
 

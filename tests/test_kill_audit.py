@@ -10,7 +10,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from iamd.analysis.audit import audit_dir
@@ -59,12 +58,18 @@ def test_the_audit_finds_kills_no_interceptor_could_have_made(tmp_path):
     pq.write_table(ev.set_column(i, "alt_m", pa.array(alt)), run / "events.parquet")
     moved = audit_dir(run)
     assert moved.share_failing("end_game") > 0.8
-    scenario = yaml.safe_load((run / "scenario.yaml").read_text("utf-8"))
-    scenario["fire_units"][0]["lat_deg"] += 2.0
-    (run / "scenario.yaml").write_text(yaml.safe_dump(scenario, sort_keys=False), "utf-8")
+    # launches of one unit moved 200 km north: its kills are out of its reach
+    ev = pq.read_table(run / "events.parquet")
+    unit = ev.column("unit").cast(pa.string()).to_pylist()
+    kinds = ev.column("kind").cast(pa.string()).to_pylist()
+    first = next(u for u, k in zip(unit, kinds, strict=True) if k == "intercept")
+    lat = ev.column("lat_deg").to_numpy().copy()
+    lat[[u == first and k == "launch_interceptor" for u, k in zip(unit, kinds, strict=True)]] += 2.0
+    i = ev.column_names.index("lat_deg")
+    pq.write_table(ev.set_column(i, "lat_deg", pa.array(lat)), run / "events.parquet")
     far = audit_dir(run)
-    unit = scenario["fire_units"][0]["name"]
-    assert any(v.unit == unit and "envelope" in v.checks for v in far.violations)
+    assert any(v.unit == first and "envelope" in v.checks for v in far.violations)
+    assert any(v.unit == first and "flyout" in v.checks for v in far.violations)
     # the command says so and exits 1
     res = CliRunner().invoke(app, ["audit", str(run), "--show", "2"])
     assert res.exit_code == 1, res.output

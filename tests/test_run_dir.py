@@ -11,7 +11,13 @@ from typer.testing import CliRunner
 from iamd.cli import app
 
 runner = CliRunner()
-TABLES = ("events.parquet", "truth.parquet", "tracks.parquet", "scenario.yaml")
+TABLES = (
+    "events.parquet",
+    "truth.parquet",
+    "tracks.parquet",
+    "interceptors.parquet",
+    "scenario.yaml",
+)
 
 
 def _run(*args: str) -> None:

@@ -5,7 +5,8 @@ Every ``intercept`` event of a run directory is checked, from the run's own file
 in ``scenario.yaml``), against what the firing unit could have done:
 
 * **envelope**: the threat, where it was killed, lies inside the unit's documented slant
-  range and altitude bands;
+  range and altitude bands, measured from where its interceptor left (the unit's site, or
+  an aircraft's launch point: the launch event's position);
 * **end game** (kinetic): the kill ended an end game (``detail`` ``end_game``), the miss
   distance is within the class's divert, and the interceptor's recorded position is
   within the divert of the threat's recorded position (the truth sample interpolated to
@@ -145,7 +146,19 @@ def audit(run: RunData) -> AuditReport:
             strict=True,
         )
     )
-    units = {u["name"]: u for u in run.scenario.get("fire_units", [])}
+    # where each engagement's interceptor left from: the unit's site, or an aircraft's
+    # launch point (its launch event's position)
+    launch_at = dict(
+        zip(
+            _col(ev, "engagement")[launches].tolist(),
+            _ecef(
+                _col(ev, "lat_deg")[launches].astype(np.float64),
+                _col(ev, "lon_deg")[launches].astype(np.float64),
+                _col(ev, "alt_m")[launches].astype(np.float64),
+            ),
+            strict=True,
+        )
+    )
     classes = read_run_scenario(run.path / "scenario.yaml")[0].catalog.interceptors
     detail = _col(ev, "detail") if "detail" in ev.column_names else None
     end_speed = _end_speeds(run.interceptors)
@@ -158,16 +171,13 @@ def audit(run: RunData) -> AuditReport:
         unit_name, cls_name = str(cols["unit"][row]), str(cols["interceptor"][row])
         report.kills[cls_name] = report.kills.get(cls_name, 0) + 1
         why: list[tuple[str, str]] = []
-        unit, ic = units.get(unit_name), classes.get(cls_name)
-        if unit is None or ic is None:
-            text = "the firing unit or its class is not in scenario.yaml"
+        site, ic = launch_at.get(e), classes.get(cls_name)
+        if site is None or ic is None or not np.isfinite(site).all():
+            text = "no launch of this engagement, or its class is not in scenario.yaml"
             report.violations.append(
                 Violation(t_s, threat, unit_name, cls_name, e, text, ("envelope",))
             )
             continue
-        site = _ecef(
-            np.array(unit["lat_deg"]), np.array(unit["lon_deg"]), np.array(unit.get("alt_m", 0.0))
-        )
         target = _truth_at(run, threat, t_s)
         if target is None:
             why.append(("envelope", "the threat has no recorded position at the kill time"))

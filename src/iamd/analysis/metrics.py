@@ -75,6 +75,10 @@ def summary_row(summary: dict[str, Any]) -> Row:
     return row
 
 
+PATROL_FIGURES = ("sorties", "flight_hours", "missiles_fired", "kills")
+"""What ``summary.json`` says of each air patrol."""
+
+
 def summary_metrics(scenario: Scenario) -> list[str]:
     """The metric names every replication of ``scenario`` stores (identifiers left out).
 
@@ -82,7 +86,7 @@ def summary_metrics(scenario: Scenario) -> list[str]:
     """
     spec = scenario.spec
     classes = sorted({s.threat for s in spec.raid})
-    types = sorted({f.interceptor for f in spec.fire_units})
+    types = sorted({f.interceptor for f in spec.fire_units} | {p.missile for p in spec.air_patrols})
     c2_owners = sorted({c.owner for c in spec.c2_nodes})
     return [
         "sim_duration_s",
@@ -91,6 +95,7 @@ def summary_metrics(scenario: Scenario) -> list[str]:
         *(f"threats.by_class.{c}.{f}" for c in classes for f in FATES),
         *(f"interceptors.{t}.{k}" for t in types for k in ("fired", "kills", "cost_usd")),
         *(f"by_owner.{o.name}.{k}" for o in spec.owners for k in ("fired", "kills")),
+        *(f"air_patrols.{p.name}.{k}" for p in spec.air_patrols for k in PATROL_FIGURES),
         *(f"assets.{a.name}.{k}" for a in spec.assets for k in ("hits", "value_lost")),
         *(f"cost_usd.{k}" for k in ("interceptors", "threats", "exchange_ratio")),
         *(f"tracking.{k}" for k in TRACK_FIGURES),

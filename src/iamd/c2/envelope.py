@@ -99,12 +99,25 @@ class UnitEnvelopes:
     tof_s: F64
     ground_step_m: F64
     alt_step_m: F64
+    dash_m_s: F64
+    launch_range_m: F64
+
+    @property
+    def mobile(self) -> BOOL:
+        """(u,) units that fly to a launch point (aircraft)."""
+        return np.asarray(self.dash_m_s > 0)
 
     @staticmethod
     def of(
-        ecef_m: list[F64], classes: list[InterceptorClass], launch_alt_m: list[float]
+        ecef_m: list[F64],
+        classes: list[InterceptorClass],
+        launch_alt_m: list[float],
+        dash_m_s: list[float] | None = None,
+        launch_range_m: list[float] | None = None,
     ) -> UnitEnvelopes:
-        """Envelopes of units at ``ecef_m`` of ``classes``, launching from ``launch_alt_m``."""
+        """Envelopes of units at ``ecef_m`` of ``classes``, launching from ``launch_alt_m``;
+        aircraft fly at ``dash_m_s`` (0 for fixed units) to within ``launch_range_m`` of
+        their target before they fire."""
 
         def a(f: str, scale: float = 1.0) -> F64:
             return np.array([getattr(c, f) * scale for c in classes], dtype=np.float64)
@@ -138,6 +151,8 @@ class UnitEnvelopes:
             tof_s=(np.stack([t.tof_s for t in stack]) if stack else np.zeros((0, N_GROUND, N_ALT))),
             ground_step_m=np.array([t.ground_step_m for t in stack], dtype=np.float64),
             alt_step_m=np.array([t.alt_step_m for t in stack], dtype=np.float64),
+            dash_m_s=np.asarray(dash_m_s or [0.0] * len(classes), dtype=np.float64),
+            launch_range_m=np.asarray(launch_range_m or [0.0] * len(classes), dtype=np.float64),
         )
 
 
@@ -154,7 +169,8 @@ class Opportunity:
         nothing changes for this pair before then.
     t_intercept_s : (u, k) absolute time of the earliest intercept (nan when not feasible).
     pip_m : (u, k, 3) predicted intercept point.
-    flyout_s : (u, k) time of flight to the PIP (kinetic) or slew and dwell (laser), s.
+    flyout_s : (u, k) time of flight to the PIP (kinetic; for an aircraft, its flight to
+        the launch point too) or slew and dwell (laser), s.
     """
 
     feasible: BOOL
@@ -176,20 +192,32 @@ def _time_needed_s(
     fluence: float,
 ) -> float:
     """Time from the decision to an intercept at ``p`` (3,) by unit ``u``, s (inf when the
-    point is outside its envelope or reach)."""
-    ecef, min_r, max_r, min_a, max_a, react, power, div, ext, slew = units
-    dx, dy, dz = p[0] - ecef[u, 0], p[1] - ecef[u, 1], p[2] - ecef[u, 2]
-    rng = math.sqrt(dx * dx + dy * dy + dz * dz)
+    point is outside its envelope or reach). An aircraft (``dash`` > 0) first flies to
+    within its launch range of the point, then fires."""
+    ecef, min_r, max_r, min_a, max_a, react, power, div, ext, slew, dash, launch_r = units
     alt = altitude_of(p[0], p[1], p[2])
-    if rng < min_r[u] or rng > max_r[u] or alt < min_a[u] or alt > max_a[u]:
+    if alt < min_a[u] or alt > max_a[u]:
+        return math.inf
+    fly_s = 0.0
+    if dash[u] > 0.0:  # an aircraft: the missile leg is from its launch point
+        ground, alt_t = ground_range_alt(ecef[u], p)
+        fly_s = max(ground - launch_r[u], 0.0) / dash[u]
+        ground = min(ground, launch_r[u])
+        climb = alt_t - altitude_of(ecef[u, 0], ecef[u, 1], ecef[u, 2])
+        rng = math.sqrt(ground * ground + climb * climb)
+    else:
+        dx, dy, dz = p[0] - ecef[u, 0], p[1] - ecef[u, 1], p[2] - ecef[u, 2]
+        rng = math.sqrt(dx * dx + dy * dy + dz * dz)
+    if rng < min_r[u] or rng > max_r[u]:
         return math.inf
     if laser[u]:
         dwell = laser_dwell_one_s(rng, power[u], div[u], ext[u], fluence)
         return float(react[u] + slew[u] + dwell)
     tof, g_step, a_step = tables
     c = table[u]
-    ground, alt_t = ground_range_alt(ecef[u], p)
-    return float(react[u] + lookup_tof_s(tof[c], g_step[c], a_step[c], ground, alt_t))
+    if dash[u] <= 0.0:
+        ground, alt_t = ground_range_alt(ecef[u], p)
+    return float(react[u] + fly_s + lookup_tof_s(tof[c], g_step[c], a_step[c], ground, alt_t))
 
 
 @njit(cache=True)
@@ -211,7 +239,7 @@ def _opportunities(
     due: F64,
     flyout: F64,
 ) -> None:
-    ecef, max_r, react = units[0], units[2], units[5]
+    ecef, max_r, react, dash = units[0], units[2], units[5], units[10]
     n_u, k_n, s_n = ecef.shape[0], path_m.shape[0], path_m.shape[1]
     p = np.empty(3)
     for k in range(k_n):
@@ -229,7 +257,7 @@ def _opportunities(
             gap = math.sqrt(
                 (cx - ecef[u, 0]) ** 2 + (cy - ecef[u, 1]) ** 2 + (cz - ecef[u, 2]) ** 2
             )
-            if gap - radius > max_r[u]:
+            if gap - radius > max_r[u] and dash[u] <= 0.0:
                 continue
             first = -1
             for s in range(s_n):
@@ -320,6 +348,8 @@ def opportunities(
                 units.divergence_rad,
                 units.extinction_per_m,
                 units.slew_s,
+                units.dash_m_s,
+                units.launch_range_m,
             ),
             (units.tof_s, units.ground_step_m, units.alt_step_m),
             units.table,

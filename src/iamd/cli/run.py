@@ -31,9 +31,11 @@ def validate(
     spec = s.spec
     n = sum(x.count for x in spec.raid)
     warned = f"; {len(s.warnings)} warning(s)" if s.warnings else ""
+    patrols = f", {len(spec.air_patrols)} air patrols" if spec.air_patrols else ""
     say(
         f"{scenario}: valid ({len(spec.owners)} owners, {len(spec.assets)} assets, "
-        f"{len(spec.sensors)} sensors, {len(spec.fire_units)} fire units, {n} threats){warned}"
+        f"{len(spec.sensors)} sensors, {len(spec.fire_units)} fire units{patrols}, "
+        f"{n} threats){warned}"
     )
 
 

@@ -395,6 +395,11 @@ def fly(
         qx, qy, qz, qvx, qvy, qvz, jr = truth_at(truth_t, truth_x, lo, hi, t, jr)
         rel = (qx - y[0], qy - y[1], qz - y[2])
         rel_v = (qvx - y[3], qvy - y[4], qvz - y[5])
+        if rel[0] * rel_v[0] + rel[1] * rel_v[1] + rel[2] * rel_v[2] >= 0.0:
+            # already opening: the closest approach is now (the end game began as it passed)
+            _record(info, t, 0.0, 1.0, y, y, rel, rel, rel_v)
+            return y, t, CA_REAL, closing, info
+        real_closing = True
     status = FLYING
     use_aim = math.isfinite(t_aim_s) and t_aim_s - t0_s > TERMINAL_S
     aim = predict_estimate(y, ballistic, beta_t, t_aim_s - t0_s) if use_aim else np.zeros(3)

@@ -223,6 +223,32 @@ class SensorClass(_Entry):
         return self
 
 
+class AircraftClass(_Entry):
+    """One aircraft class flying combat air patrols (``air_patrols`` in a scenario)."""
+
+    cruise_speed_m_s: Float = Field(gt=0, le=1500, description="transit and patrol speed")
+    dash_speed_m_s: Float = Field(gt=0, le=1500, description="speed flying to an intercept")
+    cruise_alt_km: Float = Field(gt=0, le=25, description="altitude of transit and patrol")
+    endurance_h: Float = Field(gt=0, le=48, description="airborne time on one load of fuel")
+    turnaround_min: Float = Field(ge=0, le=24 * 60, description="landing to ready: rearm, refuel")
+    alert_launch_s: Float = Field(
+        ge=0, le=3600, description="from a cue to airborne, for an aircraft on ground alert"
+    )
+    missiles: Int = Field(ge=1, le=100, description="air-to-air missiles carried")
+    launch_range_km: Float = Field(
+        gt=0, le=1000, description="distance to its target at which it fires its missile"
+    )
+
+    @model_validator(mode="after")
+    def _speeds(self) -> AircraftClass:
+        if self.dash_speed_m_s < self.cruise_speed_m_s:
+            raise ValueError(
+                f"dash_speed_m_s ({self.dash_speed_m_s:g}) is below cruise_speed_m_s "
+                f"({self.cruise_speed_m_s:g})"
+            )
+        return self
+
+
 def _band(lo: float, hi: float, what: str) -> None:
     if lo > hi:
         raise ValueError(f"min_{what} ({lo:g}) is above max_{what} ({hi:g})")
@@ -236,12 +262,14 @@ class Catalog(BaseModel):
     interceptors: dict[str, InterceptorClass]
     threats: dict[str, ThreatClass]
     sensors: dict[str, SensorClass]
+    aircraft: dict[str, AircraftClass] = Field(default_factory=dict)
 
 
 SECTIONS: dict[str, type[_Entry]] = {
     "interceptors": InterceptorClass,
     "threats": ThreatClass,
     "sensors": SensorClass,
+    "aircraft": AircraftClass,
 }
 
 

@@ -151,6 +151,52 @@ def _kinematics(spec: ScenarioFile, catalog: Catalog, located: Located) -> list[
             else ("fire_units", i, "interceptor")
         )
         problems.append(located.problem(loc, f"interceptor class '{unit.interceptor}': {why}"))
+    return problems + _patrols(spec, catalog, located)
+
+
+def _patrols(spec: ScenarioFile, catalog: Catalog, located: Located) -> list[Problem]:
+    """An air patrol's missile must be kinetic, reach its documented envelope from the
+    aircraft's cruise altitude and cover the aircraft's launch range; its station must lie
+    within the aircraft's endurance of its base (there and back)."""
+    from iamd.c2.kinematics import reach_problem
+    from iamd.geo import great_circle_distance_m
+
+    problems: list[Problem] = []
+    for i, p in enumerate(spec.air_patrols):
+        ac, ic = catalog.aircraft[p.aircraft], catalog.interceptors[p.missile]
+        where = ("air_patrols", i, "missile")
+        if ic.kind != "kinetic":
+            problems.append(located.problem(where, f"'{p.missile}' is a laser, not a missile"))
+            continue
+        why = reach_problem(ic, ac.cruise_alt_km * 1e3)
+        if why is not None:
+            problems.append(located.problem(where, f"interceptor class '{p.missile}': {why}"))
+        if ac.launch_range_km > ic.max_range_km:
+            problems.append(
+                located.problem(
+                    where,
+                    f"aircraft class '{p.aircraft}' fires from {ac.launch_range_km:g} km, beyond "
+                    f"'{p.missile}''s max_range_km {ic.max_range_km:g}",
+                )
+            )
+        leg_m = float(
+            great_circle_distance_m(
+                math.radians(p.base.lat_deg),
+                math.radians(p.base.lon_deg),
+                math.radians(p.station.lat_deg),
+                math.radians(p.station.lon_deg),
+            )
+        )
+        there_and_back_h = 2.0 * leg_m / ac.cruise_speed_m_s / 3600.0
+        if there_and_back_h >= ac.endurance_h:
+            problems.append(
+                located.problem(
+                    ("air_patrols", i, "station"),
+                    f"station is {leg_m / 1e3:,.0f} km from its base: there and back at "
+                    f"{ac.cruise_speed_m_s:g} m/s takes {there_and_back_h:.1f} h, beyond "
+                    f"'{p.aircraft}''s endurance of {ac.endurance_h:g} h",
+                )
+            )
     return problems
 
 

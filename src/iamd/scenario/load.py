@@ -264,16 +264,23 @@ def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
     assets = _names(data, "assets")
     c2 = _names(data, "c2_nodes")
 
-    for section in ("owners", "assets", "sensors", "c2_nodes", "fire_units"):
+    for group in (
+        ("owners",),
+        ("assets",),
+        ("sensors",),
+        ("c2_nodes",),
+        ("fire_units", "air_patrols"),
+    ):
         seen: set[str] = set()
-        for i, item in _items(data, section):
-            name = item.get("name")
-            if isinstance(name, str):
-                if name in seen:
-                    problems.append(
-                        located.problem((section, i, "name"), f"duplicate name '{name}'")
-                    )
-                seen.add(name)
+        for section in group:  # fire units and patrols share one name space (units, tables)
+            for i, item in _items(data, section):
+                name = item.get("name")
+                if isinstance(name, str):
+                    if name in seen:
+                        problems.append(
+                            located.problem((section, i, "name"), f"duplicate name '{name}'")
+                        )
+                    seen.add(name)
 
     def ref(loc: Loc, value: Any, allowed: list[str], what: str) -> None:
         if isinstance(value, str) and value not in allowed:
@@ -316,6 +323,12 @@ def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
         ref(("c2_nodes", i, "owner"), item.get("owner"), owners, "owner")
     for i, item in _items(data, "fire_units"):
         ref(("fire_units", i, "c2"), item.get("c2"), c2, "C2 node")
+    for i, item in _items(data, "air_patrols"):
+        ref(("air_patrols", i, "owner"), item.get("owner"), owners, "owner")
+        ref(("air_patrols", i, "c2"), item.get("c2"), c2, "C2 node")
+        for key, cat in (("aircraft", "aircraft"), ("missile", "interceptors")):
+            value = item.get(key, "fighter" if key == "aircraft" else "fighter_aam")
+            ref(("air_patrols", i, key), value, list(catalog[cat]), f"catalog {cat} class")
     for i, salvo in _items(data, "raid"):
         ref(("raid", i, "threat"), salvo.get("threat"), list(catalog["threats"]), "threat class")
         for j, target in enumerate(_list(salvo, "targets")):

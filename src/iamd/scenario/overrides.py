@@ -22,7 +22,7 @@ from iamd.scenario.yamlpos import Loc, Located, loads
 
 SET_LINE = 0
 """Line number given to problems in a ``--set`` value (the file has none)."""
-OWNED = ("sensors", "c2_nodes", "fire_units")
+OWNED = ("sensors", "c2_nodes", "fire_units", "air_patrols")
 """Scenario lists whose items belong to an owner."""
 
 
@@ -141,7 +141,8 @@ def relabel(problems: list[Problem], where: dict[Loc, str]) -> list[Problem]:
 
 
 def remove_owners(located: Located, owners: list[str]) -> Located:
-    """A copy of ``located`` without the given owners' sensors, C2 nodes and fire units.
+    """A copy of ``located`` without the given owners' sensors, C2 nodes, fire units and
+    air patrols (their assets stay, as the first owner's).
 
     Raises
     ------
@@ -181,6 +182,9 @@ def remove_owners(located: Located, owners: list[str]) -> Located:
     for o in data.get("owners", []):
         if isinstance(o, dict) and isinstance(o.get("shares_with"), list):
             o["shares_with"] = [s for s in o["shares_with"] if s not in gone]
+    for a in data.get("assets", []):  # a partner's assets stay, the first owner's now
+        if isinstance(a, dict) and a.get("owner") in gone:
+            del a["owner"]
 
     def relocate(table: dict[Loc, tuple[int, int]]) -> dict[Loc, tuple[int, int]]:
         """Positions of what is left, at the items' new indices."""

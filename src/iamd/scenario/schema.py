@@ -384,6 +384,35 @@ class CatalogOverride(_Strict):
     interceptors: dict[ClassName, dict[str, Any]] = Field(default_factory=dict, max_length=100)
     threats: dict[ClassName, dict[str, Any]] = Field(default_factory=dict, max_length=100)
     sensors: dict[ClassName, dict[str, Any]] = Field(default_factory=dict, max_length=100)
+    aircraft: dict[ClassName, dict[str, Any]] = Field(default_factory=dict, max_length=100)
+
+
+class AirPatrol(_Strict):
+    """A combat air patrol: aircraft kept on a station, more on ground alert at a base."""
+
+    name: Name
+    owner: str
+    c2: str = Field(description="name of the C2 node that tasks its aircraft")
+    aircraft: str = Field(default="fighter", description="a key of the catalog's aircraft")
+    missile: str = Field(
+        default="fighter_aam", description="a key of the catalog's interceptors (air-launched)"
+    )
+    base: Position = Field(description="the airfield its aircraft fly from, land at and rearm")
+    station: Position = Field(description="the patrol point (at the aircraft's cruise altitude)")
+    on_station: Int = Field(default=2, ge=0, le=100, description="aircraft kept on station")
+    ground_alert: Int = Field(
+        default=2, ge=0, le=100, description="aircraft on alert at the base, launched when cued"
+    )
+    engage: Literal["threats_to_assets", "all"] | None = Field(
+        default=None, description="default: the doctrine's 'engage'"
+    )
+    value: Float = Field(default=10.0, ge=0, le=1e9, description="relative value of an aircraft")
+
+    @model_validator(mode="after")
+    def _some(self) -> AirPatrol:
+        if self.on_station + self.ground_alert == 0:
+            raise ValueError("give on_station or ground_alert aircraft (both are 0)")
+        return self
 
 
 class ScenarioFile(_Strict):
@@ -399,6 +428,7 @@ class ScenarioFile(_Strict):
     sensors: list[Sensor] = Field(default_factory=list, max_length=500)
     c2_nodes: list[C2Node] = Field(default_factory=list, max_length=200)
     fire_units: list[FireUnit] = Field(default_factory=list, max_length=1000)
+    air_patrols: list[AirPatrol] = Field(default_factory=list, max_length=200)
     raid: list[Salvo] = Field(min_length=1, max_length=1000, description="salvos; may not be empty")
     doctrine: Doctrine = Field(default_factory=Doctrine)
     tracking: Tracking = Field(default_factory=Tracking)

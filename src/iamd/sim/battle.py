@@ -25,7 +25,7 @@ from iamd.c2.doctrine import (
 from iamd.c2.envelope import opportunities
 from iamd.c2.wta.weighted import assign_weighted
 from iamd.sensors import radar as radar_mod
-from iamd.sim import engagement, flight, network
+from iamd.sim import aircraft, engagement, flight, network
 from iamd.sim.events import Kind
 from iamd.tracking.ideal import drop_stale
 
@@ -97,6 +97,10 @@ def capacity(eng: Engine, units: list[int], t_s: float, cycle_s: float) -> I64:
     cap = []
     for u in units:  # loop over fire units (tens)
         ic = eng.w.units[u].ic
+        a = eng.w.units[u].aircraft
+        if a >= 0 and not aircraft.available(eng, a, t_s):
+            cap.append(0)
+            continue
         salvo = eng.unit_doctrine[u].salvo or 1
         per_cycle = int(cycle_s // ic.launch_interval_s) if ic.launch_interval_s > 0 else 10**6
         rounds = (eng.rounds[u] - eng.doctrine.reserve) // salvo if ic.kind == "kinetic" else 10**6
@@ -140,6 +144,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         return
     t_imp = eng.cache_impact_t[o][eligible]
     t_decide = time.perf_counter()
+    aircraft.refresh_units(eng, k, t_s)
     opp = opportunities(
         eng.node_env[k],
         t_s,

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from iamd.physics.ballistic import altitude_m
 from iamd.physics.flyout import CA_ESTIMATE, GONE, INFO_MISS, INFO_X, STATUS_NAMES
 from iamd.sensors import radar as radar_mod
-from iamd.sim import flight
+from iamd.sim import aircraft, flight
 from iamd.sim.events import ALIVE, INTERCEPTED, Kind
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ class Engagement:
     pk: float
     shots: int
     flight: int = -1
+    launcher_m: F64 | None = None
+    """Where its interceptor left from (an aircraft's launch point; None: the unit's site)."""
 
 
 def start_engagement(
@@ -70,8 +72,15 @@ def start_engagement(
         shots = salvo if look_possible else max(salvo, last_look)
         shots = int(min(shots, eng.rounds[u]))
     t_launch = max(t_s + ic.reaction_s, t_int - flyout_s) if kinetic else t_s + ic.reaction_s
+    launcher = spec_u.ecef_m
+    if spec_u.aircraft >= 0:  # the aircraft flies to its launch point first
+        launcher, fly_s = aircraft.launch_point(eng, spec_u.aircraft, t_s, pip)
+        t_launch = max(
+            t_s + aircraft.reaction_s(eng, spec_u.aircraft) + fly_s, t_int - (flyout_s - fly_s)
+        )
+        aircraft.task(eng, spec_u.aircraft, t_s, launcher, t_launch)
     e = len(eng.engagements)
-    job = Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots)
+    job = Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots, launcher_m=launcher)
     eng.engagements.append(job)
     eng.engaged[i] = True
     for due in eng.next_due:  # its picture changes for every node: look again
@@ -96,10 +105,10 @@ def start_engagement(
         interceptor=spec_u.interceptor,
         engagement=e,
         value=float(shots),
-        ecef_m=spec_u.ecef_m,
+        ecef_m=launcher,
     )
     if kinetic:
-        job.flight = flight.launch(eng, t_s, e, u, i, t_launch, t_int, pip)
+        job.flight = flight.launch(eng, t_s, e, u, i, t_launch, t_int, pip, launcher)
     else:
         eng.push(t_int, Kind.INTERCEPT, e)
 
@@ -137,7 +146,7 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
             kind, miss_m = "miss_target_gone", float(fl.ending[f, INFO_MISS])
         else:
             target = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
-            if on_target and not inside_envelope(spec_u, target):
+            if on_target and not inside_envelope(spec_u, target, job.launcher_m):
                 on_target, detail = False, "outside_envelope"
             kind = "intercept" if on_target and bool((draws < job.pk).any()) else "miss"
     if kind == "intercept":
@@ -158,11 +167,13 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
     eng.push(t_s + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
 
 
-def inside_envelope(spec_u: UnitSpec, point_m: F64) -> bool:
+def inside_envelope(spec_u: UnitSpec, point_m: F64, launcher_m: F64 | None = None) -> bool:
     """Whether ``point_m`` (3,) lies inside the unit's documented envelope: its slant range
-    and altitude bands (the fire-control limits that hold beyond what it can fly)."""
+    (from ``launcher_m``, default the unit's site) and altitude bands (the fire-control
+    limits that hold beyond what it can fly)."""
     ic = spec_u.ic
-    rng = float(np.linalg.norm(point_m - spec_u.ecef_m))
+    site = spec_u.ecef_m if launcher_m is None else launcher_m
+    rng = float(np.linalg.norm(point_m - site))
     alt = float(altitude_m(point_m[None])[0])
     return (
         ic.min_range_km * 1e3 <= rng <= ic.max_range_km * 1e3

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from iamd.c2.assess import PATH_STEPS
 from iamd.c2.envelope import UnitEnvelopes
 from iamd.sensors import radar as radar_mod
-from iamd.sim import battle, engagement, metrics_sampler, network, sensing
+from iamd.sim import aircraft, battle, engagement, metrics_sampler, network, sensing
 from iamd.sim.engagement import Engagement
 from iamd.sim.events import (
     ALIVE,
@@ -75,6 +75,7 @@ class Outcome:
     net: network.NetState | None
     engagements: list[Engagement] = field(default_factory=list)
     flights: Flights | None = None
+    fleet: aircraft.Fleet | None = None
     c2_cycles: int = 0
     c2_solve_ms: F64 = field(default_factory=lambda: np.zeros(0))
 
@@ -130,6 +131,7 @@ class Engine:
         self.asset_lost = np.zeros(a)
         self.engagements: list[Engagement] = []
         self.flights = Flights.empty()
+        self.fleet = aircraft.Fleet.of(world.patrols)
         self.kin_rows: dict[str, F64] = {}
         self.node_awake = np.zeros(len(world.nodes), dtype=bool)
         self.node_units = [
@@ -140,6 +142,8 @@ class Engine:
                 [world.units[u].ecef_m for u in us],
                 [world.units[u].ic for u in us],
                 [world.units[u].alt_m for u in us],
+                [aircraft.dash_m_s(world, u) for u in us],
+                [aircraft.launch_range_m(world, u) for u in us],
             )
             for us in self.node_units
         ]
@@ -234,6 +238,7 @@ class Engine:
             start = float(np.min(tr.t_launch_s[tr.ballistic], initial=np.inf)) + sp.sc.delay_s
             if np.isfinite(start):
                 self.push(start, Kind.LAUNCH_WARNING, s)
+        aircraft.start(self)
         self.push(self.duration_s, Kind.END, 0)
         first = float(np.min(tr.t_launch_s, initial=np.inf))
         if np.isfinite(first):
@@ -244,6 +249,7 @@ class Engine:
             Kind.INTERCEPT: partial(engagement.on_intercept, self),
             Kind.KILL_ASSESSMENT: partial(engagement.on_kill_assessment, self),
             Kind.RELOAD: partial(engagement.on_reload, self),
+            Kind.AIRCRAFT: partial(aircraft.on_aircraft, self),
             Kind.SCAN: partial(sensing.on_scan, self),
             Kind.LAUNCH_WARNING: partial(sensing.on_launch_warning, self),
             Kind.C2_CYCLE: partial(battle.on_cycle, self),
@@ -281,6 +287,7 @@ class Engine:
             net=self.net,
             engagements=self.engagements,
             flights=self.flights,
+            fleet=self.fleet,
             c2_cycles=self.c2_cycles,
             c2_solve_ms=np.array(self.c2_solve_ms),
         )

@@ -33,14 +33,15 @@ class Kind(IntEnum):
     INTERCEPT = 2
     KILL_ASSESSMENT = 3
     RELOAD = 4
-    SCAN = 5
-    LAUNCH_WARNING = 6
-    REPORT = 7
-    SHARE = 8
-    DELIVER = 9
-    SAMPLE = 10
-    C2_CYCLE = 11
-    END = 12
+    AIRCRAFT = 5
+    SCAN = 6
+    LAUNCH_WARNING = 7
+    REPORT = 8
+    SHARE = 9
+    DELIVER = 10
+    SAMPLE = 11
+    C2_CYCLE = 12
+    END = 13
 
 
 @dataclass(slots=True)

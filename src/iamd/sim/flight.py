@@ -166,11 +166,12 @@ def launch(
     t_launch_s: float,
     t_aim_s: float,
     pip_m: F64,
+    launcher_m: F64 | None = None,
 ) -> int:
     """Start the flight of engagement ``e`` (unit ``u`` at threat ``i``), leaving at
     ``t_launch_s`` toward ``pip_m``, planned to get there at ``t_aim_s``; its first
-    estimate is the node's track of ``i`` predicted to the launch. Returns the flight's
-    index."""
+    estimate is the node's track of ``i`` predicted to the launch; it leaves from
+    ``launcher_m`` (3,) (default: the unit's site). Returns the flight's index."""
     fl = eng.flights
     if fl.n == fl.y.shape[0]:
         fl._grow()
@@ -179,7 +180,8 @@ def launch(
     spec = eng.w.units[u]
     kin = unit_kin(eng, u)
     o = eng.w.owners.index(spec.owner)
-    fl.y[f, :6] = launch_state(spec.ecef_m, pip_m, float(kin[KIN_LOFT]), 0.0)
+    site = spec.ecef_m if launcher_m is None else launcher_m
+    fl.y[f, :6] = launch_state(site, pip_m, float(kin[KIN_LOFT]), 0.0)
     x, _ = extrapolate(eng.pictures, np.array([o]), np.array([i]), t_launch_s, eng.w.motion)
     fl.y[f, 6:] = x[0]
     fl.t_s[f] = t_launch_s

@@ -22,6 +22,7 @@ from iamd.geo import ecef2geodetic
 from iamd.jsonsafe import finite
 from iamd.physics.truth import TruthTable, fly
 from iamd.scenario.load import Scenario
+from iamd.sim.aircraft import GROUND, TURNAROUND
 from iamd.sim.engine import FATE_NAMES, Engine, Outcome
 from iamd.sim.events import EventLog
 from iamd.sim.layout import is_run_dir
@@ -143,6 +144,7 @@ def summarise(world: World, out: Outcome, seed: int, wall_time_s: float) -> dict
             "threats": threats,
             "interceptors": dict(sorted(interceptors.items())),
             "by_owner": by_owner,
+            "air_patrols": air_patrols(world, out),
             "assets": assets,
             "cost_usd": costs(world, out, interceptors),
             "tracking": track_quality(out.samples, world.owners, spec.tracking.mode),
@@ -175,6 +177,29 @@ def costs(world: World, out: Outcome, interceptors: dict[str, dict[str, Any]]) -
         "threats": launched,
         "exchange_ratio": spent / launched if launched > 0 else None,
     }
+
+
+def air_patrols(world: World, out: Outcome) -> dict[str, dict[str, Any]]:
+    """Per air patrol: sorties flown, flight hours (to the end of the run), missiles fired
+    and kills."""
+    fleet = out.fleet
+    result: dict[str, dict[str, Any]] = {}
+    if fleet is None:
+        return result
+    end = float(world.scenario.spec.duration_s)
+    airborne = fleet.airborne_s.copy()
+    flying = ~np.isin(fleet.state, (GROUND, TURNAROUND))
+    airborne[flying] += end - fleet.airborne_since_s[flying]
+    for k, p in enumerate(world.patrols):  # patrols (a few)
+        mine = fleet.patrol == k
+        units = list(p.units)
+        result[p.name] = {
+            "sorties": int(fleet.sorties[mine].sum()),
+            "flight_hours": float(airborne[mine].sum() / 3600.0),
+            "missiles_fired": int(out.fired[units].sum()),
+            "kills": int(out.kills[units].sum()),
+        }
+    return result
 
 
 def truth_table(tr: TruthTable, out: Outcome) -> pa.Table:
@@ -375,13 +400,16 @@ def resolved_scenario(scenario: Scenario, seed: int) -> dict[str, Any]:
     It validates as a scenario file, and running it with its own seed gives the same run.
     """
     spec, cat = scenario.spec, scenario.catalog
-    interceptors = sorted({f.interceptor for f in spec.fire_units})
+    interceptors = sorted(
+        {f.interceptor for f in spec.fire_units} | {p.missile for p in spec.air_patrols}
+    )
     threats = {s.threat for s in spec.raid}
     threats |= {t for name in interceptors for t in cat.interceptors[name].pk if t in cat.threats}
     used = {
         "interceptors": interceptors,
         "threats": sorted(threats),
         "sensors": sorted({s.type for s in spec.sensors}),
+        "aircraft": sorted({p.aircraft for p in spec.air_patrols}),
     }
     return {
         **spec.model_dump(mode="json"),

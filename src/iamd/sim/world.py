@@ -13,6 +13,7 @@ from iamd.physics.truth import TruthTable, asset_points_ecef
 from iamd.scenario.catalog import InterceptorClass, SensorClass
 from iamd.scenario.load import Scenario
 from iamd.sensors.radar import RadarSite
+from iamd.sim.aircraft import PatrolSpec
 from iamd.tracking.ideal import MotionModel
 
 F64 = NDArray[np.float64]
@@ -36,6 +37,8 @@ class UnitSpec:
     rounds: int
     reloads: int
     value: float
+    aircraft: int = -1
+    """Index in the fleet of the aircraft this unit is (-1: a fixed fire unit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,7 @@ class World:
     spaceborne: tuple[SpaceSensor, ...]
     nodes: tuple[tuple[str, int, float], ...]
     units: tuple[UnitSpec, ...]
+    patrols: tuple[PatrolSpec, ...]
     assets: AssetGeometry
     defended: NDArray[np.bool_]
     rcs_m2: F64
@@ -137,6 +141,39 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
                 value=f.value,
             )
         )
+    patrols = []
+    for p in spec.air_patrols:
+        ac, ic = cat.aircraft[p.aircraft], cat.interceptors[p.missile]
+        alt = ac.cruise_alt_km * 1e3
+        first = len(units)
+        for j in range(p.on_station + p.ground_alert):
+            units.append(
+                UnitSpec(
+                    name=f"{p.name}-{j + 1}",
+                    owner=p.owner,
+                    node=node_names.index(p.c2),
+                    ecef_m=_ecef(p.base.lat_deg, p.base.lon_deg, p.base.alt_m),
+                    alt_m=alt,
+                    interceptor=p.missile,
+                    ic=ic,
+                    engage_all=(p.engage or spec.doctrine.engage) == "all",
+                    rounds=ac.missiles,
+                    reloads=0,
+                    value=p.value,
+                    aircraft=first - len(spec.fire_units) + j,
+                )
+            )
+        patrols.append(
+            PatrolSpec(
+                name=p.name,
+                owner=p.owner,
+                units=tuple(range(first, len(units))),
+                base_m=_ecef(p.base.lat_deg, p.base.lon_deg, p.base.alt_m),
+                station_m=_ecef(p.station.lat_deg, p.station.lon_deg, alt),
+                on_station=p.on_station,
+                ac=ac,
+            )
+        )
     classes = [cat.threats[c] for c in truth.class_names]
     per = truth.class_idx
 
@@ -156,6 +193,7 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
         spaceborne=tuple(space),
         nodes=nodes,
         units=tuple(units),
+        patrols=tuple(patrols),
         assets=asset_geometry(scenario),
         defended=defended_assets(scenario),
         rcs_m2=fig("rcs_m2"),
@@ -164,6 +202,10 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
         burn_s=fig("burn_s"),
         motion=MotionModel(ballistic=ballistic, beta_kg_m2=beta, q_m2_s3=q),
     )
+
+
+def _ecef(lat_deg: float, lon_deg: float, alt_m: float) -> F64:
+    return geodetic2ecef(np.radians(lat_deg), np.radians(lon_deg), alt_m)
 
 
 def defended_assets(scenario: Scenario) -> NDArray[np.bool_]:

@@ -59,8 +59,9 @@ def draw_map(result: RunResult, path: Path) -> None:
     tracks = (np.degrees(lon), np.degrees(lat), seg[keep])
 
     ground = [x for x in spec.sensors if w.scenario.catalog.sensors[x.type].kind == "radar"]
-    site_lon = np.array([spec.origin.lon_deg] + [x.lon_deg for x in ground + list(spec.fire_units)])
-    site_lat = np.array([spec.origin.lat_deg] + [x.lat_deg for x in ground + list(spec.fire_units)])
+    places = ground + list(spec.fire_units) + [p.station for p in spec.air_patrols]
+    site_lon = np.array([spec.origin.lon_deg] + [x.lon_deg for x in places])
+    site_lat = np.array([spec.origin.lat_deg] + [x.lat_deg for x in places])
     theatre = _box(
         np.concatenate([tracks[0], site_lon]), np.concatenate([tracks[1], site_lat]), 0.04, 1.0
     )
@@ -121,6 +122,11 @@ def draw_map(result: RunResult, path: Path) -> None:
         for k, m in LAYER_MARKERS.items()
     ]
     handles.append(Line2D([], [], color="k", marker="x", lw=0, label="radar"))
+    if spec.air_patrols:
+        for marker, label in (("P", "patrol station"), ("h", "airfield")):
+            handles.append(
+                Line2D([], [], color="k", marker=marker, lw=0, label=label, markerfacecolor="white")
+            )
     fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=8, framealpha=0.9)
     fig.text(
         0.99,
@@ -197,7 +203,7 @@ def _panel(
                 a.name, (x, y), fontsize=7, xytext=(5, 5), textcoords="offset points", zorder=6
             )
     colour = _partner_colours(result)
-    for f, u in zip(spec.fire_units, w.units, strict=True):
+    for f, u in zip(spec.fire_units, w.units[: len(spec.fire_units)], strict=True):
         ax.scatter(
             f.lon_deg,
             f.lat_deg,
@@ -208,6 +214,11 @@ def _panel(
             linewidths=0.5,
             zorder=5,
         )
+    for p in spec.air_patrols:  # its airfield, the leg to its station, the station
+        lons, lats = [p.base.lon_deg, p.station.lon_deg], [p.base.lat_deg, p.station.lat_deg]
+        ax.plot(lons, lats, ls=":", lw=0.8, c=colour[p.owner], zorder=4)
+        ax.scatter(lons[0], lats[0], marker="h", s=30, c=colour[p.owner], ec="black", zorder=5)
+        ax.scatter(lons[1], lats[1], marker="P", s=60, c=colour[p.owner], ec="black", zorder=5)
     for sen in spec.sensors:
         if w.scenario.catalog.sensors[sen.type].kind == "radar":
             ax.scatter(sen.lon_deg, sen.lat_deg, marker="x", s=30, c=colour[sen.owner], zorder=5)
