@@ -57,7 +57,12 @@ def northern_run(tmp_path_factory: pytest.TempPathFactory):
     return out
 
 
-LONGEST_FIRST = ("test_readme.py", "test_web_browser.py", "test_fuzz_inputs.py")
+LONGEST_FIRST = (
+    "test_readme.py",
+    "test_kill_audit_regional.py",
+    "test_web_browser.py",
+    "test_fuzz_inputs.py",
+)
 """Test files that take minutes on one worker: collected first, so that pytest-xdist
 (``--dist loadfile`` hands out files in collection order) starts them at once instead of
 leaving one of them running alone at the end."""

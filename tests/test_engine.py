@@ -62,7 +62,8 @@ def test_same_seed_gives_byte_identical_outputs(tmp_path: Path):
     s = load_scenario("northern-front")
     a = write_run_dir(simulate(s, 5), tmp_path / "a", with_map=False)
     b = write_run_dir(simulate(s, 5), tmp_path / "b", with_map=False)
-    for name in ("events.parquet", "truth.parquet", "tracks.parquet", "scenario.yaml"):
+    tables = ("events.parquet", "truth.parquet", "tracks.parquet", "interceptors.parquet")
+    for name in (*tables, "scenario.yaml"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     sa = json.loads((a / "summary.json").read_text())
     sb = json.loads((b / "summary.json").read_text())

@@ -320,6 +320,12 @@ def _record(
 
 
 @njit(cache=True)
+def _underground(info: F64) -> bool:
+    """Whether the position recorded in ``info`` lies below the ground."""
+    return bool(altitude_of(info[INFO_X], info[INFO_Y], info[INFO_Z]) < -GROUND_TOLERANCE_M)
+
+
+@njit(cache=True)
 def _crossing(
     rel: tuple[float, float, float], rel1: tuple[float, float, float], dt: float
 ) -> float:
@@ -398,6 +404,8 @@ def fly(
         if rel[0] * rel_v[0] + rel[1] * rel_v[1] + rel[2] * rel_v[2] >= 0.0:
             # already opening: the closest approach is now (the end game began as it passed)
             _record(info, t, 0.0, 1.0, y, y, rel, rel, rel_v)
+            if _underground(info):
+                return y, t, GROUND, closing, info
             return y, t, CA_REAL, closing, info
         real_closing = True
     status = FLYING
@@ -444,6 +452,8 @@ def fly(
             info[INFO_T_EST] = t + tau
             if not real:
                 _record(info, t, tau, dt, y, y1, est, est1, est_v)
+                if _underground(info):  # it struck the ground before the point
+                    return y1, t1, GROUND, closing, info
                 return y1, t1, CA_ESTIMATE, closing, info
         # the real object (end game)
         if real:
@@ -459,6 +469,8 @@ def fly(
             passed = real_closing and r_rate1 >= 0.0
             if passed:
                 _record(info, t, _crossing(rel, rel1, dt), dt, y, y1, rel, rel1, rel_v)
+                if _underground(info):
+                    return y1, t1, GROUND, closing, info
                 return y1, t1, CA_REAL, closing, info
             if t1 >= info[INFO_T_EST] + SELF_DESTRUCT_AFTER_S:
                 _record(info, t, dt, dt, y, y1, rel, rel1, rel_v)

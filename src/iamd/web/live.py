@@ -168,6 +168,7 @@ def _worker(
     try:
         from iamd.scenario.load import load_scenario_text
         from iamd.sim.run import simulate, write_run_dir
+        from iamd.warmup import warm_kernels
 
         if "yaml" in source:
             scenario = load_scenario_text(source["yaml"], source.get("file", "upload.yaml"))
@@ -180,6 +181,7 @@ def _worker(
         def watch(t_s: float, log: Any) -> None:
             conn.send({"type": "progress", "t_s": round(t_s, 1), "events": stream.take(t_s, log)})
 
+        warm_kernels()  # compiled code is mapped before the cap, never refused by it
         _limit_memory(memory_mb)
         result = simulate(scenario, seed, watch=watch)
         write_run_dir(result, partial, with_map=False)

@@ -1,0 +1,62 @@
+"""Load (or, the first time after an install, compile) every compiled kernel at once.
+
+The first call of a Numba kernel in a process loads its machine code from the cache, or
+compiles it; both map executable memory. A process that caps its own address space (the
+browser's live runs) warms the kernels before the cap, so that loading them is never what
+the cap refuses; a long-lived worker can warm them before its first replication.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def warm_kernels() -> None:
+    """Run each compiled entry point once on a tiny input."""
+    from iamd.c2.envelope import UnitEnvelopes, opportunities
+    from iamd.physics.ballistic import integrate
+    from iamd.physics.flyout import fly_many, launch_state
+    from iamd.physics.flyout_table import (
+        FlyoutTable,
+        build_table,
+        fly_to_point,
+        kinematics_row,
+        table_point,
+    )
+
+    site = table_point(0.0, 0.0)
+    integrate(site[None], np.array([[0.0, 100.0, 100.0]]), np.array([1e4]), np.array([1.0]), 2)
+    kin = np.asarray(kinematics_row(1.0, 500.0, 1e4, 30.0, 10.0, 50.0, 0.0, 1.0, 100.0))
+    tof, speed = build_table(kin, 0.0, 0.0, 1000.0, 1000.0, 2, 2)
+    table = FlyoutTable(tof, speed, 1000.0, 1000.0, 0.0, 0.0)
+    table.tof(np.zeros(1), np.zeros(1))
+    fly_to_point(kin, 0.0, 0.0, 1000.0, 500.0)
+    y = np.zeros((1, 12))
+    y[0, :6] = launch_state(site, table_point(1000.0, 500.0), 0.0, 0.0)
+    y[0, 6:9] = table_point(1000.0, 500.0)
+    for end_game in (False, True):
+        fly_many(
+            y,
+            np.zeros(1),
+            np.zeros(1),
+            1.0,
+            np.full(1, np.inf),
+            np.zeros(1, dtype=bool),
+            np.zeros(1, dtype=bool),
+            np.full(1, np.inf),
+            kin[None],
+            np.zeros(2),
+            np.zeros((2, 6)),
+            np.zeros(1, dtype=np.int64),
+            np.ones(1, dtype=np.int64),
+            np.ones(1),
+            end_game,
+        )
+    one = np.ones(1)
+    units = UnitEnvelopes(
+        site[None], 0 * one, 1e3 * one, 0 * one, 1e3 * one, one, np.zeros(1, dtype=bool),
+        one, one, one, one, np.zeros(1, dtype=np.int64), tof[None], 1e3 * one, 1e3 * one,
+        0 * one, 0 * one,
+    )  # fmt: skip
+    path = np.stack([site, table_point(500.0, 200.0)])[None]
+    opportunities(units, 0.0, np.array([[0.0, 10.0]]), path, np.array([1e9]), np.zeros(1), 1.0)
