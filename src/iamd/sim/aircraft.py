@@ -29,7 +29,7 @@ from iamd.sim.events import Kind
 if TYPE_CHECKING:
     from iamd.scenario.catalog import AircraftClass
     from iamd.sim.engine import Engine
-    from iamd.sim.world import World
+    from iamd.sim.world import PatrolSpec, World
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -40,20 +40,6 @@ intercept's launch point; flying back to its station; flying home; rearming."""
 STATE_NAMES = ("ground", "transit", "station", "dash", "return", "home", "turnaround")
 FUEL_MARGIN_S = 600.0
 """An aircraft is not tasked when less than this is left beyond its flight home."""
-
-
-@dataclass(frozen=True, slots=True)
-class PatrolSpec:
-    """A patrol's fixed description (SI): its aircraft units, base and station (ECEF, at
-    cruise altitude for the station), and its aircraft class."""
-
-    name: str
-    owner: str
-    units: tuple[int, ...]
-    base_m: F64
-    station_m: F64
-    on_station: int
-    ac: AircraftClass
 
 
 @dataclass(slots=True)

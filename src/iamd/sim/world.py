@@ -10,10 +10,9 @@ from numpy.typing import NDArray
 from iamd.c2.assess import AssetGeometry
 from iamd.geo import ecef2enu, enu_rotation, geodetic2ecef
 from iamd.physics.truth import TruthTable, asset_points_ecef
-from iamd.scenario.catalog import InterceptorClass, SensorClass
+from iamd.scenario.catalog import AircraftClass, InterceptorClass, SensorClass
 from iamd.scenario.load import Scenario
 from iamd.sensors.radar import RadarSite
-from iamd.sim.aircraft import PatrolSpec
 from iamd.tracking.ideal import MotionModel
 
 F64 = NDArray[np.float64]
@@ -39,6 +38,20 @@ class UnitSpec:
     value: float
     aircraft: int = -1
     """Index in the fleet of the aircraft this unit is (-1: a fixed fire unit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PatrolSpec:
+    """A patrol's fixed description (SI): its aircraft units, base and station (ECEF, at
+    cruise altitude for the station), and its aircraft class."""
+
+    name: str
+    owner: str
+    units: tuple[int, ...]
+    base_m: F64
+    station_m: F64
+    on_station: int
+    ac: AircraftClass
 
 
 @dataclass(frozen=True, slots=True)
