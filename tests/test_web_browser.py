@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 import uvicorn
 import yaml
+from flights import flights as flights_of
 
 from iamd.web.app import Settings, create_app
 from iamd.web.server import bind, uvicorn_config
@@ -341,6 +342,40 @@ def test_legend_names_and_fading_markers(page, northern_run: Path) -> None:
     recent = int(np.sum((t_mark <= t) & (t_mark > t - MARK_FADE_S)))
     assert recent < int(np.sum(t_mark <= t)), "every marker is recent: the check would be weak"
     assert page.evaluate("iamd.visibleMarks") == recent
+
+
+PROJECT = "(p) => iamd.map.project(p)"  # (lon, lat) to pixels of the map
+
+
+def test_flyouts_are_drawn_along_their_flown_paths(page, northern_run: Path) -> None:
+    """Each interceptor in flight is drawn where its recorded flight (interceptors.parquet,
+    interpolated at the clock) puts it, not on the straight line from launch to end."""
+    flights = flights_of(northern_run)  # (t_s, lat, lon, alt) rows
+    t_ev, kinds, _ = _events(northern_run)
+    launches = t_ev[np.array(kinds) == "launch_interceptor"]
+    t = _quiet_time(float(np.median(launches)) + 5.37, t_ev)
+    airborne = {e for e, g in flights.items() if g[0, 0] < t < g[-1, 0]}
+    assert len(airborne) >= 3, "few interceptors in flight: the check would be weak"
+    first = flights[min(airborne)]
+    centre = [float(np.interp(t, first[:, 0], first[:, c])) for c in (2, 1)]
+    page.evaluate("(c) => iamd.map.jumpTo({center: c, zoom: 9})", centre)
+    page.evaluate(f"iamd.setTime({t})")
+    heads = {h["engagement"]: (h["x"], h["y"]) for h in page.evaluate("iamd.flyoutHeads")}
+    assert airborne <= set(heads)
+    off_line = 0.0
+    for e in airborne:
+        g = flights[e]
+        lon, lat = (float(np.interp(t, g[:, 0], g[:, c])) for c in (2, 1))
+        at = page.evaluate(PROJECT, [lon, lat])
+        assert np.hypot(at["x"] - heads[e][0], at["y"] - heads[e][1]) < 1.5, e
+        w = (t - g[0, 0]) / (g[-1, 0] - g[0, 0])
+        a, b = g[0], g[-1]
+        line = [float(a[c] + w * (b[c] - a[c])) for c in (2, 1)]
+        at = page.evaluate(PROJECT, line)
+        off_line = max(off_line, float(np.hypot(at["x"] - heads[e][0], at["y"] - heads[e][1])))
+    assert off_line > 5.0, "the straight line would have passed too"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "flyouts.png"))
 
 
 def test_space_bar_plays_after_a_click_on_the_map(page) -> None:

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from flights import flights as flights_of
 
 from iamd.web.app import Settings, create_app
 from iamd.web.live import LIVE_KINDS
@@ -104,6 +105,59 @@ def test_replay_of_an_old_run_without_values_counts_one_round(
     fly = client.get("/api/runs/north/replay").json()["flyouts"]
     expect = [1 if k == salvo[0] else int(value[k]) for k in launch]
     assert fly["rounds"] == expect and 1 < max(expect)
+
+
+def _samples(doc: dict, i: int) -> np.ndarray:
+    """Flyout ``i``'s samples in the replay document: (t, lat, lon, alt) rows."""
+    a, b = doc["flyouts"]["offset"][i : i + 2]
+    fs = doc["flyout_samples"]
+    return np.column_stack([fs[k][a:b] for k in ("t", "lat", "lon", "alt")])
+
+
+ROUNDED = (0.051, 5.1e-5, 5.1e-5, 0.51)  # the replay's rounding of t, lat, lon, alt
+
+
+def test_replay_flyouts_follow_the_flown_paths(client: TestClient, runs: Path) -> None:
+    """Each flyout carries the samples of interceptors.parquet (its launch first, its end
+    last); the launch and end points stay where older pages read them."""
+    doc = client.get("/api/runs/north/replay").json()
+    fly, flights = doc["flyouts"], flights_of(runs / "north")
+    assert len(fly["offset"]) == len(fly["t0"]) + 1 == len(fly["flown"]) + 1
+    assert fly["offset"][-1] == len(doc["flyout_samples"]["t"])
+    assert {e for e, f in zip(fly["engagement"], fly["flown"], strict=True) if f} == set(flights)
+    n = 0
+    for i, eng in enumerate(fly["engagement"]):
+        got = _samples(doc, i)
+        start = [fly["t0"][i], fly["lat0"][i], fly["lon0"][i]]
+        end = [fly["t1"][i], fly["lat1"][i], fly["lon1"][i]]
+        assert np.allclose(got[0, :3], start, rtol=0, atol=1e-9)
+        assert np.allclose(got[-1, :3], end, rtol=0, atol=1e-9)
+        if eng in flights:
+            assert np.all(np.abs(got - flights[eng]) <= ROUNDED)
+            n += len(got)
+        else:
+            assert len(got) == 2
+    assert n == sum(len(f) for f in flights.values()) > 1000
+
+
+def test_replay_of_an_old_run_without_flights_draws_straight_flyouts(
+    client: TestClient, runs: Path
+) -> None:
+    """A run directory written before interceptors were flown (no interceptors.parquet, no
+    event details) still replays: each flyout is its launch and its end."""
+    (runs / "north" / "interceptors.parquet").unlink()
+    ev = pq.read_table(runs / "north" / "events.parquet")
+    pq.write_table(ev.drop_columns(["detail"]), runs / "north" / "events.parquet")
+    r = client.get("/api/runs/north/replay")
+    assert r.status_code == 200
+    doc = r.json()
+    fly = doc["flyouts"]
+    assert not any(fly["flown"]) and len(fly["t0"]) > 50
+    assert fly["offset"] == list(range(0, 2 * len(fly["t0"]) + 1, 2))
+    for i in range(len(fly["t0"])):
+        expect = [[fly["t0"][i], fly["lat0"][i], fly["lon0"][i]],
+                  [fly["t1"][i], fly["lat1"][i], fly["lon1"][i]]]  # fmt: skip
+        assert np.allclose(_samples(doc, i)[:, :3], expect, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from iamd.web.app import Settings, create_app
 
 BASE = "http://127.0.0.1:8000"
-RUN_FILES = ["events.parquet", "truth.parquet", "tracks.parquet", "scenario.yaml", "summary.json"]
+PARQUET = ["events.parquet", "truth.parquet", "tracks.parquet", "interceptors.parquet"]
+RUN_FILES = [*PARQUET, "scenario.yaml", "summary.json"]
 
 
 @pytest.fixture
@@ -71,6 +72,8 @@ def test_a_run_file_linked_out_of_runs_is_not_read(
     assert listing.status_code == 200 and "SECRET" not in listing.text
     if name == "tracks.parquet":  # optional: the replay goes on without it
         assert r.status_code == 200 and r.json()["tracks"]["t"] == []
+    elif name == "interceptors.parquet":  # optional: flyouts are straight lines without it
+        assert r.status_code == 200 and not any(r.json()["flyouts"]["flown"])
     else:
         assert r.status_code in (404, 422), (name, r.status_code)
         assert "SECRET" not in r.text and no_server_path(r.text, tmp_path)
@@ -120,7 +123,7 @@ def test_a_bad_entry_leaves_the_listing_working(
     assert no_server_path(replay.text, tmp_path)
 
 
-@pytest.mark.parametrize("name", ["events.parquet", "truth.parquet", "tracks.parquet"])
+@pytest.mark.parametrize("name", PARQUET)
 @pytest.mark.parametrize("content", [b"not parquet at all", b"PAR1" + b"\0" * 64 + b"PAR1", b""])
 def test_malformed_parquet_is_a_clear_422(
     client: TestClient, runs: Path, tmp_path: Path, name: str, content: bytes
@@ -138,6 +141,23 @@ def test_parquet_without_the_columns_is_a_clear_422(
     pq.write_table(pa.table({"t_s": [1.0]}), runs / "north" / "events.parquet")
     r = client.get("/api/runs/north/replay")
     assert r.status_code == 422 and "north/events.parquet lacks column(s) kind" in r.text
+    assert no_server_path(r.text, tmp_path)
+
+
+def test_flown_paths_of_the_wrong_content_are_a_clear_422(
+    client: TestClient, runs: Path, tmp_path: Path
+) -> None:
+    path = runs / "north" / "interceptors.parquet"
+    pq.write_table(pa.table({"t_s": [1.0]}), path)
+    r = client.get("/api/runs/north/replay")
+    assert (
+        r.status_code == 422 and "north/interceptors.parquet lacks column(s) engagement" in r.text
+    )
+    flown = pa.table({"engagement": [0], "t_s": ["soon"], "lat_deg": [1.0], "lon_deg": [2.0],
+                      "alt_m": [3.0]})  # fmt: skip
+    pq.write_table(flown, path)
+    r = client.get("/api/runs/north/replay")
+    assert r.status_code == 422 and "cannot be replayed" in r.text
     assert no_server_path(r.text, tmp_path)
 
 

@@ -1,10 +1,11 @@
 """A run directory as a CZML document for CesiumJS, built and validated with czml3.
 
 Simulation time 0 is mapped to ``epoch`` (the run has no calendar time of its own).
-Threats and interceptors are time-tagged ``cartographicDegrees`` positions with a
-trailing path; intercepts, misses and impacts are points shown for a minute after they
-happen; assets, sensors and fire units are fixed points. Colours follow the browser
-replay: threats by fate, everything owned by its owner's colour.
+Threats (their truth samples) and interceptors (the samples of the path they flew,
+:meth:`~iamd.export.rundir.RunData.flown_paths`) are time-tagged ``cartographicDegrees``
+positions with a trailing path; intercepts, misses and impacts are points shown for a
+minute after they happen; assets, sensors and fire units are fixed points. Colours follow
+the browser replay: threats by fate, everything owned by its owner's colour.
 """
 
 from __future__ import annotations
@@ -140,22 +141,37 @@ def build_czml(run: RunData, epoch: dt.datetime = DEFAULT_EPOCH) -> Document:
             )
         )
     fly = run.flyouts()
+    flown = run.flown_paths(fly)
     for i in range(fly.engagement.size):  # one packet per engagement (hundreds)
         t0, t1 = float(fly.t_launch_s[i]), float(fly.t_end_s[i])
-        s, e = fly.start[i], fly.end[i]
+        rows = flown.rows(i)
+        t, lla = flown.t_s[rows], flown.lla[rows]
+        own = colour.get(fly.owner[i], "#444444")
+        moving = t[-1] > t[0]  # a flight of no duration is a point where it ended
         packets.append(
             Packet(
                 id=f"interceptor/{int(fly.engagement[i])}",
                 name=f"{fly.interceptor[i]} from {fly.unit[i]} at threat {int(fly.threat[i])}",
-                availability=_interval(epoch, t0, t1),
+                availability=_interval(epoch, t0, max(t1, float(t[-1]))),
                 position=(
-                    _moving(epoch, [t0, s[1], s[0], s[2], t1, e[1], e[0], e[2]])
-                    if t1 > t0  # a laser's "flyout" is instantaneous: a point at the target
-                    else Position(cartographicDegrees=[e[1], e[0], e[2]])
+                    _moving(
+                        epoch,
+                        np.column_stack([t, lla[:, 1], lla[:, 0], lla[:, 2]]).ravel().tolist(),
+                    )
+                    if moving
+                    else Position(cartographicDegrees=[lla[-1, 1], lla[-1, 0], lla[-1, 2]])
                 ),
-                point=Point(
-                    pixelSize=4, color=Color(rgba=rgba(colour.get(fly.owner[i], "#444444")))
-                ),
+                point=Point(pixelSize=4, color=Color(rgba=rgba(own))),
+                path=CzPath(
+                    width=1,
+                    trailTime=max(t1 - t0, 1.0),
+                    leadTime=0,
+                    material=PolylineMaterial(
+                        solidColor=SolidColorMaterial(color=Color(rgba=rgba(own, 200)))
+                    ),
+                )
+                if moving
+                else None,
             )
         )
     ev = run.events

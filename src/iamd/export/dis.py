@@ -1,31 +1,34 @@
 """A run directory replayed as IEEE 1278.1 DIS PDUs over UDP (an encoder of our own).
 
-Three PDU types are sent, protocol version 7 (IEEE 1278.1-2012), big-endian, packed with
-:mod:`struct`:
+The PDUs (Entity State, Fire, Detonation; protocol version 7) are packed in
+:mod:`iamd.export.dis_pdu`. A replay sends, in simulation-time order:
 
-* **Entity State** (type 1, 144 bytes, no variable parameters) for every threat in
-  flight and every interceptor in flyout, each ``heartbeat_s`` of simulation time,
-  position and velocity in ECEF (world coordinates, m and m/s), dead reckoning
-  algorithm 2 (DRM(F, P, W): constant velocity);
-* **Fire** (type 2, 96 bytes) at each interceptor launch, from the fire unit at the
-  threat, with the interceptor as the munition;
-* **Detonation** (type 3, 104 bytes) at each intercept (result 1, entity impact), miss
-  (result 5, detonation) and asset impact (result 3, ground impact).
+* **Entity State**, every ``heartbeat_s`` of simulation time, for every threat in flight
+  (interpolated from truth), every kinetic interceptor in flight (along the path it flew,
+  ``interceptors.parquet``; the straight line from its launch to its end event in a run
+  directory without it) and every fire unit at its site (over the whole run, force
+  friendly). Velocity is that of the path between the samples around the time;
+  orientation points the body x axis along it, wings level (a fire unit: level, facing
+  north);
+* **Fire** at each interceptor launch, from the fire unit at the threat, with the
+  interceptor as the munition, its velocity that of the flight's first leg;
+* **Detonation** at each intercept (result 1, entity impact), miss (result 5, detonation)
+  and asset impact (result 3, ground impact).
 
 Entity identifiers (site, application, entity): threats ``(1, 1, threat + 1)``,
-interceptors ``(1, 2, engagement + 1)``, fire units ``(1, 3, unit + 1)``. Entity types
-are notional records in the SISO-REF-010 layout (kind, domain, country 0, category ...),
-not an authoritative mapping of real systems. Timestamps are DIS relative time (units
-of 3600 s / 2**31 past the hour of simulation time, low bit 0).
+interceptors ``(1, 2, engagement + 1)``, fire units ``(1, 3, unit + 1)`` with ``unit`` the
+index in the scenario's ``fire_units``, followed by the aircraft of its ``air_patrols``
+(``PATROL-1``, ``PATROL-2`` ..., as the engine numbers them; they shoot, but have no
+recorded positions and no Entity States).
 """
 
 from __future__ import annotations
 
 import socket
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,215 +36,77 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from iamd.errors import IamdError
+from iamd.export.dis_pdu import (
+    APP_INTERCEPTOR,
+    APP_THREAT,
+    APP_UNIT,
+    DETONATION,
+    DETONATION_PDU,
+    ENTITY_STATE,
+    ESPDU,
+    FAMILY,
+    FIRE,
+    FIRE_PDU,
+    FRIENDLY,
+    INTERCEPTOR_TYPE,
+    LASER_TYPE,
+    MAX_ENTITY,
+    OPPOSING,
+    RESULT_DETONATION,
+    RESULT_ENTITY_IMPACT,
+    RESULT_GROUND_IMPACT,
+    SITE,
+    THREAT_TYPES,
+    UNIT_TYPES,
+    EntityType,
+    detonation,
+    dis_timestamp,
+    entity_state,
+    fire,
+    orientation,
+    threat_type,
+    unit_type,
+)
+from iamd.export.paths import along, heartbeats
 from iamd.export.rundir import RunData
 from iamd.geo import geodetic2ecef
 
+__all__ = [
+    "APP_INTERCEPTOR",
+    "APP_THREAT",
+    "APP_UNIT",
+    "DETONATION",
+    "DETONATION_PDU",
+    "ENTITY_STATE",
+    "ESPDU",
+    "FAMILY",
+    "FIRE",
+    "FIRE_PDU",
+    "FRIENDLY",
+    "INTERCEPTOR_TYPE",
+    "LASER_TYPE",
+    "OPPOSING",
+    "THREAT_TYPES",
+    "UNIT_TYPES",
+    "Schedule",
+    "build_schedule",
+    "detonation",
+    "dis_timestamp",
+    "entity_state",
+    "fire",
+    "orientation",
+    "parse_address",
+    "send",
+    "unit_numbers",
+]
+
 F64 = NDArray[np.float64]
-
-PROTOCOL_VERSION = 7
-EXERCISE_ID = 1
-ENTITY_STATE, FIRE, DETONATION = 1, 2, 3
-FAMILY = {ENTITY_STATE: 1, FIRE: 2, DETONATION: 2}  # entity information, warfare
-FRIENDLY, OPPOSING = 1, 2
-APP_THREAT, APP_INTERCEPTOR, APP_UNIT = 1, 2, 3
-SITE = 1
-DR_CONSTANT_VELOCITY = 2
-RESULT_ENTITY_IMPACT, RESULT_GROUND_IMPACT, RESULT_DETONATION = 1, 3, 5
-MAX_ENTITY = 65534
-
-ESPDU = struct.Struct(
-    ">BBBBIHBB"  # header (12)
-    "HHH"  # entity id (6)
-    "BB"  # force id, number of variable parameter records (2)
-    "BBHBBBB"  # entity type (8)
-    "BBHBBBB"  # alternative entity type (8)
-    "fff"  # linear velocity (12)
-    "ddd"  # location (24)
-    "fff"  # orientation psi, theta, phi (12)
-    "I"  # appearance (4)
-    "B15s"  # dead reckoning algorithm and other parameters (16)
-    "fff"  # dead reckoning linear acceleration (12)
-    "fff"  # dead reckoning angular velocity (12)
-    "B11s"  # marking: character set, 11 characters (12)
-    "I"  # capabilities (4)
-)
-FIRE_PDU = struct.Struct(
-    ">BBBBIHBB"  # header (12)
-    "HHH"  # firing entity (6)
-    "HHH"  # target entity (6)
-    "HHH"  # munition entity (6)
-    "HHH"  # event id (6)
-    "I"  # fire mission index (4)
-    "ddd"  # location in world (24)
-    "BBHBBBB"  # munition descriptor: entity type (8)
-    "HHHH"  # warhead, fuse, quantity, rate (8)
-    "fff"  # velocity (12)
-    "f"  # range (4)
-)
-DETONATION_PDU = struct.Struct(
-    ">BBBBIHBB"  # header (12)
-    "HHH"  # firing entity (6)
-    "HHH"  # target entity (6)
-    "HHH"  # exploding entity (6)
-    "HHH"  # event id (6)
-    "fff"  # velocity (12)
-    "ddd"  # location in world (24)
-    "BBHBBBB"  # descriptor: entity type (8)
-    "HHHH"  # warhead, fuse, quantity, rate (8)
-    "fff"  # location in entity coordinates (12)
-    "BBH"  # detonation result, number of variable parameters, padding (4)
-)
-assert (ESPDU.size, FIRE_PDU.size, DETONATION_PDU.size) == (144, 96, 104)
-
-# notional entity types (kind, domain, country, category, subcategory, specific, extra)
-THREAT_TYPES: dict[str, tuple[int, int, int, int, int, int, int]] = {
-    "ballistic": (2, 11, 0, 2, 0, 0, 0),  # munition, tactical, ballistic
-    "cruise_missile": (2, 11, 0, 1, 0, 0, 0),  # munition, tactical, guided
-    "owa_drone": (1, 2, 0, 50, 0, 0, 0),  # platform, air, unmanned
-    "rocket": (2, 9, 0, 2, 0, 0, 0),  # munition, battlefield support, ballistic
-}
-INTERCEPTOR_TYPE = (2, 1, 0, 1, 0, 0, 0)  # munition, anti-air, guided
-LASER_TYPE = (2, 12, 0, 0, 0, 0, 0)  # munition, directed energy
-
-
-def dis_timestamp(t_s: float) -> int:
-    """DIS relative timestamp: 31 bits of 3600 s / 2**31 past the hour, low bit 0."""
-    past_hour = float(t_s) % 3600.0
-    return (min(int(past_hour / 3600.0 * 2**31), 2**31 - 1) << 1) & 0xFFFFFFFF
-
-
-def _threat_type(cls: str, kind: str) -> tuple[int, int, int, int, int, int, int]:
-    """Notional entity type of a threat class (``kind``: the catalog's ballistic or route)."""
-    for key in ("drone", "rocket"):
-        if key in cls:
-            return THREAT_TYPES["owa_drone" if key == "drone" else "rocket"]
-    return THREAT_TYPES["ballistic"] if kind == "ballistic" else THREAT_TYPES["cruise_missile"]
-
-
-def _marking(text: str) -> bytes:
-    return text.encode("ascii", "replace")[:11].ljust(11, b"\0")
-
-
-def _header(pdu_type: int, t_s: float, length: int) -> tuple[int, ...]:
-    return (
-        PROTOCOL_VERSION,
-        EXERCISE_ID,
-        pdu_type,
-        FAMILY[pdu_type],
-        dis_timestamp(t_s),
-        length,
-        0,
-        0,
-    )
-
-
-def entity_state(
-    t_s: float,
-    entity: tuple[int, int, int],
-    force: int,
-    etype: tuple[int, int, int, int, int, int, int],
-    ecef_m: F64,
-    vel_m_s: F64,
-    marking: str,
-) -> bytes:
-    """One Entity State PDU (144 bytes)."""
-    return ESPDU.pack(
-        *_header(ENTITY_STATE, t_s, ESPDU.size),
-        *entity,
-        force,
-        0,
-        *etype,
-        *etype,
-        *(float(v) for v in vel_m_s),
-        *(float(x) for x in ecef_m),
-        0.0,
-        0.0,
-        0.0,
-        0,
-        DR_CONSTANT_VELOCITY,
-        b"\0" * 15,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-        1,  # ASCII
-        _marking(marking),
-        0,
-    )
-
-
-def fire(
-    t_s: float,
-    shooter: tuple[int, int, int],
-    target: tuple[int, int, int],
-    munition: tuple[int, int, int],
-    event: int,
-    ecef_m: F64,
-    vel_m_s: F64,
-    range_m: float,
-    mtype: tuple[int, int, int, int, int, int, int],
-    quantity: int = 1,
-) -> bytes:
-    """One Fire PDU (96 bytes); ``quantity`` is the munition descriptor's rounds fired."""
-    return FIRE_PDU.pack(
-        *_header(FIRE, t_s, FIRE_PDU.size),
-        *shooter,
-        *target,
-        *munition,
-        SITE,
-        APP_UNIT,
-        event & 0xFFFF,
-        0,
-        *(float(x) for x in ecef_m),
-        *mtype,
-        0,
-        0,
-        max(1, min(int(quantity), 0xFFFF)),
-        0,
-        *(float(v) for v in vel_m_s),
-        float(range_m),
-    )
-
-
-def detonation(
-    t_s: float,
-    shooter: tuple[int, int, int],
-    target: tuple[int, int, int],
-    munition: tuple[int, int, int],
-    event: int,
-    ecef_m: F64,
-    vel_m_s: F64,
-    mtype: tuple[int, int, int, int, int, int, int],
-    result: int,
-) -> bytes:
-    """One Detonation PDU (104 bytes)."""
-    return DETONATION_PDU.pack(
-        *_header(DETONATION, t_s, DETONATION_PDU.size),
-        *shooter,
-        *target,
-        *munition,
-        SITE,
-        APP_UNIT,
-        event & 0xFFFF,
-        *(float(v) for v in vel_m_s),
-        *(float(x) for x in ecef_m),
-        *mtype,
-        0,
-        0,
-        1,
-        0,
-        0.0,
-        0.0,
-        0.0,
-        result,
-        0,
-        0,
-    )
+I64 = NDArray[np.int64]
+Entity = tuple[int, int, int]
 
 
 def _ecef(lla: F64) -> F64:
+    """``(lat_deg, lon_deg, alt_m)`` rows, shape (n, 3), to ECEF, m."""
     return geodetic2ecef(np.radians(lla[:, 0]), np.radians(lla[:, 1]), lla[:, 2])
 
 
@@ -266,6 +131,34 @@ class Schedule:
         }
 
 
+def unit_numbers(scenario: dict[str, Any]) -> dict[str, int]:
+    """``{unit name: unit number}``: fire units in order, then each patrol's aircraft."""
+    names = [str(u["name"]) for u in scenario.get("fire_units", [])]
+    for p in scenario.get("air_patrols", []):
+        n = int(p.get("on_station", 2)) + int(p.get("ground_alert", 2))
+        names += [f"{p['name']}-{j + 1}" for j in range(n)]
+    return {name: k for k, name in enumerate(names)}
+
+
+def _states(
+    t_q: F64,
+    entities: list[Entity],
+    force: int,
+    types: list[EntityType],
+    pos: F64,
+    vel: F64,
+    markings: list[str],
+) -> list[bytes]:
+    """Entity State PDUs, one per row of ``t_q`` (shape (q,)), ``pos``/``vel`` (q, 3)."""
+    euler = orientation(pos, vel)
+    return [
+        entity_state(
+            float(t_q[q]), entities[q], force, types[q], pos[q], vel[q], markings[q], euler[q]
+        )
+        for q in range(t_q.size)  # packing is per datagram by nature
+    ]
+
+
 def _threat_states(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes]]:
     """Entity states of the threats on a ``heartbeat_s`` grid, interpolated from truth."""
     attrs = run.threat_attrs()
@@ -274,139 +167,139 @@ def _threat_states(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes]]:
         return np.zeros(0), []
     if int(ids.max()) + 1 > MAX_ENTITY:
         raise IamdError(f"{run.path}: more than {MAX_ENTITY} threats do not fit DIS entity numbers")
-    ecef = _ecef(lla)
-    k_of_row = np.repeat(np.arange(ids.size), np.diff(offset))
-    span = float(t_s.max() - t_s.min()) + 2.0 * heartbeat_s + 1.0
-    glob = t_s - t_s.min() + k_of_row * span  # monotonic across threats
-    first, last = t_s[offset[:-1]], t_s[offset[1:] - 1]
-    n_ticks = np.floor((last - first) / heartbeat_s).astype(np.int64) + 1
-    k_q = np.repeat(np.arange(ids.size), n_ticks)
-    start_q = np.repeat(np.cumsum(n_ticks) - n_ticks, n_ticks)
-    t_q = first[k_q] + (np.arange(k_q.size) - start_q) * heartbeat_s
-    g_q = t_q - t_s.min() + k_q * span
-    j = np.clip(np.searchsorted(glob, g_q, side="right") - 1, offset[k_q], offset[k_q + 1] - 1)
-    j1 = np.minimum(j + 1, offset[k_q + 1] - 1)
-    dt = t_s[j1] - t_s[j]
-    w = np.where(dt > 0, (t_q - t_s[j]) / np.where(dt > 0, dt, 1.0), 0.0)
-    pos = ecef[j] + w[:, None] * (ecef[j1] - ecef[j])
-    vel = np.where(
-        (dt > 0)[:, None], (ecef[j1] - ecef[j]) / np.where(dt > 0, dt, 1.0)[:, None], 0.0
-    )
+    k_q, t_q = heartbeats(t_s[offset[:-1]], t_s[offset[1:] - 1], heartbeat_s, closed=True)
+    pos, vel = along(offset, t_s, _ecef(lla), k_q, t_q)
     catalog = run.catalog.get("threats", {})
-    types = {
-        int(i): _threat_type(attrs[int(i)][0], str(catalog.get(attrs[int(i)][0], {}).get("kind")))
-        for i in ids
-    }
-    pdus = [
-        entity_state(
-            float(t_q[q]),
-            (SITE, APP_THREAT, int(ids[k_q[q]]) + 1),
-            OPPOSING,
-            types[int(ids[k_q[q]])],
-            pos[q],
-            vel[q],
-            f"T{int(ids[k_q[q]])}",
+    kinds = {c: str(catalog.get(c, {}).get("kind")) for c, _ in attrs.values()}
+    types = [threat_type(attrs[int(i)][0], kinds[attrs[int(i)][0]]) for i in ids]
+    threat = ids[k_q].tolist()
+    return t_q, _states(
+        t_q,
+        [(SITE, APP_THREAT, i + 1) for i in threat],
+        OPPOSING,
+        [types[k] for k in k_q.tolist()],
+        pos,
+        vel,
+        [f"T{i}" for i in threat],
+    )
+
+
+def _unit_states(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes]]:
+    """Entity states of the fire units at their sites, every heartbeat of the run."""
+    units = run.scenario.get("fire_units", [])
+    if not units:
+        return np.zeros(0), []
+    _, ticks = heartbeats(np.zeros(1), np.array([run.duration_s]), heartbeat_s, closed=True)
+    lla = np.array([[u["lat_deg"], u["lon_deg"], u["alt_m"]] for u in units], dtype=np.float64)
+    k_q = np.tile(np.arange(len(units)), ticks.size)
+    t_q = np.repeat(ticks, len(units))
+    pos = _ecef(lla)[k_q]
+    entities = [(SITE, APP_UNIT, k + 1) for k in range(len(units))]
+    types = [unit_type(str(u["interceptor"])) for u in units]
+    names = [str(u["name"]) for u in units]
+    ks = k_q.tolist()
+    return t_q, _states(
+        t_q,
+        [entities[k] for k in ks],
+        FRIENDLY,
+        [types[k] for k in ks],
+        pos,
+        np.zeros_like(pos),
+        [names[k] for k in ks],
+    )
+
+
+def _interceptor_pdus(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes]]:
+    """Per engagement: a Fire, Entity States along the flown path, a Detonation."""
+    fly = run.flyouts()
+    k = fly.engagement.size
+    if k and int(fly.engagement.max()) + 1 > MAX_ENTITY:
+        raise IamdError(
+            f"{run.path}: more than {MAX_ENTITY} engagements do not fit DIS entity numbers"
         )
-        for q in range(t_q.size)  # packing is per datagram by nature
-    ]
-    return t_q, pdus
+    paths = run.flown_paths(fly)
+    xyz = _ecef(paths.lla)
+    start, end = _ecef(fly.start), _ecef(fly.end)
+    every = np.arange(k)
+    _, vel0 = along(paths.offset, paths.t_s, xyz, every, fly.t_launch_s)
+    _, vel1 = along(paths.offset, paths.t_s, xyz, every, fly.t_end_s)
+    kinds = {
+        name: str(ic.get("kind", "kinetic"))
+        for name, ic in run.catalog.get("interceptors", {}).items()
+    }
+    laser = np.array([kinds.get(name) == "laser" for name in fly.interceptor], dtype=bool)
+    mtype = [LASER_TYPE if x else INTERCEPTOR_TYPE for x in laser.tolist()]
+    units = unit_numbers(run.scenario)
+    munition = [(SITE, APP_INTERCEPTOR, int(e) + 1) for e in fly.engagement.tolist()]
+    times: list[float] = []
+    pdus: list[bytes] = []
+    for i in range(k):  # a Fire and perhaps a Detonation per engagement
+        t0, t1 = float(fly.t_launch_s[i]), float(fly.t_end_s[i])
+        shooter = (SITE, APP_UNIT, units.get(fly.unit[i], 0) + 1)
+        target = (SITE, APP_THREAT, int(fly.threat[i]) + 1)
+        eng = int(fly.engagement[i])
+        rng = float(np.linalg.norm(end[i] - start[i]))
+        pdus.append(
+            fire(t0, shooter, target, munition[i], eng, start[i], vel0[i], rng, mtype[i],
+                 int(fly.rounds[i]))
+        )  # fmt: skip
+        times.append(t0)
+        if fly.result[i] in ("intercept", "miss"):
+            result = RESULT_ENTITY_IMPACT if fly.result[i] == "intercept" else RESULT_DETONATION
+            pdus.append(
+                detonation(t1, shooter, target, munition[i], eng, end[i], vel1[i], mtype[i],
+                           result)
+            )  # fmt: skip
+            times.append(t1)
+    # entity states of the kinetic interceptors, [launch, end) every heartbeat
+    kinetic = np.flatnonzero(~laser)
+    last = paths.t_s[paths.offset[1:] - 1]
+    stop = np.where(paths.flown, np.minimum(fly.t_end_s, last), fly.t_end_s)
+    j, t_q = heartbeats(fly.t_launch_s[kinetic], stop[kinetic], heartbeat_s, closed=False)
+    eng_q = kinetic[j]
+    pos, vel = along(paths.offset, paths.t_s, xyz, eng_q, t_q)
+    ids = eng_q.tolist()
+    states = _states(
+        t_q,
+        [munition[i] for i in ids],
+        FRIENDLY,
+        [INTERCEPTOR_TYPE] * len(ids),
+        pos,
+        vel,
+        [f"I{int(fly.engagement[i])}" for i in ids],
+    )
+    return np.concatenate([np.asarray(times, dtype=np.float64), t_q]), pdus + states
+
+
+def _impact_pdus(run: RunData) -> tuple[F64, list[bytes]]:
+    """A Detonation (ground impact) per threat that hit an asset."""
+    ev = run.events
+    impacts = ev.filter(pc.equal(ev.column("kind").cast(pa.string()), "impact_asset"))
+    times: list[float] = []
+    pdus: list[bytes] = []
+    for r in impacts.select(["t_s", "threat", "lat_deg", "lon_deg", "alt_m"]).to_pylist():
+        xyz = _ecef(np.array([[r["lat_deg"], r["lon_deg"], r["alt_m"]]]))[0]
+        threat = (SITE, APP_THREAT, int(r["threat"]) + 1)
+        pdus.append(
+            detonation(float(r["t_s"]), threat, (0, 0, 0), threat, int(r["threat"]), xyz,
+                       np.zeros(3), THREAT_TYPES["ballistic"], RESULT_GROUND_IMPACT)
+        )  # fmt: skip
+        times.append(float(r["t_s"]))
+    return np.asarray(times, dtype=np.float64), pdus
 
 
 def build_schedule(run: RunData, heartbeat_s: float = 5.0) -> Schedule:
     """Every Entity State, Fire and Detonation PDU of a run, in time order."""
     if not heartbeat_s > 0:
         raise IamdError("the DIS heartbeat must be a positive number of seconds")
-    t_all, pdus = _threat_states(run, heartbeat_s)
-    times = [t_all]
-    units = {str(u["name"]): k for k, u in enumerate(run.scenario.get("fire_units", []))}
-    kinds = {
-        name: str(ic.get("kind", "kinetic"))
-        for name, ic in run.catalog.get("interceptors", {}).items()
-    }
-    fly = run.flyouts()
-    if fly.engagement.size and int(fly.engagement.max()) + 1 > MAX_ENTITY:
-        raise IamdError(
-            f"{run.path}: more than {MAX_ENTITY} engagements do not fit DIS entity numbers"
-        )
-    start, end = _ecef(fly.start), _ecef(fly.end)
-    extra_t: list[float] = []
-    for i in range(fly.engagement.size):  # per engagement: a Fire, flyout states, a Detonation
-        t0, t1 = float(fly.t_launch_s[i]), float(fly.t_end_s[i])
-        shooter = (SITE, APP_UNIT, units.get(fly.unit[i], 0) + 1)
-        target = (SITE, APP_THREAT, int(fly.threat[i]) + 1)
-        munition = (SITE, APP_INTERCEPTOR, int(fly.engagement[i]) + 1)
-        laser = kinds.get(fly.interceptor[i]) == "laser"
-        mtype = LASER_TYPE if laser else INTERCEPTOR_TYPE
-        d = end[i] - start[i]
-        rng = float(np.linalg.norm(d))
-        vel = d / (t1 - t0) if t1 > t0 else np.zeros(3)
-        pdus.append(
-            fire(
-                t0,
-                shooter,
-                target,
-                munition,
-                int(fly.engagement[i]),
-                start[i],
-                vel,
-                rng,
-                mtype,
-                int(fly.rounds[i]),
-            )
-        )
-        extra_t.append(t0)
-        if not laser:
-            for t in np.arange(t0, t1, heartbeat_s):
-                w = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
-                pdus.append(
-                    entity_state(
-                        float(t),
-                        munition,
-                        FRIENDLY,
-                        mtype,
-                        start[i] + w * d,
-                        vel,
-                        f"I{int(fly.engagement[i])}",
-                    )
-                )
-                extra_t.append(float(t))
-        if fly.result[i] in ("intercept", "miss"):
-            result = RESULT_ENTITY_IMPACT if fly.result[i] == "intercept" else RESULT_DETONATION
-            pdus.append(
-                detonation(
-                    t1,
-                    shooter,
-                    target,
-                    munition,
-                    int(fly.engagement[i]),
-                    end[i],
-                    vel,
-                    mtype,
-                    result,
-                )
-            )
-            extra_t.append(t1)
-    ev = run.events
-    impacts = ev.filter(pc.equal(ev.column("kind").cast(pa.string()), "impact_asset"))
-    for r in impacts.select(["t_s", "threat", "lat_deg", "lon_deg", "alt_m"]).to_pylist():
-        xyz = _ecef(np.array([[r["lat_deg"], r["lon_deg"], r["alt_m"]]]))[0]
-        threat = (SITE, APP_THREAT, int(r["threat"]) + 1)
-        pdus.append(
-            detonation(
-                float(r["t_s"]),
-                threat,
-                (0, 0, 0),
-                threat,
-                int(r["threat"]),
-                xyz,
-                np.zeros(3),
-                THREAT_TYPES["ballistic"],
-                RESULT_GROUND_IMPACT,
-            )
-        )
-        extra_t.append(float(r["t_s"]))
-    times.append(np.asarray(extra_t, dtype=np.float64))
-    t = np.concatenate(times)
+    parts = [
+        _threat_states(run, heartbeat_s),
+        _interceptor_pdus(run, heartbeat_s),
+        _impact_pdus(run),
+        _unit_states(run, heartbeat_s),
+    ]
+    t = np.concatenate([p[0] for p in parts])
+    pdus = [pdu for p in parts for pdu in p[1]]
     order = np.argsort(t, kind="stable")
     return Schedule(t[order], [pdus[i] for i in order])
 

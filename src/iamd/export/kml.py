@@ -1,9 +1,12 @@
 """A run directory as KML for Google Earth: threats and interceptors as ``gx:Track``s.
 
-Each threat and each interceptor flyout is one placemark whose ``gx:Track`` holds a
-``<when>`` per sample and a ``<gx:coord>`` (``lon lat alt``) per sample, in that order,
-as the KML 2.2 extension schema requires; Google Earth's time slider then plays them.
-Assets, sensors and fire units are fixed placemarks. Simulation time 0 is ``epoch``.
+Each threat (its truth samples) and each interceptor flyout (the samples of the path it
+flew, :meth:`~iamd.export.rundir.RunData.flown_paths`) is one placemark whose
+``gx:Track`` holds a ``<when>`` per sample and a ``<gx:coord>`` (``lon lat alt``) per
+sample, in that order, as the KML 2.2 extension schema requires; Google Earth's time
+slider then plays them. Their ids are ``threat-N`` (N the threat) and ``interceptor-N``
+(N the engagement). Assets, sensors and fire units are fixed placemarks. Simulation time
+0 is ``epoch``.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ def _when(epoch: dt.datetime, t_s: float) -> str:
 
 def _track(
     folder: ET.Element,
+    pid: str,
     name: str,
     style: str,
     epoch: dt.datetime,
@@ -67,6 +71,7 @@ def _track(
     coords: list[tuple[float, float, float]],
 ) -> None:
     pm = _sub(folder, _k("Placemark"))
+    pm.set("id", pid)
     _sub(pm, _k("name"), name)
     _sub(pm, _k("styleUrl"), f"#{style}")
     tr = _sub(pm, _gx("Track"))
@@ -116,6 +121,7 @@ def build_kml(run: RunData, epoch: dt.datetime = DEFAULT_EPOCH) -> ET.ElementTre
         cls, fate = attrs[int(threat)]
         _track(
             threats,
+            f"threat-{int(threat)}",
             f"threat {int(threat)} ({cls}, {fate})",
             f"fate-{fate}",
             epoch,
@@ -125,14 +131,17 @@ def build_kml(run: RunData, epoch: dt.datetime = DEFAULT_EPOCH) -> ET.ElementTre
     inter = _sub(doc, _k("Folder"))
     _sub(inter, _k("name"), "Interceptors")
     fly = run.flyouts()
+    flown = run.flown_paths(fly)
     for i in range(fly.engagement.size):  # one placemark per engagement (hundreds)
+        rows = flown.rows(i)
         _track(
             inter,
+            f"interceptor-{int(fly.engagement[i])}",
             f"{fly.interceptor[i]} from {fly.unit[i]} at threat {int(fly.threat[i])}",
             f"owner-{fly.owner[i]}",
             epoch,
-            [float(fly.t_launch_s[i]), float(fly.t_end_s[i])],
-            [tuple(fly.start[i].tolist()), tuple(fly.end[i].tolist())],
+            flown.t_s[rows].tolist(),
+            [tuple(x) for x in flown.lla[rows].tolist()],
         )
     return ET.ElementTree(root)
 

@@ -2,9 +2,10 @@
 
 Exports (CZML, KML, DIS) and the browser replay read run directories only, never the
 engine: a run directory is self-contained (its ``scenario.yaml`` carries the resolved
-catalog). Interceptors are not integrated by the engine; a flyout is the straight line
-from the launch point to the intercept (or miss) point, flown at constant speed between
-the two event times.
+catalog). A flyout (:class:`Flyouts`) joins an engagement's launch and end events; the
+path its interceptor flew is :meth:`RunData.flown_paths`, from ``interceptors.parquet``
+(the straight line between the two events where the run directory has no flight: a laser,
+an older run).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from iamd.errors import IamdError, ScenarioError
+from iamd.export.paths import FlownPaths, flown_paths
 from iamd.sim.layout import RUN_FILES
 
 if TYPE_CHECKING:
@@ -187,6 +189,26 @@ class RunData:
             result=result,
             rounds=_rounds(launch),
         )
+
+    def flown_paths(self, fly: Flyouts | None = None) -> FlownPaths:
+        """The path of each engagement of ``fly`` (default :meth:`flyouts`), in its order.
+
+        The samples of ``interceptors.parquet`` where the engagement has them, else the
+        straight line from its launch point at its launch time to its end point at its end
+        time (a laser; a run directory written before interceptors were flown).
+
+        Raises
+        ------
+        IamdError
+            When ``interceptors.parquet`` holds something other than numbers.
+        """
+        fly = self.flyouts() if fly is None else fly
+        try:
+            return flown_paths(fly, self.interceptors)
+        except (TypeError, ValueError, pa.ArrowException) as exc:
+            raise IamdError(
+                f"{self.path / 'interceptors.parquet'}: not the flights of an iamd run ({exc})"
+            ) from None
 
     def threat_paths(self) -> tuple[I64, I64, F64, F64]:
         """Truth samples grouped by threat.

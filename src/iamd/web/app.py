@@ -223,7 +223,9 @@ def _replay(root: RunsRoot, rf: RunFiles) -> dict[str, Any]:
     run = load_run(root, rf)
     try:
         return replay_document(run, rf.name)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, pa.ArrowException):
+    except (
+        KeyError, TypeError, ValueError, AttributeError, IndexError, pa.ArrowException, IamdError
+    ):  # fmt: skip
         raise HTTPException(
             422, f"run {rf.name!r} cannot be replayed: its files do not have the expected content"
         ) from None

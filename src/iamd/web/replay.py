@@ -5,6 +5,13 @@ nine-hour raid with hundreds of threats costs a few array lookups per frame. Pos
 are rounded to 1e-4 degree (about 10 m) and 1 m, times to 0.1 s, which is below what the
 map can show and keeps the document a few megabytes.
 
+Each flyout is drawn along the path its interceptor flew: ``flyouts.offset`` (CSR, as
+``threats.offset``) indexes ``flyout_samples`` (the samples of
+:meth:`~iamd.export.rundir.RunData.flown_paths`; two, the straight line from the launch to
+the end event, for a laser or a run directory without ``interceptors.parquet``;
+``flyouts.flown`` says which). The launch and end points stay in ``flyouts`` (``lat0`` ...
+``lon1``) for pages that read them.
+
 Interceptors fired are counted in rounds (``flyouts.rounds``, from
 :attr:`~iamd.export.rundir.Flyouts.rounds`): an engagement that fires a salvo of two counts
 two, as ``summary.json`` does. Colours are ``#rrggbb`` only: owners' colours from the
@@ -21,7 +28,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from iamd.export.rundir import RunData
+from iamd.scenario.schema import AirPatrol
 from iamd.viz.palette import FATE_COLOURS, class_colour, owner_colours
+
+PATROL_MISSILE = str(AirPatrol.model_fields["missile"].default)
+"""A patrol's missile when its scenario does not name one."""
 
 EVENT_KINDS = ("launch", "launch_interceptor", "intercept", "miss", "impact_asset", "fail")
 """Events the replay shows and counts (scans and track bookkeeping stay in the log)."""
@@ -92,6 +103,10 @@ def layout(run: RunData) -> dict[str, Any]:
         "assets": assets,
         "sensors": [s for s in sensors if s["kind"] == "radar"],
         "units": units,
+        "interceptor_types": sorted(
+            {str(f["interceptor"]) for f in sc.get("fire_units", [])}
+            | {str(p.get("missile", PATROL_MISSILE)) for p in sc.get("air_patrols", [])}
+        ),  # every class a unit carries, as summary.json lists them (fired or not)
         "interceptor_cost_usd": {
             k: float(v.get("cost_usd", 0.0)) for k, v in cat.get("interceptors", {}).items()
         },
@@ -119,6 +134,7 @@ def replay_document(run: RunData, name: str) -> dict[str, Any]:
         "alt": _r(lla[:, 2], 0),
     }
     fly = run.flyouts()
+    flown = run.flown_paths(fly)
     flyouts = {
         "engagement": fly.engagement.tolist(),
         "threat": fly.threat.tolist(),
@@ -133,6 +149,14 @@ def replay_document(run: RunData, name: str) -> dict[str, Any]:
         "lon1": _r(fly.end[:, 1], 4),
         "result": fly.result,
         "rounds": fly.rounds.tolist(),
+        "offset": flown.offset.tolist(),
+        "flown": flown.flown.tolist(),
+    }
+    flyout_samples = {
+        "t": _r(flown.t_s, 1),
+        "lat": _r(flown.lla[:, 0], 4),
+        "lon": _r(flown.lla[:, 1], 4),
+        "alt": _r(flown.lla[:, 2], 0),
     }
     ev = run.events
     kind = ev.column("kind").cast(pa.string())
@@ -155,6 +179,7 @@ def replay_document(run: RunData, name: str) -> dict[str, Any]:
         "threats": threats,
         "samples": samples,
         "flyouts": flyouts,
+        "flyout_samples": flyout_samples,
         "events": events,
         "tracks": _tracks(run),
         "summary": run.summary,

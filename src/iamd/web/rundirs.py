@@ -41,8 +41,11 @@ COLUMNS = {
         "lat_deg", "lon_deg", "alt_m",
     ),
     "tracks.parquet": ("t_s", "track", "lat_deg", "lon_deg", "owner"),
+    "interceptors.parquet": ("engagement", "t_s", "lat_deg", "lon_deg", "alt_m"),
 }  # fmt: skip
 """Columns the replay reads from each table."""
+OPTIONAL = ("tracks.parquet", "interceptors.parquet")
+"""Files a run directory may lack (older runs): read when present."""
 NO_SUCH_RUN = "no such run"
 
 
@@ -239,7 +242,7 @@ def run_files(root: RunsRoot, name: str) -> RunFiles:
     if kind_of(root, path) != "run":
         raise HTTPException(404, NO_SUCH_RUN)
     files: dict[str, Path] = {}
-    for f in (*REQUIRED, "tracks.parquet"):
+    for f in (*REQUIRED, *OPTIONAL):
         real = root.file(path, f)
         if real is not None:
             files[f] = real
@@ -259,11 +262,18 @@ def load_run(root: RunsRoot, rf: RunFiles) -> RunData:
     scenario = root.read_mapping(rf.files["scenario.yaml"])
     truth = root.read_parquet(rf.files["truth.parquet"], COLUMNS["truth.parquet"])
     events = root.read_parquet(rf.files["events.parquet"], COLUMNS["events.parquet"])
-    tracks = None
-    if "tracks.parquet" in rf.files:
-        tracks = root.read_parquet(rf.files["tracks.parquet"], COLUMNS["tracks.parquet"])
+    tracks, flown = (
+        root.read_parquet(rf.files[f], COLUMNS[f]) if f in rf.files else None for f in OPTIONAL
+    )
     try:
         truth = truth.sort_by([("threat", "ascending"), ("t_s", "ascending")])
     except pa.ArrowException:
         raise HTTPException(422, f"{rf.name}/truth.parquet cannot be sorted by threat") from None
-    return RunData(rf.path, summary, scenario, truth, events, tracks)
+    try:
+        if flown is not None:
+            flown = flown.sort_by([("engagement", "ascending"), ("t_s", "ascending")])
+    except pa.ArrowException:
+        raise HTTPException(
+            422, f"{rf.name}/interceptors.parquet cannot be sorted by engagement"
+        ) from None
+    return RunData(rf.path, summary, scenario, truth, events, tracks, flown)

@@ -220,7 +220,9 @@ function firing(doc) {
   const f = doc.flyouts, m = f.t0.length, unitCost = doc.layout.interceptor_cost_usd;
   const order = [...Array(m).keys()].sort((a, b) => f.t0[a] - f.t0[b]);
   const fireT = new Float64Array(m), fired = new Float64Array(m), cost = new Float64Array(m);
-  const byType = {}; for (const k of new Set(f.interceptor)) byType[k] = new Float64Array(m);
+  // every class the units carry (a class that never fired shows 0, as in summary.json)
+  const types = [...new Set([...(doc.layout.interceptor_types || []), ...f.interceptor])].sort();
+  const byType = {}; for (const k of types) byType[k] = new Float64Array(m);
   const counts = {}; let F = 0, C = 0;
   const firstEngaged = new Map();
   order.forEach((i, j) => {
@@ -282,17 +284,32 @@ function drawThreats(R, t) {
   return out;
 }
 
+// each flyout in flight at t: the path its interceptor flew so far (flyout_samples, rows
+// flyouts.offset[i] to offset[i + 1]) and a dot where it is; a document without samples
+// (an older server) has the straight line from the launch point to the end point
 function drawFlyouts(R, t) {
-  const f = R.doc.flyouts; ctx.lineWidth = 1.5;
+  const f = R.doc.flyouts, fs = R.doc.flyout_samples, paths = Boolean(fs && f.offset), heads = [];
+  ctx.lineWidth = 1.5;
   for (let i = 0; i < f.t0.length; i++) {
     if (t < f.t0[i] || t > f.t1[i]) continue;
-    const w = f.t1[i] > f.t0[i] ? (t - f.t0[i]) / (f.t1[i] - f.t0[i]) : 1;
-    const [x0, y0] = xy(f.lon0[i], f.lat0[i]);
-    const [x1, y1] = xy(f.lon0[i] + w * (f.lon1[i] - f.lon0[i]), f.lat0[i] + w * (f.lat1[i] - f.lat0[i]));
     ctx.strokeStyle = R.colour[f.owner[i]] || "#000000";
-    ctx.beginPath(); ctx.moveTo(x0, y0); ctx.lineTo(x1, y1); ctx.stroke();
-    ctx.beginPath(); ctx.arc(x1, y1, 2.5, 0, 2 * Math.PI); ctx.fillStyle = ctx.strokeStyle; ctx.fill();
+    let x, y;
+    if (paths) {
+      const a = f.offset[i], b = f.offset[i + 1];
+      const j = Math.min(Math.max(a, upper(fs.t, t, a, b)), b - 1), j1 = Math.min(j + 1, b - 1);
+      const dt = fs.t[j1] - fs.t[j], w = dt > 0 ? Math.min(1, (t - fs.t[j]) / dt) : 0;
+      [x, y] = xy(fs.lon[j] + w * (fs.lon[j1] - fs.lon[j]), fs.lat[j] + w * (fs.lat[j1] - fs.lat[j]));
+      trail(fs, a, j, x, y);
+    } else {
+      const w = f.t1[i] > f.t0[i] ? (t - f.t0[i]) / (f.t1[i] - f.t0[i]) : 1;
+      const [x0, y0] = xy(f.lon0[i], f.lat0[i]);
+      [x, y] = xy(f.lon0[i] + w * (f.lon1[i] - f.lon0[i]), f.lat0[i] + w * (f.lat1[i] - f.lat0[i]));
+      ctx.beginPath(); ctx.moveTo(x0, y0); ctx.lineTo(x, y); ctx.stroke();
+    }
+    ctx.beginPath(); ctx.arc(x, y, 2.5, 0, 2 * Math.PI); ctx.fillStyle = ctx.strokeStyle; ctx.fill();
+    heads.push({ x, y, engagement: f.engagement[i] });
   }
+  state.flyoutHeads = heads;  // where each flyout in flight is drawn (for tests)
 }
 
 const MARK_COLOURS = { intercept: "#2ca02c", miss: "#999999", impact_asset: "#d62728", launch: "#e6550d", fail: "#7f7f7f" };
