@@ -3,13 +3,19 @@ launch from ground alert when cued, fire from their launch point, and rearm at b
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from iamd.errors import ScenarioError
+from iamd.export import dis
+from iamd.export.czml import build_czml
+from iamd.export.kml import KML_NS, build_kml
 from iamd.geo import geodetic2ecef
 from iamd.scenario.load import load_scenario_text
 from iamd.sim.run import simulate
+from iamd.web.replay import replay_document
 
 PATROL = """
 name: patrols
@@ -41,6 +47,7 @@ raid:
     targets: [Town]
 """
 STATION = "{lat_deg: 32.2, lon_deg: 35.8}"
+LOCATION = slice(30, 33)  # fields of an unpacked Entity State PDU: world location, m
 
 
 def run(on_station: int, alert: int, count: int = 40):
@@ -132,3 +139,82 @@ def test_impossible_patrols_are_refused_at_their_place(station, extra, expect):
     found = [str(p) for p in exc.value.problems if not p.warning]
     assert any(expect in m for m in found), found
     assert all(p.line > 0 for p in exc.value.problems)
+
+
+def test_aircraft_paths_from_the_events_are_where_the_engine_flew_them(tmp_path, monkeypatch):
+    """The run directory's aircraft paths (straight legs between logged events) put every
+    aircraft where the engine's own fleet state had it at every C2 cycle, and no leg is
+    flown faster than the aircraft's dash speed."""
+    import iamd.sim.battle as battle
+    from iamd.export.paths import along
+    from iamd.export.rundir import load_run
+    from iamd.sim.run import write_run_dir
+
+    seen: list[tuple[float, np.ndarray]] = []
+    original = battle.on_cycle
+
+    def spy(eng, t_s, node):
+        fl = eng.fleet
+        seen.append((t_s, np.array([fl.position(a, t_s) for a in range(fl.unit.size)])))
+        original(eng, t_s, node)
+
+    monkeypatch.setattr(battle, "on_cycle", spy)
+    r = simulate(load_scenario_text(PATROL % (STATION, 2, 2, 40), "p.yaml"))
+    write_run_dir(r, tmp_path / "run", with_map=False)
+    run = load_run(tmp_path / "run")
+    paths = run.aircraft_paths()
+    names = [r.world.units[int(u)].name for u in r.outcome.fleet.unit]
+    assert paths.name == names and len(names) == 4
+    xyz = geodetic2ecef(np.radians(paths.lla[:, 0]), np.radians(paths.lla[:, 1]), paths.lla[:, 2])
+    t_q = np.array([t for t, _ in seen for _ in names])
+    a_q = np.tile(np.arange(len(names)), len(seen))
+    got, _ = along(paths.offset, paths.t_s, xyz, a_q, t_q, lift=True)
+    want = np.concatenate([p for _, p in seen])
+    assert len(seen) > 1000
+    # the engine moves an aircraft on the chord lifted to the leg's altitude, and so does
+    # DIS between the same ends (the events hold geodetic positions, converted both ways;
+    # without the lift, the chord of a 200 km leg sags 800 m below it)
+    assert np.max(np.linalg.norm(got - want, axis=1)) < 1.0
+    ac = r.scenario.catalog.aircraft["fighter"]
+    for i in range(len(names)):
+        rows = slice(paths.offset[i], paths.offset[i + 1])
+        step = np.linalg.norm(np.diff(xyz[rows], axis=0), axis=1)
+        dt = np.diff(paths.t_s[rows])
+        assert np.all(step <= ac.dash_speed_m_s * dt * (1 + 1e-9) + 1.0), names[i]
+    # every launch of an aircraft is a point of its path
+    ev = r.outcome.events.table().to_pylist()
+    launches = [e for e in ev if e["kind"] == "launch_interceptor" and e["unit"] in names]
+    assert launches
+    for e in launches:
+        i = names.index(e["unit"])
+        rows = slice(paths.offset[i], paths.offset[i + 1])
+        k = np.flatnonzero(paths.t_s[rows] == e["t_s"])
+        assert k.size == 1
+        assert np.allclose(paths.lla[rows][k[0]], [e["lat_deg"], e["lon_deg"], e["alt_m"]])
+    # the exports carry the same flights: DIS entity states every heartbeat, CZML and
+    # KML tracks, the browser replay's samples
+    hb = 30.0
+    sched = dis.build_schedule(run, heartbeat_s=hb)
+    states = [dis.ESPDU.unpack(p) for p in sched.pdus if p[2] == dis.ENTITY_STATE]
+    numbers = dis.unit_numbers(run.scenario)
+    craft = {numbers[n] + 1: i for i, n in enumerate(names)}
+    t_states = sched.t_s[[p[2] == dis.ENTITY_STATE for p in sched.pdus]]
+    mine = [
+        (f, t)
+        for f, t in zip(states, t_states.tolist(), strict=True)
+        if f[9] == dis.APP_UNIT and f[10] in craft
+    ]
+    ticks = int(r.scenario.spec.duration_s // hb) + 1
+    assert len(mine) == ticks * len(names)
+    for f, t in mine[:: max(1, len(mine) // 400)]:
+        i = craft[f[10]]
+        want_pos, _ = along(paths.offset, paths.t_s, xyz, np.array([i]), np.array([t]), lift=True)
+        assert np.allclose(f[LOCATION], want_pos[0], atol=1e-3), (i, t)
+        assert f[11] == dis.FRIENDLY
+    doc = replay_document(run, "p")["aircraft"]
+    assert doc["name"] == names and doc["offset"] == paths.offset.tolist()
+    assert np.allclose(doc["lat"], paths.lla[:, 0], atol=5.1e-5)
+    czml = {p["id"] for p in json.loads(build_czml(run).dumps())}
+    assert {f"aircraft/{n}" for n in names} <= czml
+    kml = {pm.get("id") for pm in build_kml(run).getroot().iter(f"{{{KML_NS}}}Placemark")}
+    assert {f"aircraft-{n}" for n in names} <= kml

@@ -4,7 +4,9 @@ Simulation time 0 is mapped to ``epoch`` (the run has no calendar time of its ow
 Threats (their truth samples) and interceptors (the samples of the path they flew,
 :meth:`~iamd.export.rundir.RunData.flown_paths`) are time-tagged ``cartographicDegrees``
 positions with a trailing path; intercepts, misses and impacts are points shown for a
-minute after they happen; assets, sensors and fire units are fixed points. Colours follow
+minute after they happen; patrol aircraft move along their flights
+(:meth:`~iamd.export.rundir.RunData.aircraft_paths`); assets, sensors and fire units are
+fixed points. Colours follow
 the browser replay: threats by fate, everything owned by its owner's colour.
 """
 
@@ -172,6 +174,26 @@ def build_czml(run: RunData, epoch: dt.datetime = DEFAULT_EPOCH) -> Document:
                 )
                 if moving
                 else None,
+            )
+        )
+    craft = run.aircraft_paths()
+    for i, name in enumerate(craft.name):  # one packet per patrol aircraft (tens)
+        t, lla = craft.samples(i, run.duration_s)
+        own = colour.get(craft.owner[i], "#444444")
+        packets.append(
+            Packet(
+                id=f"aircraft/{name}",
+                name=f"aircraft {name} ({craft.owner[i]})",
+                availability=_interval(epoch, float(t[0]), float(t[-1])),
+                position=(
+                    _moving(
+                        epoch,
+                        np.column_stack([t, lla[:, 1], lla[:, 0], lla[:, 2]]).ravel().tolist(),
+                    )
+                    if t.size > 1
+                    else Position(cartographicDegrees=[lla[0, 1], lla[0, 0], lla[0, 2]])
+                ),
+                point=Point(pixelSize=6, color=Color(rgba=rgba(own))),
             )
         )
     ev = run.events

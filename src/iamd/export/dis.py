@@ -6,10 +6,11 @@ The PDUs (Entity State, Fire, Detonation; protocol version 7) are packed in
 * **Entity State**, every ``heartbeat_s`` of simulation time, for every threat in flight
   (interpolated from truth), every kinetic interceptor in flight (along the path it flew,
   ``interceptors.parquet``; the straight line from its launch to its end event in a run
-  directory without it) and every fire unit at its site (over the whole run, force
-  friendly). Velocity is that of the path between the samples around the time;
-  orientation points the body x axis along it, wings level (a fire unit: level, facing
-  north);
+  directory without it), every fire unit at its site and every patrol aircraft along
+  its flight (:meth:`~iamd.export.rundir.RunData.aircraft_paths`; on its airfield before
+  it takes off), the last two over the whole run, force friendly. Velocity is that of the
+  path between the samples around the time; orientation points the body x axis along it,
+  wings level (a unit at rest: level, facing north);
 * **Fire** at each interceptor launch, from the fire unit at the threat, with the
   interceptor as the munition, its velocity that of the flight's first leg;
 * **Detonation** at each intercept (result 1, entity impact), miss (result 5, detonation)
@@ -18,8 +19,7 @@ The PDUs (Entity State, Fire, Detonation; protocol version 7) are packed in
 Entity identifiers (site, application, entity): threats ``(1, 1, threat + 1)``,
 interceptors ``(1, 2, engagement + 1)``, fire units ``(1, 3, unit + 1)`` with ``unit`` the
 index in the scenario's ``fire_units``, followed by the aircraft of its ``air_patrols``
-(``PATROL-1``, ``PATROL-2`` ..., as the engine numbers them; they shoot, but have no
-recorded positions and no Entity States).
+(``PATROL-1``, ``PATROL-2`` ..., as the engine numbers them).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def unit_numbers(scenario: dict[str, Any]) -> dict[str, int]:
     names = [str(u["name"]) for u in scenario.get("fire_units", [])]
     for p in scenario.get("air_patrols", []):
         n = int(p.get("on_station", 2)) + int(p.get("ground_alert", 2))
-        names += [f"{p['name']}-{j + 1}" for j in range(n)]
+        names += [f"{p['name']}-{j + 1}" for j in range(n)]  # as RunData.aircraft
     return {name: k for k, name in enumerate(names)}
 
 
@@ -206,6 +206,30 @@ def _unit_states(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes]]:
         pos,
         np.zeros_like(pos),
         [names[k] for k in ks],
+    )
+
+
+def _aircraft_states(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes]]:
+    """Entity states of the patrol aircraft along their flights, every heartbeat of the run."""
+    paths = run.aircraft_paths()
+    k = len(paths.name)
+    if k == 0:
+        return np.zeros(0), []
+    numbers = unit_numbers(run.scenario)
+    _, ticks = heartbeats(np.zeros(1), np.array([run.duration_s]), heartbeat_s, closed=True)
+    k_q = np.tile(np.arange(k), ticks.size)
+    t_q = np.repeat(ticks, k)
+    pos, vel = along(paths.offset, paths.t_s, _ecef(paths.lla), k_q, t_q, lift=True)
+    entities = [(SITE, APP_UNIT, numbers[n] + 1) for n in paths.name]
+    ks = k_q.tolist()
+    return t_q, _states(
+        t_q,
+        [entities[i] for i in ks],
+        FRIENDLY,
+        [UNIT_TYPES["air"]] * len(ks),
+        pos,
+        vel,
+        [paths.name[i] for i in ks],
     )
 
 
@@ -297,6 +321,7 @@ def build_schedule(run: RunData, heartbeat_s: float = 5.0) -> Schedule:
         _interceptor_pdus(run, heartbeat_s),
         _impact_pdus(run),
         _unit_states(run, heartbeat_s),
+        _aircraft_states(run, heartbeat_s),
     ]
     t = np.concatenate([p[0] for p in parts])
     pdus = [pdu for p in parts for pdu in p[1]]

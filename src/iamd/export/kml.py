@@ -1,12 +1,12 @@
 """A run directory as KML for Google Earth: threats and interceptors as ``gx:Track``s.
 
 Each threat (its truth samples) and each interceptor flyout (the samples of the path it
-flew, :meth:`~iamd.export.rundir.RunData.flown_paths`) is one placemark whose
-``gx:Track`` holds a ``<when>`` per sample and a ``<gx:coord>`` (``lon lat alt``) per
-sample, in that order, as the KML 2.2 extension schema requires; Google Earth's time
-slider then plays them. Their ids are ``threat-N`` (N the threat) and ``interceptor-N``
-(N the engagement). Assets, sensors and fire units are fixed placemarks. Simulation time
-0 is ``epoch``.
+flew, :meth:`~iamd.export.rundir.RunData.flown_paths`) is one placemark whose ``gx:Track``
+holds a ``<when>`` per sample and a ``<gx:coord>`` (``lon lat alt``) per sample, in that
+order, as the KML 2.2 extension schema requires; Google Earth's time slider then plays them,
+as it plays each patrol aircraft along its flight. Their ids are ``threat-N`` (N the
+threat), ``interceptor-N`` (N the engagement) and ``aircraft-NAME``. Assets, sensors and
+fire units are fixed placemarks. Simulation time 0 is ``epoch``.
 """
 
 from __future__ import annotations
@@ -143,6 +143,21 @@ def build_kml(run: RunData, epoch: dt.datetime = DEFAULT_EPOCH) -> ET.ElementTre
             flown.t_s[rows].tolist(),
             [tuple(x) for x in flown.lla[rows].tolist()],
         )
+    craft = run.aircraft_paths()
+    if craft.name:
+        air = _sub(doc, _k("Folder"))
+        _sub(air, _k("name"), "Patrol aircraft")
+        for i, name in enumerate(craft.name):  # one placemark per aircraft (tens)
+            t, lla = craft.samples(i, run.duration_s)
+            _track(
+                air,
+                f"aircraft-{name}",
+                f"aircraft {name} ({craft.owner[i]})",
+                f"owner-{craft.owner[i]}",
+                epoch,
+                t.tolist(),
+                [tuple(x) for x in lla.tolist()],
+            )
     return ET.ElementTree(root)
 
 

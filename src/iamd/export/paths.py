@@ -133,7 +133,9 @@ def flown_paths(fly: Engagements, table: pa.Table | None) -> FlownPaths:
     return FlownPaths(offset, all_t[gather], all_lla[gather], found.astype(bool))
 
 
-def along(offset: I64, t_s: F64, xyz: F64, path: I64, t_q: F64) -> tuple[F64, F64]:
+def along(
+    offset: I64, t_s: F64, xyz: F64, path: I64, t_q: F64, lift: bool = False
+) -> tuple[F64, F64]:
     """Positions and velocities along paths, linear between samples.
 
     Parameters
@@ -148,6 +150,10 @@ def along(offset: I64, t_s: F64, xyz: F64, path: I64, t_q: F64) -> tuple[F64, F6
         The path of each query.
     t_q : ndarray, shape (q,)
         Query times, s; held at the first or last sample outside a path's span.
+    lift : bool
+        Lift each position from the chord to a geocentric radius linear between the
+        samples' (an aircraft's leg at its altitude, as the engine flies it), instead of
+        the straight line in ECEF (an interceptor's samples, seconds apart).
 
     Returns
     -------
@@ -173,7 +179,15 @@ def along(offset: I64, t_s: F64, xyz: F64, path: I64, t_q: F64) -> tuple[F64, F6
     w = np.where(moving, np.clip((t_q - t_s[j]) / safe, 0.0, 1.0), 0.0)
     step = xyz[j1] - xyz[j]
     vel = np.where(moving[:, None], step / safe[:, None], 0.0)
-    return xyz[j] + w[:, None] * step, vel
+    pos = xyz[j] + w[:, None] * step
+    if lift:
+        r0, r1 = np.linalg.norm(xyz[j], axis=1), np.linalg.norm(xyz[j1], axis=1)
+        norm = np.linalg.norm(pos, axis=1)
+        pos = (
+            pos
+            * np.where(norm > 0, (r0 + w * (r1 - r0)) / np.where(norm > 0, norm, 1.0), 1.0)[:, None]
+        )
+    return pos, vel
 
 
 def heartbeats(first_s: F64, last_s: F64, heartbeat_s: float, closed: bool) -> tuple[I64, F64]:
@@ -202,3 +216,91 @@ def heartbeats(first_s: F64, last_s: F64, heartbeat_s: float, closed: bool) -> t
     path = np.repeat(np.arange(first_s.size), n)
     step = np.arange(path.size) - np.repeat(np.cumsum(n) - n, n)
     return path, first_s[path] + step * heartbeat_s
+
+
+@dataclass(frozen=True, slots=True)
+class AircraftPaths:
+    """Where each patrol aircraft was over the run, in CSR layout.
+
+    Attributes
+    ----------
+    name, owner : list of str, length k
+        The aircraft (``PATROL-1``, ``PATROL-2`` ..., as the engine numbers them) and its
+        owner.
+    offset : ndarray of int64, shape (k + 1,)
+        Samples of aircraft ``i`` are rows ``offset[i]:offset[i + 1]``; at least one (time
+        0), in strictly increasing time.
+    t_s : ndarray, shape (n,)
+        Sample times, s.
+    lla : ndarray, shape (n, 3)
+        ``(lat_deg, lon_deg, alt_m)``; the aircraft flies the straight line between two
+        samples at constant speed, and holds its last position after its last sample.
+    """
+
+    name: list[str]
+    owner: list[str]
+    offset: I64
+    t_s: F64
+    lla: F64
+
+    def samples(self, i: int, until_s: float) -> tuple[F64, F64]:
+        """Aircraft ``i``'s samples, with one more at ``until_s`` where it holds its last
+        position (when ``until_s`` is later than its last sample): times (m,), lla (m, 3)."""
+        rows = slice(int(self.offset[i]), int(self.offset[i + 1]))
+        t, lla = self.t_s[rows], self.lla[rows]
+        if until_s > t[-1]:
+            t, lla = np.append(t, until_s), np.vstack([lla, lla[-1:]])
+        return t, lla
+
+
+def aircraft_paths(
+    name: list[str],
+    owner: list[str],
+    base_lla: F64,
+    ev_unit: list[str],
+    ev_t_s: F64,
+    ev_lla: F64,
+    ev_is_leg: NDArray[np.bool_],
+) -> AircraftPaths:
+    """Patrol aircraft's flights from the events that start and end their legs.
+
+    Parameters
+    ----------
+    name, owner : list of str, length k
+        The aircraft.
+    base_lla : ndarray, shape (k, 3)
+        Each aircraft's airfield: where it is at time 0 unless an event puts it elsewhere
+        then (on station at the start).
+    ev_unit : list of str, length e
+        Unit of each event.
+    ev_t_s : ndarray, shape (e,)
+        Event times, s.
+    ev_lla : ndarray, shape (e, 3)
+        Event positions.
+    ev_is_leg : ndarray of bool, shape (e,)
+        Whether the event starts or ends a leg of its unit (its kind is ``aircraft_*`` or
+        ``launch_interceptor``).
+
+    Returns
+    -------
+    AircraftPaths
+        A sample at time 0 (the airfield, or the first event when it is at time 0), then
+        each leg event; of events at one time, the last in the log.
+    """
+    index = {n: i for i, n in enumerate(name)}
+    k = len(name)
+    rows = np.flatnonzero(ev_is_leg)
+    who = np.array([index.get(ev_unit[r], -1) for r in rows.tolist()], dtype=np.int64)
+    rows, who = rows[who >= 0], who[who >= 0]
+    # one start sample per aircraft at time 0, before its events (the sort is stable)
+    ac = np.concatenate([np.arange(k), who])
+    t = np.concatenate([np.zeros(k), ev_t_s[rows]])
+    lla = np.concatenate([np.asarray(base_lla, dtype=np.float64).reshape(k, 3), ev_lla[rows]])
+    order = np.lexsort((np.arange(ac.size), t, ac))
+    ac, t, lla = ac[order], t[order], lla[order]
+    keep = np.ones(ac.size, dtype=bool)
+    keep[:-1] = (ac[1:] != ac[:-1]) | (t[1:] > t[:-1])  # the last of equal times
+    ok = keep & np.isfinite(t) & np.all(np.isfinite(lla), axis=1)
+    ac, t, lla = ac[ok], t[ok], lla[ok]
+    offset = np.concatenate([[0], np.cumsum(np.bincount(ac, minlength=k))]).astype(np.int64)
+    return AircraftPaths(list(name), list(owner), offset, t, lla)

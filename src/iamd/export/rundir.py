@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from iamd.errors import IamdError, ScenarioError
-from iamd.export.paths import FlownPaths, flown_paths
+from iamd.export.paths import AircraftPaths, FlownPaths, aircraft_paths, flown_paths
 from iamd.sim.layout import RUN_FILES
 
 if TYPE_CHECKING:
@@ -209,6 +209,58 @@ class RunData:
             raise IamdError(
                 f"{self.path / 'interceptors.parquet'}: not the flights of an iamd run ({exc})"
             ) from None
+
+    def aircraft(self) -> list[tuple[str, str, str, tuple[float, float, float]]]:
+        """The patrol aircraft as the engine numbers them, patrol by patrol.
+
+        Returns
+        -------
+        list of (name, owner, missile, base)
+            ``name`` is ``PATROL-1``, ``PATROL-2`` ... (``on_station`` plus
+            ``ground_alert`` of each of ``air_patrols``); ``base`` is its airfield's
+            ``(lat_deg, lon_deg, alt_m)``.
+        """
+        out = []
+        for p in self.scenario.get("air_patrols", []) or []:
+            base = p.get("base", {})
+            lla = (float(base["lat_deg"]), float(base["lon_deg"]), float(base.get("alt_m", 0.0)))
+            n = int(p.get("on_station", 2)) + int(p.get("ground_alert", 2))
+            missile = str(p.get("missile", "fighter_aam"))
+            out += [(f"{p['name']}-{j + 1}", str(p["owner"]), missile, lla) for j in range(n)]
+        return out
+
+    def aircraft_paths(self) -> AircraftPaths:
+        """Where each patrol aircraft was (:meth:`aircraft` order): the straight legs
+        between its ``aircraft_*`` and ``launch_interceptor`` events, from its airfield.
+
+        Raises
+        ------
+        IamdError
+            When ``scenario.yaml``'s ``air_patrols`` lack a name, owner or base.
+        """
+        try:
+            craft = self.aircraft()
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise IamdError(
+                f"{self.path / 'scenario.yaml'}: air_patrols without a name, owner or base ({exc})"
+            ) from None
+        ev = self.events
+        kind = ev.column("kind").cast(pa.string())
+        leg = pc.or_(
+            pc.starts_with(kind, "aircraft_"), pc.equal(kind, "launch_interceptor")
+        ).to_numpy(zero_copy_only=False)
+        lla = np.column_stack(
+            [ev.column(c).to_numpy(zero_copy_only=False) for c in ("lat_deg", "lon_deg", "alt_m")]
+        ).astype(np.float64)
+        return aircraft_paths(
+            [c[0] for c in craft],
+            [c[1] for c in craft],
+            np.array([c[3] for c in craft], dtype=np.float64).reshape(-1, 3),
+            ev.column("unit").cast(pa.string()).to_pylist(),
+            ev.column("t_s").to_numpy(zero_copy_only=False).astype(np.float64),
+            lla,
+            np.asarray(leg, dtype=bool),
+        )
 
     def threat_paths(self) -> tuple[I64, I64, F64, F64]:
         """Truth samples grouped by threat.

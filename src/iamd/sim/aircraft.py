@@ -12,8 +12,14 @@ takes off after ``alert_launch_s``) to the point ``launch_range_km`` short of th
 predicted intercept point, fires, and goes back to its station, or home when it has no
 missile or too little fuel left.
 
-Aircraft events (``Kind.AIRCRAFT``) are their transitions; a transition replanned before
-it came due leaves a stale event, which is ignored.
+Aircraft events (``Kind.AIRCRAFT``) are their transitions; a transition replanned before it
+came due leaves a stale event, which is ignored. Every leg starts and ends at a logged event
+(``aircraft_on_station`` at the start and on arrival, ``aircraft_takeoff``,
+``aircraft_dash``, the ``launch_interceptor`` at the launch point, ``aircraft_return``,
+``aircraft_home``, ``aircraft_landed``, ``aircraft_ready``, and ``aircraft_at_end`` for one
+in flight when the run ends), each at the aircraft's position, so the straight line between
+consecutive events of an aircraft is its flight
+(:meth:`~iamd.export.rundir.RunData.aircraft_paths`).
 """
 
 from __future__ import annotations
@@ -184,6 +190,7 @@ def start(eng: Engine) -> None:
                 fl.airborne_since_s[a] = -transit
                 fl.sorties[a] = 1
                 _arrive_on_station(eng, a, 0.0, p.station_m)
+                _log(eng, a, 0.0, "aircraft_on_station")
 
 
 def _arrive_on_station(eng: Engine, a: int, t_s: float, station_m: F64) -> None:
@@ -308,8 +315,10 @@ def task(eng: Engine, a: int, t_s: float, launch_m: F64, t_launch_s: float) -> N
         fl.t0_s[a] = fl.t1_s[a] = t_s + ac.alert_launch_s
         _take_off(eng, a, t_s + ac.alert_launch_s, launch_m, ac.dash_speed_m_s, DASH)
     else:
+        _log(eng, a, t_s, "aircraft_dash")
         _leg(eng, a, t_s, launch_m, ac.dash_speed_m_s, DASH)
-    # it holds at the launch point until the launch, then goes on
+    # it reaches the launch point at the launch (slower than its dash speed when the
+    # launch comes later than the dash would), so its flight stays one straight leg
     fl.t1_s[a] = max(fl.t1_s[a], t_launch_s)
     _due(eng, a, t_launch_s)
 
@@ -321,4 +330,14 @@ def after_launch(eng: Engine, a: int, t_s: float) -> None:
     if eng.rounds[int(fl.unit[a])] <= 0 or fuel_left_s(eng, a, t_s) <= FUEL_MARGIN_S:
         _go_home(eng, a, t_s)
     else:
+        _log(eng, a, t_s, "aircraft_return")
         _due(eng, a, _leg(eng, a, t_s, p.station_m, p.ac.cruise_speed_m_s, RETURN))
+
+
+def finish(eng: Engine, t_s: float) -> None:
+    """Log where each aircraft in flight is when the run ends at ``t_s``."""
+    fl = eng.fleet
+    moving = np.isin(fl.state, (TRANSIT, DASH, RETURN, HOME))
+    for a in np.flatnonzero(moving).tolist():  # aircraft (tens)
+        if fl.t0_s[a] <= t_s:  # a take-off still to come has not left the ground
+            _log(eng, a, t_s, "aircraft_at_end")

@@ -267,6 +267,7 @@ class Engine:
             count += 1
             if progress is not None and count % 500 == 0:
                 progress(t)
+        aircraft.finish(self, self.duration_s)
         if self.net is not None:
             for o in range(len(w.owners)):  # owners (a few): log drops due by the end
                 network.prune(self, o, self.duration_s)

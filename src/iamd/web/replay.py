@@ -12,6 +12,10 @@ the end event, for a laser or a run directory without ``interceptors.parquet``;
 ``flyouts.flown`` says which). The launch and end points stay in ``flyouts`` (``lat0`` ...
 ``lon1``) for pages that read them.
 
+Patrol aircraft (``aircraft``: names, owners, CSR ``offset`` into their samples) fly the
+straight legs between their events
+(:meth:`~iamd.export.rundir.RunData.aircraft_paths`).
+
 Interceptors fired are counted in rounds (``flyouts.rounds``, from
 :attr:`~iamd.export.rundir.Flyouts.rounds`): an engagement that fires a salvo of two counts
 two, as ``summary.json`` does. Colours are ``#rrggbb`` only: owners' colours from the
@@ -114,6 +118,20 @@ def layout(run: RunData) -> dict[str, Any]:
     }
 
 
+def _aircraft(run: RunData) -> dict[str, Any]:
+    """Patrol aircraft along their flights: names, owners, CSR ``offset`` into the samples."""
+    ap = run.aircraft_paths()
+    return {
+        "name": ap.name,
+        "owner": ap.owner,
+        "offset": ap.offset.tolist(),
+        "t": _r(ap.t_s, 1),
+        "lat": _r(ap.lla[:, 0], 4),
+        "lon": _r(ap.lla[:, 1], 4),
+        "alt": _r(ap.lla[:, 2], 0),
+    }
+
+
 def replay_document(run: RunData, name: str) -> dict[str, Any]:
     """Everything the browser needs to replay ``run`` (JSON-ready)."""
     attrs = run.threat_attrs()
@@ -180,6 +198,7 @@ def replay_document(run: RunData, name: str) -> dict[str, Any]:
         "samples": samples,
         "flyouts": flyouts,
         "flyout_samples": flyout_samples,
+        "aircraft": _aircraft(run),
         "events": events,
         "tracks": _tracks(run),
         "summary": run.summary,

@@ -183,13 +183,14 @@ function drawLegend(doc, colour) {
   const fates = Object.entries(doc.layout.fate_colours);
   const classes = Object.keys(doc.class_colours);
   $("legend").replaceChildren(
-    h("span", { class: "group" }, "partners (fire units, flyouts, tracks)"),
+    h("span", { class: "group" }, "partners (fire units, aircraft, flyouts, tracks)"),
     ...doc.layout.owners.map((o) => swatch(colour[o.name], o.name)),
     h("span", { class: "group" }, "threat classes (dot)"),
     ...classes.map((c) => h("span", { "data-class": c }, h("i", { style: { background: classColour(doc, c) } }), (doc.class_labels || {})[c] || pretty(c))),
     h("span", { class: "group" }, "fates (ring at the end of a flight, markers)"),
     ...fates.map(([f, c]) => swatch(colourOr(c, "#000000"), pretty(f), true)),
     h("span", { class: "group" }, "fire units: partner's colour, larger dot for a higher layer (1 = upper tier)"),
+    ...((doc.aircraft && doc.aircraft.name.length) ? [h("span", { class: "group" }, "patrol aircraft: a diamond in the partner's colour")] : []),
   );
 }
 function classColour(doc, c) { return colourOr(doc.class_colours[c], "#000000"); }
@@ -287,6 +288,25 @@ function drawThreats(R, t) {
 // each flyout in flight at t: the path its interceptor flew so far (flyout_samples, rows
 // flyouts.offset[i] to offset[i + 1]) and a dot where it is; a document without samples
 // (an older server) has the straight line from the launch point to the end point
+// patrol aircraft where their flights put them at t: a diamond in the owner's colour
+// (aircraft.offset[i] to offset[i + 1] index its samples; held after the last one)
+function drawAircraft(R, t) {
+  const a = R.doc.aircraft, heads = [];
+  if (!a || !a.offset) { state.aircraftHeads = heads; return; }
+  for (let i = 0; i < a.name.length; i++) {
+    const lo = a.offset[i], hi = a.offset[i + 1];
+    if (hi <= lo) continue;
+    const j = Math.min(Math.max(lo, upper(a.t, t, lo, hi)), hi - 1), j1 = Math.min(j + 1, hi - 1);
+    const dt = a.t[j1] - a.t[j], w = dt > 0 ? Math.min(1, Math.max(0, (t - a.t[j]) / dt)) : 0;
+    const [x, y] = xy(a.lon[j] + w * (a.lon[j1] - a.lon[j]), a.lat[j] + w * (a.lat[j1] - a.lat[j]));
+    ctx.fillStyle = R.colour[a.owner[i]] || "#000000"; ctx.strokeStyle = "#ffffff"; ctx.lineWidth = 1;
+    ctx.beginPath(); ctx.moveTo(x, y - 5); ctx.lineTo(x + 4, y); ctx.lineTo(x, y + 5); ctx.lineTo(x - 4, y);
+    ctx.closePath(); ctx.fill(); ctx.stroke();
+    heads.push({ x, y, name: a.name[i] });
+  }
+  state.aircraftHeads = heads;  // where each aircraft is drawn (for tests)
+}
+
 function drawFlyouts(R, t) {
   const f = R.doc.flyouts, fs = R.doc.flyout_samples, paths = Boolean(fs && f.offset), heads = [];
   ctx.lineWidth = 1.5;
@@ -375,6 +395,7 @@ function draw() {
     const t = state.t;
     drawMarks(R, t);
     drawFlyouts(R, t);
+    drawAircraft(R, t);
     if ($("show-tracks").checked) { drawTracks(R, t); drawn = []; } else drawn = drawThreats(R, t);
     state.visibleThreats = drawn.length;
   } else if (state.live) drawLive(state.live);
