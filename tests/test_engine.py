@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from conftest import without_timings
 
@@ -123,3 +125,39 @@ def test_tracking_block_of_the_summary(mode):
     # most threats are intercepted either way: tracking does not break the battle
     t = r.summary["threats"]
     assert t["intercepted"] >= 0.8 * (t["launched"] - t["failed"] - t["impacted_open"])
+
+
+def test_tracks_no_unit_can_engage_are_not_assessed_and_nothing_changes(monkeypatch):
+    """A node skips the assessment of tracks of classes its owner's units cannot engage
+    (here ballistic missiles against short-range batteries and a laser): the outputs are
+    those of the engine that assesses everything, byte for byte, with fewer assessments."""
+    import iamd.sim.battle as battle
+    from iamd.scenario.load import load_scenario_text, resolve_scenario_path
+
+    text = resolve_scenario_path("southern-front")[0] + (
+        "  - name: srbm on Desert City\n"
+        "    threat: srbm\n"
+        "    count: 6\n"
+        "    launch_area: {lat_deg: 29.6, lon_deg: 34.9, radius_km: 5}\n"
+        "    start_s: 1800\n"
+        "    interval_s: 60\n"
+        "    targets: [Desert City]\n"
+    )
+    rows: list[int] = []
+    real = battle.assess
+
+    def counting(ids, *args, **kwargs):
+        rows.append(len(ids))
+        return real(ids, *args, **kwargs)
+
+    monkeypatch.setattr(battle, "assess", counting)
+    out = {}
+    for skip in (True, False):
+        monkeypatch.setattr(battle, "ASSESS_ENGAGEABLE_ONLY", skip)
+        rows.clear()
+        r = simulate(load_scenario_text(text, "s.yaml"))
+        buf = io.BytesIO()
+        pq.write_table(r.outcome.events.table(), buf)  # as events.parquet (NaN == NaN here)
+        out[skip] = (buf.getvalue(), sum(rows))
+    assert out[True][0] == out[False][0]
+    assert out[True][1] < out[False][1]

@@ -37,6 +37,11 @@ I64 = NDArray[np.int64]
 
 LATER_PK_FRESH_S = 10.0
 """How long another node's word on who can still engage a threat counts."""
+ASSESS_ENGAGEABLE_ONLY = True
+"""A node assesses only tracks of classes that some unit of its owner's nodes can engage
+(Pk above 0). The others can never be assigned, and the assessment cache is the owner's,
+so skipping them changes no output (a test runs both ways); a fighter-only partner no
+longer flies the 13 sigma-point trajectories of every ballistic track."""
 BALLISTIC_REASSESS_S = 6.0
 """Least time between two re-flights of a ballistic track's predicted path."""
 
@@ -130,6 +135,8 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     eng.c2_cycles += 1
     well_covered = (eng.engaged_until[firm] > t_s) & (1.0 - eng.miss_prob[firm] >= doc.cover_pk)
     eligible = firm[~well_covered]
+    if ASSESS_ENGAGEABLE_ONLY:
+        eligible = eligible[eng.owner_engages[o][w.truth.class_idx[eligible]]]
     if not doc.shoot_look_shoot:
         eligible = eligible[eng.engage_count[eligible] == 0]
     if eligible.size == 0 or not units:

@@ -154,6 +154,12 @@ class Engine:
             ).reshape(len(us), len(world.truth.class_names))
             for us in self.node_units
         ]
+        # threat classes that some unit of each owner's nodes could engage at all (pk > 0),
+        # (owners, classes): an owner's nodes assess no other track, since the assessment
+        # cache is the owner's and serves only its nodes' decisions
+        self.owner_engages = np.zeros((len(world.owners), len(world.truth.class_names)), bool)
+        for k, (_, o, _) in enumerate(world.nodes):  # C2 nodes (a few)
+            self.owner_engages[o] |= (self.node_pk[k] > 0.0).any(axis=0)
         # each node's units' divert basket, m (inf for lasers, which follow their target)
         self.node_divert_m = [
             np.array(
