@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from iamd.sim.events import Kind
 from iamd.sim.network import ID_STRIDE, fused_picture
 from iamd.tracking.ideal import extrapolate
-from iamd.tracking.metrics import TrackQuality, quality
+from iamd.tracking.metrics import TrackQuality, ospa_gospa, quality
 
 if TYPE_CHECKING:
     from iamd.sim.engine import Engine
@@ -78,11 +78,14 @@ def on_sample(eng: Engine, t_s: float, _: int) -> None:
 
 def track_quality(samples: Samples, owners: tuple[str, ...], mode: str) -> dict[str, Any]:
     """The ``tracking`` block of ``summary.json``: overall figures and one set per owner."""
+    by_owner = sorted(samples.frames.items())
+    # each frame's OSPA and GOSPA once (one assignment), for its owner and for the whole
+    errors = {o: [ospa_gospa(f[0], f[2], OSPA_C_M, 1.0) for f in frames] for o, frames in by_owner}
     per: dict[str, TrackQuality] = {
-        owners[o]: quality(frames, OSPA_C_M, 1.0) for o, frames in sorted(samples.frames.items())
+        owners[o]: quality(frames, OSPA_C_M, 1.0, errors[o]) for o, frames in by_owner
     }
-    everything = [f for _, frames in sorted(samples.frames.items()) for f in frames]
-    q = quality(everything, OSPA_C_M, 1.0)
+    everything = [f for _, frames in by_owner for f in frames]
+    q = quality(everything, OSPA_C_M, 1.0, [e for o, _ in by_owner for e in errors[o]])
     # identities are per owner: count changes and false tracks within each picture
     q = TrackQuality(
         q.ospa_m_mean,

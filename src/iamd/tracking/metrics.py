@@ -66,21 +66,35 @@ def _continue(
     return a
 
 
+def ospa_gospa(
+    truth_m: F64, est_m: F64, c_m: float = 1000.0, p: float = 1.0
+) -> tuple[float, float]:
+    """OSPA and GOSPA (alpha = 2) between position sets ``truth_m`` (n, d) and ``est_m``
+    (k, d), m, from one optimal assignment.
+
+    With the cut-off, both minimise the sum over assigned pairs of ``d^p - c^p`` (a pair
+    at or beyond ``c`` costs what leaving both unassigned costs), so one assignment
+    serves both. OSPA is zero when both sets are empty and ``c_m`` when exactly one is;
+    GOSPA counts ``c^p / 2`` per missed truth and per false track.
+    """
+    n, k = truth_m.shape[0], est_m.shape[0]
+    if n == 0 or k == 0:
+        return (0.0 if n + k == 0 else float(c_m)), float((c_m**p / 2.0 * (n + k)) ** (1.0 / p))
+    _, dist = _match(truth_m, est_m, c_m, p)
+    hit = np.isfinite(dist)
+    m = int(hit.sum())
+    local = float(np.sum(dist[hit] ** p))
+    big = max(n, k)
+    o = float(((local + c_m**p * (big - m)) / big) ** (1.0 / p))
+    return o, float((local + c_m**p / 2.0 * (n + k - 2 * m)) ** (1.0 / p))
+
+
 def ospa(truth_m: F64, est_m: F64, c_m: float = 1000.0, p: float = 1.0) -> float:
     """OSPA distance between position sets ``truth_m`` (n, d) and ``est_m`` (k, d), m.
 
     Zero when both are empty; ``c_m`` when exactly one is.
     """
-    n, k = truth_m.shape[0], est_m.shape[0]
-    big = max(n, k)
-    if big == 0:
-        return 0.0
-    if min(n, k) == 0:
-        return float(c_m)
-    _, dist = _match(truth_m, est_m, c_m, p)
-    hit = np.isfinite(dist)
-    total = float(np.sum(dist[hit] ** p)) + c_m**p * (big - int(hit.sum()))
-    return float((total / big) ** (1.0 / p))
+    return ospa_gospa(truth_m, est_m, c_m, p)[0]
 
 
 def gospa(truth_m: F64, est_m: F64, c_m: float = 1000.0, p: float = 1.0) -> float:
@@ -89,14 +103,7 @@ def gospa(truth_m: F64, est_m: F64, c_m: float = 1000.0, p: float = 1.0) -> floa
     Localisation error of the assigned pairs plus ``c^p / 2`` per missed truth and per
     false track.
     """
-    n, k = truth_m.shape[0], est_m.shape[0]
-    if n == 0 or k == 0:
-        return float((c_m**p / 2.0 * (n + k)) ** (1.0 / p))
-    _, dist = _match(truth_m, est_m, c_m, p)
-    hit = np.isfinite(dist)
-    m = int(hit.sum())
-    total = float(np.sum(dist[hit] ** p)) + c_m**p / 2.0 * (n + k - 2 * m)
-    return float(total ** (1.0 / p))
+    return ospa_gospa(truth_m, est_m, c_m, p)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +129,15 @@ class TrackQuality:
 
 
 def quality(
-    frames: list[tuple[F64, I64, F64, I64]], c_m: float = 1000.0, p: float = 1.0
+    frames: list[tuple[F64, I64, F64, I64]],
+    c_m: float = 1000.0,
+    p: float = 1.0,
+    errors: list[tuple[float, float]] | None = None,
 ) -> TrackQuality:
     """Score frames ``(truth_pos (n, 3), truth_id (n,), track_pos (k, 3), track_id (k,))``.
+
+    ``errors`` are the frames' ``(OSPA, GOSPA)`` when already computed
+    (:func:`ospa_gospa`, same ``c_m`` and ``p``), one per frame.
 
     Truths are matched to tracks as in the CLEAR MOT metrics (Bernardin and
     Stiefelhagen, EURASIP JIVP 2008): a truth keeps the track it had at the previous
@@ -139,9 +152,11 @@ def quality(
     last = np.full(top + 1, -1, np.int64)
     seen: list[I64] = []
     assigned: list[I64] = []
-    for truth_m, truth_id, est_m, est_id in frames:
-        ospas.append(ospa(truth_m, est_m, c_m, p))
-        gospas.append(gospa(truth_m, est_m, c_m, p))
+    if errors is None:
+        errors = [ospa_gospa(f[0], f[2], c_m, p) for f in frames]
+    for (truth_m, truth_id, est_m, est_id), (o, g) in zip(frames, errors, strict=True):
+        ospas.append(o)
+        gospas.append(g)
         seen.append(est_id)
         total += truth_m.shape[0]
         if truth_m.shape[0] == 0 or est_m.shape[0] == 0:
