@@ -157,3 +157,33 @@ def test_yield_and_last_chance_against_brute_force():
                 best = max([*others, elsewhere[b], 0.0])
                 assert hold[a, b] == (pk[a, b] < y[a] and best > pk[a, b])
                 assert last[a, b] == (ditch[a] and best <= 0.0)
+
+
+def test_the_self_defence_kernel_matches_its_numpy_oracle():
+    """Random units and predicted paths (ballistic impacts and routes, some passing within
+    the radius, some not): the compiled test decides as the NumPy version it replaced."""
+    from oracle_doctrine import self_threats_numpy
+
+    from iamd.c2.doctrine import self_threats
+    from iamd.geo import geodetic2ecef
+
+    rng = np.random.default_rng(3)
+    hits = cells = 0
+    for _ in range(30):
+        n_u, k, s = rng.integers(1, 8), rng.integers(1, 40), rng.integers(2, 30)
+        lat, lon = np.radians(31 + rng.uniform(0, 1, n_u)), np.radians(35 + rng.uniform(0, 1, n_u))
+        units = geodetic2ecef(lat, lon, rng.uniform(0, 500, n_u))
+        # paths that wander near the units: each starts about 10 km from a unit and steps
+        # a few km at a time, up and down as well as across
+        near = units[rng.integers(0, n_u, k)]
+        start = near + rng.normal(0, 10e3, (k, 3))
+        paths = start[:, None, :] + np.cumsum(rng.normal(0, 3e3, (k, s, 3)), axis=1)
+        ballistic = rng.random(k) < 0.4
+        for radius in (2e3, 15e3):
+            got = self_threats(units, paths, ballistic, radius)
+            want = self_threats_numpy(units, paths, ballistic, radius)
+            assert got.shape == want.shape == (n_u, k)
+            assert np.array_equal(got, want)
+            hits, cells = hits + int(got.sum()), cells + got.size
+    # both answers occur often in these draws, so the comparison is not trivial
+    assert 0.1 < hits / cells < 0.9

@@ -19,9 +19,11 @@ Who may engage what comes first: a unit engages threats to the assets its owner 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
@@ -144,21 +146,65 @@ def self_threats(
     n_u, k = unit_m.shape[0], path_m.shape[0]
     if n_u == 0 or k == 0:
         return np.zeros((n_u, k), dtype=bool)
-    up = unit_m / np.linalg.norm(unit_m, axis=1, keepdims=True)  # (u, 3)
-    a = path_m[None, :, :-1, :] - unit_m[:, None, None, :]  # (u, k, s-1, 3) segment starts
-    d = (path_m[:, 1:, :] - path_m[:, :-1, :])[None]  # (1, k, s-1, 3) segment directions
+    return np.asarray(
+        _self_threats(
+            np.ascontiguousarray(unit_m, dtype=np.float64),
+            np.ascontiguousarray(path_m, dtype=np.float64),
+            np.ascontiguousarray(ballistic, dtype=np.bool_),
+            float(radius_m),
+        )
+    )
 
-    def horizontal(v: F64) -> F64:
-        return np.asarray(v - np.einsum("uksi,ui->uks", v, up)[..., None] * up[:, None, None, :])
 
-    ah, dh = horizontal(a), horizontal(np.broadcast_to(d, a.shape))
-    dd = np.einsum("uksi,uksi->uks", dh, dh)
-    f = np.clip(-np.einsum("uksi,uksi->uks", ah, dh) / np.where(dd > 0, dd, 1.0), 0.0, 1.0)
-    nearest = np.sqrt(np.einsum("uksi,uksi->uks", ah + f[..., None] * dh, ah + f[..., None] * dh))
-    route = nearest.min(axis=2) <= radius_m
-    end = horizontal(path_m[None, :, -1:, :] - unit_m[:, None, None, :])[:, :, 0]
-    impact = np.linalg.norm(end, axis=2) <= radius_m
-    return np.asarray(np.where(ballistic[None, :], impact, route))
+@njit(cache=True)
+def _across(v0: float, v1: float, v2: float, up: F64) -> tuple[float, float, float]:
+    """The part of vector ``v`` across the unit vertical ``up`` (3,)."""
+    along = v0 * up[0] + v1 * up[1] + v2 * up[2]
+    return v0 - along * up[0], v1 - along * up[1], v2 - along * up[2]
+
+
+@njit(cache=True)
+def _self_threats(unit_m: F64, path_m: F64, ballistic: BOOL, radius_m: float) -> BOOL:
+    """Kernel of :func:`self_threats` (same arguments, all non-empty): per unit and threat,
+    the end point's horizontal distance (ballistic) or the least horizontal distance to
+    the path's segments (route), stopping at the first segment within ``radius_m``."""
+    n_u, k, s = unit_m.shape[0], path_m.shape[0], path_m.shape[1]
+    out = np.zeros((n_u, k), dtype=np.bool_)
+    up = np.empty(3)
+    for u in range(n_u):  # fire units (tens)
+        norm = math.sqrt(unit_m[u, 0] ** 2 + unit_m[u, 1] ** 2 + unit_m[u, 2] ** 2)
+        up[0], up[1], up[2] = unit_m[u, 0] / norm, unit_m[u, 1] / norm, unit_m[u, 2] / norm
+        for j in range(k):  # threats (tens to hundreds)
+            if ballistic[j]:
+                e0, e1, e2 = _across(
+                    path_m[j, s - 1, 0] - unit_m[u, 0],
+                    path_m[j, s - 1, 1] - unit_m[u, 1],
+                    path_m[j, s - 1, 2] - unit_m[u, 2],
+                    up,
+                )
+                out[u, j] = math.sqrt(e0 * e0 + e1 * e1 + e2 * e2) <= radius_m
+                continue
+            for i in range(s - 1):  # path segments (tens)
+                a0, a1, a2 = _across(
+                    path_m[j, i, 0] - unit_m[u, 0],
+                    path_m[j, i, 1] - unit_m[u, 1],
+                    path_m[j, i, 2] - unit_m[u, 2],
+                    up,
+                )
+                d0, d1, d2 = _across(
+                    path_m[j, i + 1, 0] - path_m[j, i, 0],
+                    path_m[j, i + 1, 1] - path_m[j, i, 1],
+                    path_m[j, i + 1, 2] - path_m[j, i, 2],
+                    up,
+                )
+                dd = d0 * d0 + d1 * d1 + d2 * d2
+                f = -(a0 * d0 + a1 * d1 + a2 * d2) / (dd if dd > 0.0 else 1.0)
+                f = min(max(f, 0.0), 1.0)
+                n0, n1, n2 = a0 + f * d0, a1 + f * d1, a2 + f * d2
+                if math.sqrt(n0 * n0 + n1 * n1 + n2 * n2) <= radius_m:
+                    out[u, j] = True
+                    break
+    return out
 
 
 def yield_and_last_chance(
