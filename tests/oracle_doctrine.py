@@ -11,20 +11,7 @@ BOOL = NDArray[np.bool_]
 
 
 def self_threats_numpy(unit_m: F64, path_m: F64, ballistic: BOOL, radius_m: float = 2000.0) -> BOOL:
-    """Which threats (k) come at which units (u): a ballistic path's end point (its
-    predicted impact), or any point of a route's predicted path, within ``radius_m`` of the
-    unit, measured across the unit's vertical.
-
-    Parameters
-    ----------
-    unit_m : (u, 3) unit sites, ECEF, m.
-    path_m : (k, s, 3) predicted paths, ECEF, m.
-    ballistic : (k,) the path ends in an impact (else it is a route ahead).
-
-    Returns
-    -------
-    (u, k) bool.
-    """
+    """As :func:`iamd.c2.doctrine.self_threats`: (u, k) bool."""
     n_u, k = unit_m.shape[0], path_m.shape[0]
     if n_u == 0 or k == 0:
         return np.zeros((n_u, k), dtype=bool)
