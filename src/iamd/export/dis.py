@@ -68,7 +68,7 @@ from iamd.export.dis_pdu import (
     unit_type,
 )
 from iamd.export.paths import along, heartbeats
-from iamd.export.rundir import RunData
+from iamd.export.rundir import RunData, patrol_aircraft
 from iamd.geo import geodetic2ecef
 
 __all__ = [
@@ -134,9 +134,7 @@ class Schedule:
 def unit_numbers(scenario: dict[str, Any]) -> dict[str, int]:
     """``{unit name: unit number}``: fire units in order, then each patrol's aircraft."""
     names = [str(u["name"]) for u in scenario.get("fire_units", [])]
-    for p in scenario.get("air_patrols", []):
-        n = int(p.get("on_station", 2)) + int(p.get("ground_alert", 2))
-        names += [f"{p['name']}-{j + 1}" for j in range(n)]  # as RunData.aircraft
+    names += [a[0] for a in patrol_aircraft(scenario)]
     return {name: k for k, name in enumerate(names)}
 
 
@@ -185,51 +183,39 @@ def _threat_states(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes]]:
 
 
 def _unit_states(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes]]:
-    """Entity states of the fire units at their sites, every heartbeat of the run."""
-    units = run.scenario.get("fire_units", [])
-    if not units:
-        return np.zeros(0), []
-    _, ticks = heartbeats(np.zeros(1), np.array([run.duration_s]), heartbeat_s, closed=True)
-    lla = np.array([[u["lat_deg"], u["lon_deg"], u["alt_m"]] for u in units], dtype=np.float64)
-    k_q = np.tile(np.arange(len(units)), ticks.size)
-    t_q = np.repeat(ticks, len(units))
-    pos = _ecef(lla)[k_q]
-    entities = [(SITE, APP_UNIT, k + 1) for k in range(len(units))]
-    types = [unit_type(str(u["interceptor"])) for u in units]
-    names = [str(u["name"]) for u in units]
-    ks = k_q.tolist()
-    return t_q, _states(
-        t_q,
-        [entities[k] for k in ks],
-        FRIENDLY,
-        [types[k] for k in ks],
-        pos,
-        np.zeros_like(pos),
-        [names[k] for k in ks],
-    )
-
-
-def _aircraft_states(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes]]:
-    """Entity states of the patrol aircraft along their flights, every heartbeat of the run."""
-    paths = run.aircraft_paths()
-    k = len(paths.name)
+    """Entity states of the fire units at their sites and of the patrol aircraft along
+    their flights (:meth:`~iamd.export.rundir.RunData.aircraft_paths`), every heartbeat of
+    the run."""
+    sites = run.scenario.get("fire_units", [])
+    craft = run.aircraft_paths()
+    n_sites = len(sites)
+    k = n_sites + len(craft.name)
     if k == 0:
         return np.zeros(0), []
-    numbers = unit_numbers(run.scenario)
+    # a fire unit is a path of one sample at its site; the aircraft's paths follow
+    site_lla = [[u["lat_deg"], u["lon_deg"], u["alt_m"]] for u in sites]
+    lla = np.vstack([np.array(site_lla, dtype=np.float64).reshape(-1, 3), craft.lla])
+    t_s = np.concatenate([np.zeros(n_sites), craft.t_s])
+    offset = np.concatenate([np.arange(n_sites), n_sites + craft.offset]).astype(np.int64)
     _, ticks = heartbeats(np.zeros(1), np.array([run.duration_s]), heartbeat_s, closed=True)
     k_q = np.tile(np.arange(k), ticks.size)
     t_q = np.repeat(ticks, k)
-    pos, vel = along(paths.offset, paths.t_s, _ecef(paths.lla), k_q, t_q, lift=True)
-    entities = [(SITE, APP_UNIT, numbers[n] + 1) for n in paths.name]
+    pos, vel = along(offset, t_s, _ecef(lla), k_q, t_q, lift=True)
+    numbers = unit_numbers(run.scenario)
+    names = [str(u["name"]) for u in sites] + craft.name
+    entities = [(SITE, APP_UNIT, numbers[n] + 1) for n in names]
+    types = [unit_type(str(u["interceptor"])) for u in sites] + [UNIT_TYPES["air"]] * len(
+        craft.name
+    )
     ks = k_q.tolist()
     return t_q, _states(
         t_q,
         [entities[i] for i in ks],
         FRIENDLY,
-        [UNIT_TYPES["air"]] * len(ks),
+        [types[i] for i in ks],
         pos,
         vel,
-        [paths.name[i] for i in ks],
+        [names[i] for i in ks],
     )
 
 
@@ -321,7 +307,6 @@ def build_schedule(run: RunData, heartbeat_s: float = 5.0) -> Schedule:
         _interceptor_pdus(run, heartbeat_s),
         _impact_pdus(run),
         _unit_states(run, heartbeat_s),
-        _aircraft_states(run, heartbeat_s),
     ]
     t = np.concatenate([p[0] for p in parts])
     pdus = [pdu for p in parts for pdu in p[1]]

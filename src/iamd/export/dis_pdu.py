@@ -162,6 +162,28 @@ def entity_state(
     )
 
 
+def _warfare_head(
+    pdu_type: int,
+    layout: struct.Struct,
+    t_s: float,
+    shooter: tuple[int, int, int],
+    target: tuple[int, int, int],
+    munition: tuple[int, int, int],
+    event: int,
+) -> tuple[int, ...]:
+    """What a Fire and a Detonation PDU start with: the header, the firing, target and
+    munition entities, and the event identifier (issued by the fire units' application)."""
+    return (
+        *_header(pdu_type, t_s, layout.size),
+        *shooter,
+        *target,
+        *munition,
+        SITE,
+        APP_UNIT,
+        event & 0xFFFF,
+    )
+
+
 def fire(
     t_s: float,
     shooter: tuple[int, int, int],
@@ -176,13 +198,7 @@ def fire(
 ) -> bytes:
     """One Fire PDU (96 bytes); ``quantity`` is the munition descriptor's rounds fired."""
     return FIRE_PDU.pack(
-        *_header(FIRE, t_s, FIRE_PDU.size),
-        *shooter,
-        *target,
-        *munition,
-        SITE,
-        APP_UNIT,
-        event & 0xFFFF,
+        *_warfare_head(FIRE, FIRE_PDU, t_s, shooter, target, munition, event),
         0,
         *(float(x) for x in ecef_m),
         *mtype,
@@ -208,13 +224,7 @@ def detonation(
 ) -> bytes:
     """One Detonation PDU (104 bytes)."""
     return DETONATION_PDU.pack(
-        *_header(DETONATION, t_s, DETONATION_PDU.size),
-        *shooter,
-        *target,
-        *munition,
-        SITE,
-        APP_UNIT,
-        event & 0xFFFF,
+        *_warfare_head(DETONATION, DETONATION_PDU, t_s, shooter, target, munition, event),
         *(float(v) for v in vel_m_s),
         *(float(x) for x in ecef_m),
         *mtype,

@@ -74,7 +74,8 @@ class FlownPaths:
 
 
 def _recorded(table: pa.Table | None) -> tuple[I64, F64, F64]:
-    """Engagement, time and position of each recorded sample, sorted by (engagement, t_s).
+    """Engagement, time and position of each recorded sample of ``table``, which is sorted
+    by (engagement, t_s) as :class:`~iamd.export.rundir.RunData` holds it.
 
     A sample at the same time as the next one of its engagement is dropped: the end of a
     flight that came at a midcourse update is recorded twice, and the later row is the end.
@@ -86,8 +87,6 @@ def _recorded(table: pa.Table | None) -> tuple[I64, F64, F64]:
     lla = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in LLA]).astype(
         np.float64
     )
-    order = np.lexsort((t_s, eng))  # load_run sorts already; a table from elsewhere may not be
-    eng, t_s, lla = eng[order], t_s[order], lla[order]
     keep = np.ones(eng.size, dtype=bool)
     keep[:-1] = (eng[1:] != eng[:-1]) | (t_s[1:] > t_s[:-1])
     ok = keep & np.isfinite(t_s) & np.all(np.isfinite(lla), axis=1)
@@ -102,8 +101,8 @@ def flown_paths(fly: Engagements, table: pa.Table | None) -> FlownPaths:
     fly : Engagements
         The engagements (launch and end events joined), ``k`` rows.
     table : pyarrow.Table or None
-        ``interceptors.parquet`` (columns engagement, t_s, lat_deg, lon_deg, alt_m), or
-        None for a run directory without it.
+        ``interceptors.parquet`` (columns engagement, t_s, lat_deg, lon_deg, alt_m) sorted
+        by engagement and time, or None for a run directory without it.
 
     Returns
     -------

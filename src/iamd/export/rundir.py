@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from iamd.errors import IamdError, ScenarioError
 from iamd.export.paths import AircraftPaths, FlownPaths, aircraft_paths, flown_paths
+from iamd.scenario.schema import AirPatrol
 from iamd.sim.layout import RUN_FILES
 
 if TYPE_CHECKING:
@@ -210,24 +211,9 @@ class RunData:
                 f"{self.path / 'interceptors.parquet'}: not the flights of an iamd run ({exc})"
             ) from None
 
-    def aircraft(self) -> list[tuple[str, str, str, tuple[float, float, float]]]:
-        """The patrol aircraft as the engine numbers them, patrol by patrol.
-
-        Returns
-        -------
-        list of (name, owner, missile, base)
-            ``name`` is ``PATROL-1``, ``PATROL-2`` ... (``on_station`` plus
-            ``ground_alert`` of each of ``air_patrols``); ``base`` is its airfield's
-            ``(lat_deg, lon_deg, alt_m)``.
-        """
-        out = []
-        for p in self.scenario.get("air_patrols", []) or []:
-            base = p.get("base", {})
-            lla = (float(base["lat_deg"]), float(base["lon_deg"]), float(base.get("alt_m", 0.0)))
-            n = int(p.get("on_station", 2)) + int(p.get("ground_alert", 2))
-            missile = str(p.get("missile", "fighter_aam"))
-            out += [(f"{p['name']}-{j + 1}", str(p["owner"]), missile, lla) for j in range(n)]
-        return out
+    def aircraft(self) -> list[Aircraft]:
+        """The patrol aircraft as the engine numbers them (:func:`patrol_aircraft`)."""
+        return patrol_aircraft(self.scenario)
 
     def aircraft_paths(self) -> AircraftPaths:
         """Where each patrol aircraft was (:meth:`aircraft` order): the straight legs
@@ -294,6 +280,32 @@ class RunData:
         cls = tr.column("class").cast(pa.string()).to_numpy(zero_copy_only=False)
         fate = tr.column("fate").cast(pa.string()).to_numpy(zero_copy_only=False)
         return {int(i): (str(cls[f]), str(fate[f])) for i, f in zip(ids, first, strict=True)}
+
+
+Aircraft = tuple[str, str, str, tuple[float, float, float]]
+"""A patrol aircraft: name, owner, missile class, airfield ``(lat_deg, lon_deg, alt_m)``."""
+
+
+def _patrol_default(field: str) -> Any:
+    return AirPatrol.model_fields[field].default
+
+
+def patrol_aircraft(scenario: dict[str, Any]) -> list[Aircraft]:
+    """The aircraft of a scenario's ``air_patrols``, as the engine numbers them.
+
+    Each patrol has ``on_station`` plus ``ground_alert`` aircraft, named ``PATROL-1``,
+    ``PATROL-2`` ... in patrol order (the schema's defaults where a figure is missing).
+    """
+    out: list[Aircraft] = []
+    for p in scenario.get("air_patrols", []) or []:
+        base = p["base"]
+        lla = (float(base["lat_deg"]), float(base["lon_deg"]), float(base.get("alt_m", 0.0)))
+        n = int(p.get("on_station", _patrol_default("on_station"))) + int(
+            p.get("ground_alert", _patrol_default("ground_alert"))
+        )
+        missile = str(p.get("missile", _patrol_default("missile")))
+        out += [(f"{p['name']}-{j + 1}", str(p["owner"]), missile, lla) for j in range(n)]
+    return out
 
 
 def asset_point(asset: dict[str, Any]) -> tuple[float, float]:

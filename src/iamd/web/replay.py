@@ -31,12 +31,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from iamd.export.rundir import RunData
-from iamd.scenario.schema import AirPatrol
+from iamd.export.rundir import RunData, patrol_aircraft
 from iamd.viz.palette import FATE_COLOURS, class_colour, owner_colours
-
-PATROL_MISSILE = str(AirPatrol.model_fields["missile"].default)
-"""A patrol's missile when its scenario does not name one."""
 
 EVENT_KINDS = ("launch", "launch_interceptor", "intercept", "miss", "impact_asset", "fail")
 """Events the replay shows and counts (scans and track bookkeeping stay in the log)."""
@@ -109,7 +105,7 @@ def layout(run: RunData) -> dict[str, Any]:
         "units": units,
         "interceptor_types": sorted(
             {str(f["interceptor"]) for f in sc.get("fire_units", [])}
-            | {str(p.get("missile", PATROL_MISSILE)) for p in sc.get("air_patrols", [])}
+            | {a[2] for a in patrol_aircraft(sc)}
         ),  # every class a unit carries, as summary.json lists them (fired or not)
         "interceptor_cost_usd": {
             k: float(v.get("cost_usd", 0.0)) for k, v in cat.get("interceptors", {}).items()

@@ -260,16 +260,21 @@ function trail(s, from, j, x, y) {
   for (let q = from; q <= j; q++) { const [u, v] = xy(s.lon[q], s.lat[q]); q === from ? ctx.moveTo(u, v) : ctx.lineTo(u, v); }
   ctx.lineTo(x, y); ctx.stroke();
 }
+// where rows a to b - 1 of samples s (t, lon, lat) put a mover at t: linear between
+// samples, held at the ends; the row at or before t and the pixel position
+function alongPath(s, a, b, t) {
+  const j = Math.min(Math.max(a, upper(s.t, t, a, b)), b - 1), j1 = Math.min(j + 1, b - 1);
+  const dt = s.t[j1] - s.t[j], w = dt > 0 ? Math.min(1, Math.max(0, (t - s.t[j]) / dt)) : 0;
+  const [x, y] = xy(s.lon[j] + w * (s.lon[j1] - s.lon[j]), s.lat[j] + w * (s.lat[j1] - s.lat[j]));
+  return { j, x, y };
+}
 function drawThreats(R, t) {
   const th = R.doc.threats, smp = R.doc.samples, out = [], heads = [];
   ctx.lineWidth = 1.2; ctx.globalAlpha = 0.6;
   for (let k = 0; k < th.id.length; k++) {
     if (t < th.t0[k] || t > th.t1[k]) continue;
     const a = th.offset[k], b = th.offset[k + 1];
-    const j = Math.max(a, upper(smp.t, t, a, b));
-    const j1 = Math.min(j + 1, b - 1), dt = smp.t[j1] - smp.t[j];
-    const w = dt > 0 ? (t - smp.t[j]) / dt : 0;
-    const [x, y] = xy(smp.lon[j] + w * (smp.lon[j1] - smp.lon[j]), smp.lat[j] + w * (smp.lat[j1] - smp.lat[j]));
+    const { j, x, y } = alongPath(smp, a, b, t);
     const fill = R.classColours[th.class[k]] || "#000000", selected = th.id[k] === state.selected;
     ctx.strokeStyle = fill;
     if (selected) { ctx.save(); ctx.globalAlpha = 0.9; ctx.lineWidth = 3; trail(smp, a, j, x, y); ctx.restore(); }
@@ -285,9 +290,6 @@ function drawThreats(R, t) {
   return out;
 }
 
-// each flyout in flight at t: the path its interceptor flew so far (flyout_samples, rows
-// flyouts.offset[i] to offset[i + 1]) and a dot where it is; a document without samples
-// (an older server) has the straight line from the launch point to the end point
 // patrol aircraft where their flights put them at t: a diamond in the owner's colour
 // (aircraft.offset[i] to offset[i + 1] index its samples; held after the last one)
 function drawAircraft(R, t) {
@@ -296,9 +298,7 @@ function drawAircraft(R, t) {
   for (let i = 0; i < a.name.length; i++) {
     const lo = a.offset[i], hi = a.offset[i + 1];
     if (hi <= lo) continue;
-    const j = Math.min(Math.max(lo, upper(a.t, t, lo, hi)), hi - 1), j1 = Math.min(j + 1, hi - 1);
-    const dt = a.t[j1] - a.t[j], w = dt > 0 ? Math.min(1, Math.max(0, (t - a.t[j]) / dt)) : 0;
-    const [x, y] = xy(a.lon[j] + w * (a.lon[j1] - a.lon[j]), a.lat[j] + w * (a.lat[j1] - a.lat[j]));
+    const { x, y } = alongPath(a, lo, hi, t);
     ctx.fillStyle = R.colour[a.owner[i]] || "#000000"; ctx.strokeStyle = "#ffffff"; ctx.lineWidth = 1;
     ctx.beginPath(); ctx.moveTo(x, y - 5); ctx.lineTo(x + 4, y); ctx.lineTo(x, y + 5); ctx.lineTo(x - 4, y);
     ctx.closePath(); ctx.fill(); ctx.stroke();
@@ -307,6 +307,9 @@ function drawAircraft(R, t) {
   state.aircraftHeads = heads;  // where each aircraft is drawn (for tests)
 }
 
+// each flyout in flight at t: the path its interceptor flew so far (flyout_samples, rows
+// flyouts.offset[i] to offset[i + 1]) and a dot where it is; a document without samples
+// (an older server) has the straight line from the launch point to the end point
 function drawFlyouts(R, t) {
   const f = R.doc.flyouts, fs = R.doc.flyout_samples, paths = Boolean(fs && f.offset), heads = [];
   ctx.lineWidth = 1.5;
@@ -315,11 +318,9 @@ function drawFlyouts(R, t) {
     ctx.strokeStyle = R.colour[f.owner[i]] || "#000000";
     let x, y;
     if (paths) {
-      const a = f.offset[i], b = f.offset[i + 1];
-      const j = Math.min(Math.max(a, upper(fs.t, t, a, b)), b - 1), j1 = Math.min(j + 1, b - 1);
-      const dt = fs.t[j1] - fs.t[j], w = dt > 0 ? Math.min(1, (t - fs.t[j]) / dt) : 0;
-      [x, y] = xy(fs.lon[j] + w * (fs.lon[j1] - fs.lon[j]), fs.lat[j] + w * (fs.lat[j1] - fs.lat[j]));
-      trail(fs, a, j, x, y);
+      const a = f.offset[i], at = alongPath(fs, a, f.offset[i + 1], t);
+      x = at.x; y = at.y;
+      trail(fs, a, at.j, x, y);
     } else {
       const w = f.t1[i] > f.t0[i] ? (t - f.t0[i]) / (f.t1[i] - f.t0[i]) : 1;
       const [x0, y0] = xy(f.lon0[i], f.lat0[i]);
