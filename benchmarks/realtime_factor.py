@@ -7,10 +7,15 @@ process's CPU time (less sensitive to other load on the machine), with the time 
 flying the truth.
 
     python benchmarks/realtime_factor.py [--runs 5] [--scenario regional-raid]
-                                         [--tracking gnn|ideal]
+                                         [--tracking gnn|ideal] [--against SRC]
 
 Targets: 1,000x with the multi-target tracker and track fusion (``gnn``, the
 default), 2,000x with ideal tracking.
+
+``--against SRC`` compares with another commit's source tree (e.g. a ``git worktree``'s
+``src``): each seed runs in a fresh process with that tree, then with this one, one
+after the other on the same core, and the table gives both times and their ratio
+(process start and compilation are not counted; both trees' kernels are warmed first).
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ import os
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
+import json  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -37,7 +46,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scenario", default="regional-raid")
     parser.add_argument("--tracking", choices=["gnn", "ideal"], default="gnn")
+    parser.add_argument("--against", type=Path, help="another commit's src directory")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child: one seed
     args = parser.parse_args()
+    if args.against is not None:
+        compare(args)
+        return
     scenario = load_scenario(args.scenario)
     spec = scenario.spec
     spec = spec.model_copy(
@@ -49,6 +63,15 @@ def main() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     rtf, rtf_cpu, truth_s, peak_ms = [], [], [], []
     sim_s = scenario.spec.duration_s
+    if args.one is not None:  # a child of compare(): one seed, one JSON line
+        from iamd.warmup import warm_kernels
+
+        warm_kernels()  # compile, or load from the cache, before the clock starts
+        c0 = time.process_time()
+        result = simulate(scenario, seed=args.one)
+        cpu = time.process_time() - c0
+        print(json.dumps({"wall_s": result.summary["wall_time_s"], "cpu_s": cpu}))
+        return
     for k in range(args.runs):
         t0 = time.perf_counter()
         fly(scenario, np.random.default_rng(k))
@@ -76,6 +99,32 @@ def main() -> None:
         f"C2 assignment peak {max(peak_ms):.2f} ms (target 50 ms: "
         f"{'met' if max(peak_ms) <= 50 else 'NOT met'})"
     )
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Each seed with the other tree, then with this one, in fresh processes on one core."""
+    here = Path(__file__).resolve().parents[1] / "src"
+    core = str(min(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else None
+
+    def one(src: Path, seed: int) -> dict[str, float]:
+        cmd = [sys.executable, __file__, "--one", str(seed), "--scenario", args.scenario]
+        cmd += ["--tracking", args.tracking]
+        if core is not None:
+            cmd = ["taskset", "-c", core, *cmd]
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+    ratios = []
+    print(f"{args.scenario}, seconds of wall time per replication: {args.against} / {here}")
+    for k in range(args.runs):
+        base, new = one(args.against, k), one(here, k)
+        ratios.append(base["wall_s"] / new["wall_s"])
+        print(
+            f"seed {k}: {base['wall_s']:.2f} s / {new['wall_s']:.2f} s "
+            f"(CPU {base['cpu_s']:.2f} / {new['cpu_s']:.2f}): {ratios[-1]:.2f}x"
+        )
+    print(f"median speed-up {statistics.median(ratios):.2f}x over {args.runs} paired seeds")
 
 
 if __name__ == "__main__":

@@ -62,3 +62,26 @@ def warm_kernels() -> None:
     )  # fmt: skip
     path = np.stack([site, table_point(500.0, 200.0)])[None]
     opportunities(units, 0.0, np.array([[0.0, 10.0]]), path, np.array([1e9]), np.zeros(1), 1.0)
+    _warm_tracking()
+
+
+def _warm_tracking() -> None:
+    """The tracker's kernels: prediction, association and update, the stand-alone
+    assignment, and the fusion of partners' pictures."""
+    from iamd.tracking.association import gnn, linear_assignment
+    from iamd.tracking.filters import predict, update
+    from iamd.tracking.fusion import Fused, covariance_intersection, fuse
+    from iamd.tracking.tracker import PositionSensor, TrackerConfig, Tracks, step
+
+    x = np.zeros((1, 6))
+    x[0, 0] = 6.4e6
+    p = np.eye(6)[None] * 1e4
+    predict(x, p, np.ones(1), np.ones(1), np.ones(1, dtype=bool), np.full(1, 1e4))
+    update(x, p, np.zeros((1, 3)), np.zeros((1, 3, 6)), np.eye(3)[None])
+    gnn(1, 1, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1), 1.0)
+    linear_assignment(np.zeros((1, 1)))
+    step(Tracks.empty(), 0.0, x[:, :3], PositionSensor(np.ones(3)), TrackerConfig())
+    covariance_intersection(x, p, x, p)
+    one = np.ones(1, dtype=np.int64)
+    pic = Fused(x, p, 0.0, np.zeros(1), one, one, one, one)
+    fuse(pic, pic, 3.0)

@@ -11,11 +11,14 @@ Navigation*, 6.2.2).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
-from iamd.physics.atmosphere import density_kg_m3
-from iamd.physics.ballistic import acceleration, altitude_m
+from iamd.physics.atmosphere import RHO0_KG_M3, SCALE_HEIGHT_M
+from iamd.physics.flyout import _free_accel, altitude_of
 
 F64 = NDArray[np.float64]
 
@@ -26,7 +29,63 @@ MAX_DRAG_STEP = 0.5
 """Largest drag rate times step (explicit midpoint is stable below 2)."""
 MAX_STEPS = 200
 """Cap on integration steps of one prediction."""
-EYE3 = np.eye(3)
+
+
+@njit(cache=True)
+def _drag_rate_1_s(x: F64, beta_kg_m2: float) -> float:
+    """``rho |v| / (2 beta)`` of one state (6,), 1/s (0 for ``beta`` inf)."""
+    rho = RHO0_KG_M3 * math.exp(min(-altitude_of(x[0], x[1], x[2]), 0.0) / SCALE_HEIGHT_M)
+    return rho * math.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5]) / (2.0 * beta_kg_m2)
+
+
+@njit(cache=True)
+def predict_kernel(
+    x: F64, p: F64, dt_s: F64, q_m2_s3: F64, ballistic: NDArray[np.bool_], beta_kg_m2: F64
+) -> tuple[F64, F64]:
+    """Kernel of :func:`predict`: the same arguments, C-contiguous."""
+    n = x.shape[0]
+    x_new = x.copy()
+    steps = 0
+    for k in range(n):
+        for c in range(3):
+            x_new[k, c] = x[k, c] + x[k, 3 + c] * dt_s[k]
+        if ballistic[k]:
+            # one step up to SINGLE_STEP_S, two beyond, and short enough that the drag term
+            # (stiff in dense air) stays stable; all ballistic tracks share the count
+            dt = abs(dt_s[k])
+            steps = max(steps, 1 if dt <= SINGLE_STEP_S else 2)
+            need = _drag_rate_1_s(x[k], beta_kg_m2[k]) * dt / MAX_DRAG_STEP
+            steps = max(steps, math.ceil(need))
+    steps = min(steps, MAX_STEPS)
+    for k in range(n):
+        if not ballistic[k]:
+            continue
+        h = dt_s[k] / steps
+        px, py, pz, vx, vy, vz = x[k, 0], x[k, 1], x[k, 2], x[k, 3], x[k, 4], x[k, 5]
+        for _ in range(steps):  # explicit midpoint
+            a1x, a1y, a1z = _free_accel(px, py, pz, vx, vy, vz, beta_kg_m2[k])
+            mx, my, mz = px + 0.5 * h * vx, py + 0.5 * h * vy, pz + 0.5 * h * vz
+            wx, wy, wz = vx + 0.5 * h * a1x, vy + 0.5 * h * a1y, vz + 0.5 * h * a1z
+            a2x, a2y, a2z = _free_accel(mx, my, mz, wx, wy, wz, beta_kg_m2[k])
+            px, py, pz = px + h * wx, py + h * wy, pz + h * wz
+            vx, vy, vz = vx + h * a2x, vy + h * a2y, vz + h * a2z
+        x_new[k, 0], x_new[k, 1], x_new[k, 2] = px, py, pz
+        x_new[k, 3], x_new[k, 4], x_new[k, 5] = vx, vy, vz
+    # P' = F P F' + Q with F = [[I, dt I], [0, I]], written out by blocks
+    p_new = np.empty_like(p)
+    for k in range(n):
+        d = dt_s[k]
+        q = q_m2_s3[k]
+        for a in range(3):
+            for b in range(3):
+                eye = 1.0 if a == b else 0.0
+                pv, vp, vv = p[k, a, 3 + b], p[k, 3 + a, b], p[k, 3 + a, 3 + b]
+                p_new[k, a, b] = p[k, a, b] + d * (pv + vp) + d * d * vv + q * d**3 / 3.0 * eye
+                cross = pv + d * vv + q * d**2 / 2.0 * eye
+                p_new[k, a, 3 + b] = cross
+                p_new[k, 3 + b, a] = cross
+                p_new[k, 3 + a, 3 + b] = vv + q * d * eye
+    return x_new, p_new
 
 
 def predict(
@@ -34,45 +93,69 @@ def predict(
 ) -> tuple[F64, F64]:
     """Predict every state ``dt_s`` (n,) ahead.
 
+    Constant-velocity states move in a straight line; ballistic ones are integrated by
+    the explicit midpoint rule under central gravity and drag (one step up to
+    ``SINGLE_STEP_S``, two beyond, more where ``rho |v| / (2 beta) * step`` would exceed
+    ``MAX_DRAG_STEP``; one step count for the whole batch). The covariance takes the
+    constant-velocity transition plus white-acceleration noise in both cases.
+
     Parameters
     ----------
+    x : (n, 6) states, m and m/s.
+    p : (n, 6, 6) covariances.
+    dt_s : (n,) time to predict each state ahead, s.
     q_m2_s3 : (n,) white-acceleration spectral density (process noise), m^2/s^3.
     ballistic : (n,) use the ballistic model (True) or constant velocity (False).
-    beta_kg_m2 : (n,) ballistic coefficient for the drag term.
+    beta_kg_m2 : (n,) ballistic coefficient for the drag term (inf: no drag).
+
+    Returns
+    -------
+    x, p : (n, 6) and (n, 6, 6) predicted.
     """
-    dt = dt_s[:, None]
-    x_new = x.copy()
-    x_new[:, :3] = x[:, :3] + x[:, 3:] * dt
-    if ballistic.any():
-        b = ballistic
-        # midpoint integration: two half steps beyond a few seconds, and small enough
-        # steps that the drag term (stiff in dense air) stays stable
-        xb = x[b]
-        dtb = np.abs(dt_s[b])
-        rho = density_kg_m3(altitude_m(xb[:, :3]))
-        drag_rate = rho * np.linalg.norm(xb[:, 3:], axis=1) / (2.0 * beta_kg_m2[b])
-        steps = 1 if float(dtb.max()) <= SINGLE_STEP_S else 2
-        steps = max(steps, int(np.ceil(float(np.max(drag_rate * dtb)) / MAX_DRAG_STEP)))
-        steps = min(steps, MAX_STEPS)
-        h = dt[b] / steps
-        for _ in range(steps):
-            a1 = acceleration(xb[:, :3], xb[:, 3:], beta_kg_m2[b])
-            mid_p = xb[:, :3] + 0.5 * h * xb[:, 3:]
-            mid_v = xb[:, 3:] + 0.5 * h * a1
-            a2 = acceleration(mid_p, mid_v, beta_kg_m2[b])
-            xb = np.concatenate([xb[:, :3] + h * mid_v, xb[:, 3:] + h * a2], axis=1)
-        x_new[b] = xb
-    # P' = F P F' + Q with F = [[I, dt I], [0, I]], written out by blocks
-    d = dt_s[:, None, None]
-    q = q_m2_s3[:, None, None]
-    pp, pv, vp, vv = p[:, :3, :3], p[:, :3, 3:], p[:, 3:, :3], p[:, 3:, 3:]
-    p_new = np.empty_like(p)
-    p_new[:, :3, :3] = pp + d * (pv + vp) + d * d * vv + (q * d**3 / 3.0) * EYE3
-    cross = pv + d * vv + (q * d**2 / 2.0) * EYE3
-    p_new[:, :3, 3:] = cross
-    p_new[:, 3:, :3] = np.transpose(cross, (0, 2, 1))
-    p_new[:, 3:, 3:] = vv + (q * d) * EYE3
-    return x_new, p_new
+    return predict_kernel(
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(p, dtype=np.float64),
+        np.ascontiguousarray(dt_s, dtype=np.float64),
+        np.ascontiguousarray(q_m2_s3, dtype=np.float64),
+        np.ascontiguousarray(ballistic, dtype=np.bool_),
+        np.ascontiguousarray(beta_kg_m2, dtype=np.float64),
+    )
+
+
+@njit(cache=True)
+def rae_one(x: F64, site_ecef_m: F64, rot: F64, z: F64, h: F64) -> None:
+    """Range m, azimuth rad (from north) and elevation rad of one state (6,) seen from a
+    site, into ``z`` (3,), and its Jacobian into ``h`` (3, 6)."""
+    d0, d1, d2 = x[0] - site_ecef_m[0], x[1] - site_ecef_m[1], x[2] - site_ecef_m[2]
+    e = rot[0, 0] * d0 + rot[0, 1] * d1 + rot[0, 2] * d2
+    nn = rot[1, 0] * d0 + rot[1, 1] * d1 + rot[1, 2] * d2
+    u = rot[2, 0] * d0 + rot[2, 1] * d1 + rot[2, 2] * d2
+    hor2 = max(e * e + nn * nn, 1e-6)
+    hor = math.sqrt(hor2)
+    r2 = hor2 + u * u
+    r = math.sqrt(r2)
+    z[0] = r
+    z[1] = math.atan2(e, nn) % (2 * math.pi)
+    z[2] = math.atan2(u, hor)
+    j = np.empty((3, 3))
+    j[0, 0], j[0, 1], j[0, 2] = e / r, nn / r, u / r
+    j[1, 0], j[1, 1], j[1, 2] = nn / hor2, -e / hor2, 0.0
+    j[2, 0], j[2, 1], j[2, 2] = -e * u / (r2 * hor), -nn * u / (r2 * hor), hor / r2
+    for a in range(3):
+        for b in range(3):
+            h[a, b] = j[a, 0] * rot[0, b] + j[a, 1] * rot[1, b] + j[a, 2] * rot[2, b]
+            h[a, 3 + b] = 0.0
+
+
+@njit(cache=True)
+def rae_kernel(x: F64, site_ecef_m: F64, rot: F64) -> tuple[F64, F64]:
+    """Kernel of :func:`rae_model`."""
+    n = x.shape[0]
+    z = np.empty((n, 3))
+    h = np.empty((n, 3, 6))
+    for k in range(n):
+        rae_one(x[k], site_ecef_m, rot, z[k], h[k])
+    return z, h
 
 
 def rae_model(x: F64, site_ecef_m: F64, rot: F64) -> tuple[F64, F64]:
@@ -83,23 +166,93 @@ def rae_model(x: F64, site_ecef_m: F64, rot: F64) -> tuple[F64, F64]:
     z : (n, 3) range m, azimuth rad (from north), elevation rad.
     h : (n, 3, 6) Jacobian with respect to the state.
     """
-    enu = (x[:, :3] - site_ecef_m) @ rot.T
-    e, nn, u = enu[:, 0], enu[:, 1], enu[:, 2]
-    hor2 = np.maximum(e * e + nn * nn, 1e-6)
-    hor = np.sqrt(hor2)
-    r2 = hor2 + u * u
-    r = np.sqrt(r2)
-    z = np.stack([r, np.mod(np.arctan2(e, nn), 2 * np.pi), np.arctan2(u, hor)], axis=1)
-    j = np.zeros((x.shape[0], 3, 3))
-    j[:, 0] = enu / r[:, None]
-    j[:, 1, 0] = nn / hor2
-    j[:, 1, 1] = -e / hor2
-    j[:, 2, 0] = -e * u / (r2 * hor)
-    j[:, 2, 1] = -nn * u / (r2 * hor)
-    j[:, 2, 2] = hor / r2
-    h = np.zeros((x.shape[0], 3, 6))
-    h[:, :, :3] = j @ rot
-    return z, h
+    return rae_kernel(
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(site_ecef_m, dtype=np.float64),
+        np.ascontiguousarray(rot, dtype=np.float64),
+    )
+
+
+@njit(cache=True)
+def invert(a: F64) -> F64:
+    """Inverse of a small square matrix (m, m) by Gauss-Jordan elimination with partial
+    pivoting (a singular matrix gives inf or nan entries)."""
+    m = a.shape[0]
+    w = a.copy()
+    out = np.eye(m)
+    for c in range(m):
+        piv = c
+        for r in range(c + 1, m):
+            if abs(w[r, c]) > abs(w[piv, c]):
+                piv = r
+        if piv != c:
+            for k in range(m):
+                w[c, k], w[piv, k] = w[piv, k], w[c, k]
+                out[c, k], out[piv, k] = out[piv, k], out[c, k]
+        f = 1.0 / w[c, c]
+        for k in range(m):
+            w[c, k] *= f
+            out[c, k] *= f
+        for r in range(m):
+            if r != c and w[r, c] != 0.0:
+                g = w[r, c]
+                for k in range(m):
+                    w[r, k] -= g * w[c, k]
+                    out[r, k] -= g * out[c, k]
+    return out
+
+
+@njit(cache=True)
+def innovation_cov(p: F64, h: F64, r: F64) -> F64:
+    """``S = H P H' + R`` (m, m) of one state: ``p`` (6, 6), ``h`` (m, 6), ``r`` (m, m)."""
+    m = h.shape[0]
+    hp = h @ p
+    s = r.copy()
+    for a in range(m):
+        for b in range(m):
+            acc = 0.0
+            for c in range(6):
+                acc += hp[a, c] * h[b, c]
+            s[a, b] += acc
+    return s
+
+
+@njit(cache=True)
+def update_one(x: F64, p: F64, innovation: F64, h: F64, r: F64) -> float:
+    """Kalman update of one state (6,) and covariance (6, 6) in place; returns the NIS.
+
+    The covariance update is :math:`P - K S K^T`, symmetrised; with the optimal gain it
+    equals the Joseph form and costs half as much.
+    """
+    m = h.shape[0]
+    s_inv = invert(innovation_cov(p, h, r))
+    pht = p @ h.T  # (6, m)
+    k = pht @ s_inv  # (6, m)
+    for a in range(6):
+        acc = 0.0
+        for b in range(m):
+            acc += k[a, b] * innovation[b]
+        x[a] += acc
+    p_new = p - k @ pht.T
+    for a in range(6):
+        for b in range(6):
+            p[a, b] = 0.5 * (p_new[a, b] + p_new[b, a])
+    nis = 0.0
+    for a in range(m):
+        for b in range(m):
+            nis += innovation[a] * s_inv[a, b] * innovation[b]
+    return nis
+
+
+@njit(cache=True)
+def update_kernel(x: F64, p: F64, innovation: F64, h: F64, r: F64) -> tuple[F64, F64, F64]:
+    """Kernel of :func:`update`."""
+    x_new = x.copy()
+    p_new = p.copy()
+    nis = np.empty(x.shape[0])
+    for k in range(x.shape[0]):
+        nis[k] = update_one(x_new[k], p_new[k], innovation[k], h[k], r[k])
+    return x_new, p_new, nis
 
 
 def update(x: F64, p: F64, innovation: F64, h: F64, r: F64) -> tuple[F64, F64, F64]:
@@ -110,6 +263,7 @@ def update(x: F64, p: F64, innovation: F64, h: F64, r: F64) -> tuple[F64, F64, F
 
     Parameters
     ----------
+    x : (n, 6) states; p : (n, 6, 6) covariances.
     innovation : (n, m) measurement minus prediction (angles already wrapped).
     h : (n, m, 6) measurement Jacobian.
     r : (n, m, m) measurement covariance.
@@ -118,15 +272,11 @@ def update(x: F64, p: F64, innovation: F64, h: F64, r: F64) -> tuple[F64, F64, F
     -------
     x, P updated, and the normalised innovation squared (n,).
     """
-    ht = np.transpose(h, (0, 2, 1))
-    s = h @ p @ ht + r
-    s_inv = np.linalg.inv(s)
-    pht = p @ ht
-    k = pht @ s_inv
-    x_new = x + np.einsum("nij,nj->ni", k, innovation)
-    p_new = p - k @ np.transpose(pht, (0, 2, 1))
-    nis = np.einsum("ni,nij,nj->n", innovation, s_inv, innovation)
-    return x_new, 0.5 * (p_new + np.transpose(p_new, (0, 2, 1))), nis
+
+    def c(a: F64) -> F64:
+        return np.ascontiguousarray(a, dtype=np.float64)
+
+    return update_kernel(c(x), c(p), c(innovation), c(h), c(r))
 
 
 def wrap_angle(a: F64) -> F64:

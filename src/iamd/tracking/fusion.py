@@ -12,17 +12,70 @@ radar). Received tracks that match none of the node's own are added as they are.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
-from iamd.tracking.association import gate_pairs, gnn, mahalanobis
+from iamd.tracking.association import assign, gate, mahalanobis_one
+from iamd.tracking.filters import invert
 from iamd.tracking.ideal import MotionModel
 from iamd.tracking.tracker import TrackerConfig, Tracks, predict_tracks
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+
+
+@njit(cache=True)
+def log_abs_det(a: F64) -> float:
+    """``log |det A|`` of a square matrix (d, d), by LU with partial pivoting
+    (``-inf`` when singular), as ``numpy.linalg.slogdet`` computes it."""
+    d = a.shape[0]
+    w = a.copy()
+    out = 0.0
+    for c in range(d):
+        piv = c
+        for r in range(c + 1, d):
+            if abs(w[r, c]) > abs(w[piv, c]):
+                piv = r
+        if w[piv, c] == 0.0:
+            return -np.inf
+        if piv != c:
+            for k in range(d):
+                w[c, k], w[piv, k] = w[piv, k], w[c, k]
+        out += math.log(abs(w[c, c]))
+        for r in range(c + 1, d):
+            f = w[r, c] / w[c, c]
+            for k in range(c, d):
+                w[r, k] -= f * w[c, k]
+    return out
+
+
+@njit(cache=True)
+def intersect(xa: F64, pa: F64, xb: F64, pb: F64, x: F64, p: F64) -> float:
+    """Covariance intersection of one pair of estimates (d,), (d, d) into ``x``, ``p``;
+    returns the weight ``w`` (see :func:`covariance_intersection`)."""
+    ia = invert(pa)
+    ib = invert(pb)
+    ld_sum = log_abs_det(ia + ib)
+    w = 0.5 * (1.0 - math.exp(log_abs_det(ib) - ld_sum) + math.exp(log_abs_det(ia) - ld_sum))
+    w = min(max(w, 0.0), 1.0)
+    cov = invert(w * ia + (1.0 - w) * ib)
+    info_x = w * (ia @ xa) + (1.0 - w) * (ib @ xb)
+    x[:] = cov @ info_x
+    p[:, :] = 0.5 * (cov + cov.T)
+    return w
+
+
+@njit(cache=True)
+def _intersect_many(xa: F64, pa: F64, xb: F64, pb: F64) -> tuple[F64, F64, F64]:
+    k = xa.shape[0]
+    x, p, w = np.empty_like(xa), np.empty_like(pa), np.empty(k)
+    for i in range(k):
+        w[i] = intersect(xa[i], pa[i], xb[i], pb[i], x[i], p[i])
+    return x, p, w
 
 
 def covariance_intersection(xa: F64, pa: F64, xb: F64, pb: F64) -> tuple[F64, F64, F64]:
@@ -33,7 +86,8 @@ def covariance_intersection(xa: F64, pa: F64, xb: F64, pb: F64) -> tuple[F64, F6
     two estimates; ``w`` is the closed-form "improved fast CI" weight of Fraenken and
     Hupper (FUSION 2005), ``w = (det(Ia + Ib) - det(Ib) + det(Ia)) / (2 det(Ia + Ib))``
     with ``I = P^-1``, which approximates the determinant-minimising weight without
-    a search.
+    a search (determinants of information matrices span many decades: the kernel works
+    with their logarithms).
 
     Parameters
     ----------
@@ -43,22 +97,54 @@ def covariance_intersection(xa: F64, pa: F64, xb: F64, pb: F64) -> tuple[F64, F6
     -------
     x (k, d), P (k, d, d), w (k,).
     """
-    k = xa.shape[0]
-    both = np.linalg.inv(np.concatenate([pa, pb]))
-    ia, ib = both[:k], both[k:]
-    # determinants of information matrices span many decades: work with their logs
-    _, ld = np.linalg.slogdet(np.concatenate([ia + ib, ia, ib]))
-    ld_sum, ld_a, ld_b = ld[:k], ld[k : 2 * k], ld[2 * k :]
-    w = np.clip(0.5 * (1.0 - np.exp(ld_b - ld_sum) + np.exp(ld_a - ld_sum)), 0.0, 1.0)
-    info = w[:, None, None] * ia + (1.0 - w)[:, None, None] * ib
-    p = np.linalg.inv(info)
-    x = np.einsum(
-        "kij,kj->ki",
-        p,
-        w[:, None] * np.einsum("kij,kj->ki", ia, xa)
-        + (1.0 - w)[:, None] * np.einsum("kij,kj->ki", ib, xb),
-    )
-    return x, 0.5 * (p + np.transpose(p, (0, 2, 1))), w
+
+    def c(a: F64) -> F64:
+        return np.ascontiguousarray(a, dtype=np.float64)
+
+    return _intersect_many(c(xa), c(pa), c(xb), c(pb))
+
+
+@njit(cache=True)
+def fuse_kernel(
+    own_x: F64, own_p: F64, other_x: F64, other_p: F64, gate_sigma: float
+) -> tuple[I64, F64, F64]:
+    """Associate a partner's tracks with one's own and fuse the pairs (kernel of :func:`fuse`).
+
+    Parameters
+    ----------
+    own_x, own_p : (n, 6), (n, 6, 6) own tracks; other_x, other_p : (m, 6), (m, 6, 6)
+        the partner's, at the same time.
+    gate_sigma : Mahalanobis gate on the position difference, also the cost of no match.
+
+    Returns
+    -------
+    a : (n,) the partner track fused into each own track, -1 for none.
+    x, p : the own tracks with the fused pairs replaced (new arrays).
+    """
+    n, m = own_x.shape[0], other_x.shape[0]
+    a = np.full(n, -1, np.int64)
+    if n == 0 or m == 0:
+        return a, own_x, own_p
+    other_var = -np.inf
+    for j in range(m):
+        other_var = max(other_var, other_p[j, 0, 0] + other_p[j, 1, 1] + other_p[j, 2, 2])
+    radius = np.empty(n)
+    for i in range(n):
+        pos_var = own_p[i, 0, 0] + own_p[i, 1, 1] + own_p[i, 2, 2]
+        radius[i] = gate_sigma * math.sqrt(pos_var + other_var)
+    ti, di = gate(np.ascontiguousarray(own_x[:, :3]), np.ascontiguousarray(other_x[:, :3]), radius)
+    if ti.size == 0:
+        return a, own_x, own_p
+    cost = np.empty(ti.size)
+    for k in range(ti.size):
+        s = own_p[ti[k], :3, :3] + other_p[di[k], :3, :3]
+        cost[k] = mahalanobis_one(own_x[ti[k], :3] - other_x[di[k], :3], invert(s))
+    a = assign(n, m, ti, di, cost, gate_sigma)
+    x, p = own_x.copy(), own_p.copy()
+    for i in range(n):
+        if a[i] >= 0:
+            intersect(own_x[i], own_p[i], other_x[a[i]], other_p[a[i]], x[i], p[i])
+    return a, x, p
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,24 +194,20 @@ class Fused:
 
 def fuse(own: Fused, other: Fused, gate: float) -> Fused:
     """Fuse a partner's picture ``other`` into ``own`` (both at the same time)."""
-    n, m = own.x.shape[0], other.x.shape[0]
+    m = other.x.shape[0]
     if m == 0:
         return own
-    a = np.full(n, -1, np.int64)
-    if n:
-        pos_var = np.trace(own.p[:, :3, :3], axis1=1, axis2=2)
-        other_var = float(np.trace(other.p[:, :3, :3], axis1=1, axis2=2).max())
-        ti, di = gate_pairs(own.x[:, :3], other.x[:, :3], gate * np.sqrt(pos_var + other_var))
-        if ti.size:
-            s = own.p[ti, :3, :3] + other.p[di, :3, :3]
-            d = mahalanobis(own.x[ti, :3] - other.x[di, :3], np.asarray(np.linalg.inv(s), float))
-            a = gnn(n, m, ti, di, d, gate)
+    a, x, p = fuse_kernel(
+        np.ascontiguousarray(own.x, dtype=np.float64),
+        np.ascontiguousarray(own.p, dtype=np.float64),
+        np.ascontiguousarray(other.x, dtype=np.float64),
+        np.ascontiguousarray(other.p, dtype=np.float64),
+        float(gate),
+    )
     hit = np.flatnonzero(a >= 0)
-    x, p = own.x.copy(), own.p.copy()
     t_hit, sources, updates = own.t_hit_s.copy(), own.sources.copy(), own.updates.copy()
     if hit.size:
         j = a[hit]
-        x[hit], p[hit], _ = covariance_intersection(own.x[hit], own.p[hit], other.x[j], other.p[j])
         t_hit[hit] = np.maximum(t_hit[hit], other.t_hit_s[j])
         sources[hit] += other.sources[j]
         updates[hit] += other.updates[j]

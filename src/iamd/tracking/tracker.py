@@ -21,20 +21,36 @@ simulation). Tracks faster than ``ballistic_speed_m_s`` are predicted with gravi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
-from iamd.tracking.association import gate_pairs, gnn, mahalanobis
-from iamd.tracking.filters import predict, rae_covariance_ecef, rae_model, update, wrap_angle
+from iamd.tracking.association import assign, gate, mahalanobis_one
+from iamd.tracking.filters import (
+    innovation_cov,
+    invert,
+    predict,
+    rae_covariance_ecef,
+    rae_model,
+    rae_one,
+    update_one,
+    wrap_angle,
+)
 from iamd.tracking.ideal import MotionModel
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 BOOL = NDArray[np.bool_]
+
+POSITION = 0
+"""Measurement model code: Cartesian position with independent noise."""
+RADAR = 1
+"""Measurement model code: range, azimuth and elevation from a site."""
 
 
 class MeasurementModel(Protocol):
@@ -64,6 +80,11 @@ class MeasurementModel(Protocol):
         """An upper bound of the position covariance trace over measurements ``z``, m^2."""
         ...
 
+    def kernel_model(self) -> tuple[int, F64, F64, F64]:
+        """The model for the compiled tracker: its code (``POSITION`` or ``RADAR``), the
+        site (3,) m, the ECEF-to-ENU rotation (3, 3) and the noise deviations (3,)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PositionSensor:
@@ -90,6 +111,9 @@ class PositionSensor:
 
     def max_position_var(self, z: F64) -> float:
         return float(np.sum(self.sigma_m**2))
+
+    def kernel_model(self) -> tuple[int, F64, F64, F64]:
+        return POSITION, np.zeros(3), np.eye(3), np.asarray(self.sigma_m, dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +155,12 @@ class RadarSensor:
     def max_position_var(self, z: F64) -> float:
         r = float(z[:, 0].max())
         return float(self.sigma[0] ** 2 + r * r * (self.sigma[1] ** 2 + self.sigma[2] ** 2))
+
+    def kernel_model(self) -> tuple[int, F64, F64, F64]:
+        def c(a: F64) -> F64:
+            return np.ascontiguousarray(a, dtype=np.float64)
+
+        return RADAR, c(self.site_ecef_m), c(self.rot), c(self.sigma)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +329,88 @@ def predict_tracks(
     return predict(tr.x, tr.p, t_s - tr.t_s, q, ballistic, beta)
 
 
+@njit(cache=True)
+def _measure(kind: int, x: F64, site_ecef_m: F64, rot: F64, z: F64, h: F64) -> None:
+    """Predicted measurement of one state (6,) into ``z`` (3,), its Jacobian into ``h`` (3, 6)."""
+    if kind == RADAR:
+        rae_one(x, site_ecef_m, rot, z, h)
+        return
+    h[:] = 0.0
+    for c in range(3):
+        z[c] = x[c]
+        h[c, c] = 1.0
+
+
+@njit(cache=True)
+def _residual(kind: int, z: F64, z_hat: F64, out: F64) -> None:
+    """Measurement minus prediction (3,), the angles of a radar wrapped to [-pi, pi)."""
+    for c in range(3):
+        out[c] = z[c] - z_hat[c]
+    if kind == RADAR:
+        for c in range(1, 3):
+            out[c] = (out[c] + math.pi) % (2 * math.pi) - math.pi
+
+
+@njit(cache=True)
+def associate(
+    x: F64,
+    p: F64,
+    z: F64,
+    z_pos: F64,
+    radius_m: F64,
+    kind: int,
+    site_ecef_m: F64,
+    rot: F64,
+    sigma: F64,
+    missed: float,
+) -> tuple[I64, F64, F64]:
+    """GNN of tracks with one scan's detections, and the EKF update of those assigned.
+
+    Parameters
+    ----------
+    x, p : (n, 6) states and (n, 6, 6) covariances predicted to the scan time.
+    z : (m, 3) detections as measured; z_pos : (m, 3) their positions, m.
+    radius_m : (n,) Euclidean pre-gate of each track, m.
+    kind, site_ecef_m, rot, sigma : the measurement model (:meth:`RadarSensor.kernel_model`).
+    missed : Mahalanobis gate, also the cost of leaving a track unassigned.
+
+    Returns
+    -------
+    a : (n,) the detection assigned to each track, -1 for none.
+    x, p : the states and covariances, updated where assigned (new arrays).
+    """
+    n, m = x.shape[0], z.shape[0]
+    out = np.full(n, -1, np.int64)
+    if n == 0 or m == 0:
+        return out, x, p
+    ti, di = gate(np.ascontiguousarray(x[:, :3]), z_pos, radius_m)
+    if ti.size == 0:
+        return out, x, p
+    r = np.diag(sigma**2)
+    z_hat = np.empty((n, 3))
+    h = np.empty((n, 3, 6))
+    s_inv = np.empty((n, 3, 3))
+    done = np.zeros(n, np.bool_)
+    v = np.empty(3)
+    cost = np.empty(ti.size)
+    for k in range(ti.size):
+        t = ti[k]
+        if not done[t]:
+            _measure(kind, x[t], site_ecef_m, rot, z_hat[t], h[t])
+            s_inv[t] = invert(innovation_cov(p[t], h[t], r))
+            done[t] = True
+        _residual(kind, z[di[k]], z_hat[t], v)
+        cost[k] = mahalanobis_one(v, s_inv[t])
+    out = assign(n, m, ti, di, cost, missed)
+    x = x.copy()
+    p = p.copy()
+    for t in range(n):
+        if out[t] >= 0:
+            _residual(kind, z[out[t]], z_hat[t], v)
+            update_one(x[t], p[t], v, h[t], r)
+    return out, x, p
+
+
 def _associate(
     x: F64,
     p: F64,
@@ -309,38 +421,23 @@ def _associate(
     cfg: TrackerConfig,
 ) -> tuple[I64, F64, F64]:
     """GNN of tracks (x, p) with detections; returns (assignment, updated x, updated p)."""
-    n = x.shape[0]
-    if n == 0 or z.shape[0] == 0:
-        return np.full(n, -1, np.int64), x, p
-    radius: float | F64
     if cfg.gate_radius_m is None:
         radius = cfg.missed_distance * np.sqrt(np.trace(p[:, :3, :3], axis1=1, axis2=2) + z_var_m2)
     else:
-        radius = cfg.gate_radius_m
-    ti, di = gate_pairs(x[:, :3], z_pos, radius)
-    a = np.full(n, -1, np.int64)
-    if ti.size == 0:
-        return a, x, p
-    z_hat, h = model.predict(x)
-    ht = np.transpose(h, (0, 2, 1))
-    s = h @ p @ ht + model.noise(n)
-    users = np.unique(ti)
-    s_inv = np.zeros_like(s)
-    s_inv[users] = np.linalg.inv(s[users])
-    d = mahalanobis(model.residual(z[di], z_hat[ti]), s_inv[ti])
-    a = gnn(n, z.shape[0], ti, di, d, cfg.missed_distance)
-    hit = np.flatnonzero(a >= 0)
-    if hit.size:
-        x = x.copy()
-        p = p.copy()
-        x[hit], p[hit], _ = update(
-            x[hit],
-            p[hit],
-            model.residual(z[a[hit]], z_hat[hit]),
-            h[hit],
-            model.noise(hit.size),
-        )
-    return a, x, p
+        radius = np.full(x.shape[0], cfg.gate_radius_m)
+    kind, site, rot, sigma = model.kernel_model()
+    return associate(
+        np.ascontiguousarray(x),
+        np.ascontiguousarray(p),
+        np.ascontiguousarray(z, dtype=np.float64),
+        np.ascontiguousarray(z_pos, dtype=np.float64),
+        radius,
+        kind,
+        site,
+        rot,
+        sigma,
+        float(cfg.missed_distance),
+    )
 
 
 def step(
