@@ -1,6 +1,6 @@
 """Gating and global-nearest-neighbour assignment of detections to tracks, compiled.
 
-Gating is two-stage: a uniform grid of cells one gate radius wide (spatial hashing)
+Gating is two-stage: a uniform grid of cells two gate radii wide (spatial hashing)
 finds every (track, detection) pair within a Euclidean radius of the track's predicted
 position, near-linear in the number of objects for spread-out raids, then the
 Mahalanobis distance of each surviving pair decides. The assignment problem is split
@@ -190,9 +190,12 @@ def _gate_brute(pred_m: F64, det_m: F64, r_m: F64) -> tuple[I64, I64]:
 
 @njit(cache=True)
 def _gate_grid(pred_m: F64, det_m: F64, r_m: F64) -> tuple[I64, I64]:
-    """Pairs within ``r_m`` by a 3-D grid of cells ``max(r_m)`` wide over the detections."""
+    """Pairs within ``r_m`` by a 3-D grid of cells ``2 max(r_m)`` wide over the detections.
+
+    A ball of radius r around a point lies in the point's cell and, on each axis, the
+    neighbouring cell on the side of the nearer face: eight cells to look in."""
     n, m = pred_m.shape[0], det_m.shape[0]
-    cell = r_m.max()
+    cell = 2.0 * r_m.max()
     lo = np.empty(3)
     dims = np.empty(3, np.int64)
     total = 1.0
@@ -208,39 +211,63 @@ def _gate_grid(pred_m: F64, det_m: F64, r_m: F64) -> tuple[I64, I64]:
         for c in range(3):
             k = k * dims[c] + int((det_m[j, c] - lo[c]) / cell)
         key[j] = k
-    order = np.argsort(key, kind="mergesort")
-    sorted_key = key[order]
+    # detections grouped by cell: a counting sort with a table of cell starts when the
+    # grid is small enough, else a sort and binary searches
+    dense = total <= 8 * m + 65536
+    if dense:
+        start = np.zeros(int(total) + 1, np.int64)
+        for j in range(m):
+            start[key[j] + 1] += 1
+        for q in range(int(total)):
+            start[q + 1] += start[q]
+        order = np.empty(m, np.int64)
+        fill = start[:-1].copy()
+        for j in range(m):
+            order[fill[key[j]]] = j
+            fill[key[j]] += 1
+        sorted_key = key  # unused
+    else:
+        start = np.zeros(1, np.int64)  # unused
+        order = np.argsort(key, kind="mergesort")
+        sorted_key = key[order]
     ti = np.empty(16, np.int64)
     di = np.empty(16, np.int64)
     found = np.empty(16, np.int64)
+    cells = np.empty((3, 2), np.int64)
     n_pairs = 0
     for i in range(n):
         r2 = r_m[i] * r_m[i]
-        base = np.empty(3, np.int64)
         for c in range(3):
-            base[c] = math.floor((pred_m[i, c] - lo[c]) / cell)
+            f = (pred_m[i, c] - lo[c]) / cell
+            base = math.floor(f)
+            cells[c, 0] = base
+            cells[c, 1] = base - 1 if f - base < 0.5 else base + 1
         n_found = 0
-        for ox in range(-1, 2):
-            gx = base[0] + ox
+        for a in range(2):
+            gx = cells[0, a]
             if gx < 0 or gx >= dims[0]:
                 continue
-            for oy in range(-1, 2):
-                gy = base[1] + oy
+            for b in range(2):
+                gy = cells[1, b]
                 if gy < 0 or gy >= dims[1]:
                     continue
-                for oz in range(-1, 2):
-                    gz = base[2] + oz
+                for e in range(2):
+                    gz = cells[2, e]
                     if gz < 0 or gz >= dims[2]:
                         continue
                     k = (gx * dims[1] + gy) * dims[2] + gz
-                    s = np.searchsorted(sorted_key, k)
-                    while s < m and sorted_key[s] == k:
+                    if dense:
+                        s, end = start[k], start[k + 1]
+                    else:
+                        s = np.searchsorted(sorted_key, k)
+                        end = np.searchsorted(sorted_key, k, side="right")
+                    while s < end:
                         j = order[s]
                         s += 1
                         d2 = 0.0
                         for c in range(3):
-                            e = pred_m[i, c] - det_m[j, c]
-                            d2 += e * e
+                            dc = pred_m[i, c] - det_m[j, c]
+                            d2 += dc * dc
                         if d2 <= r2:
                             if n_found == found.size:
                                 found = np.concatenate((found, np.empty(n_found, np.int64)))

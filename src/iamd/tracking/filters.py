@@ -137,14 +137,16 @@ def rae_one(x: F64, site_ecef_m: F64, rot: F64, z: F64, h: F64) -> None:
     z[0] = r
     z[1] = math.atan2(e, nn) % (2 * math.pi)
     z[2] = math.atan2(u, hor)
-    j = np.empty((3, 3))
-    j[0, 0], j[0, 1], j[0, 2] = e / r, nn / r, u / r
-    j[1, 0], j[1, 1], j[1, 2] = nn / hor2, -e / hor2, 0.0
-    j[2, 0], j[2, 1], j[2, 2] = -e * u / (r2 * hor), -nn * u / (r2 * hor), hor / r2
-    for a in range(3):
-        for b in range(3):
-            h[a, b] = j[a, 0] * rot[0, b] + j[a, 1] * rot[1, b] + j[a, 2] * rot[2, b]
-            h[a, 3 + b] = 0.0
+    j00, j01, j02 = e / r, nn / r, u / r
+    j10, j11, j12 = nn / hor2, -e / hor2, 0.0
+    j20, j21, j22 = -e * u / (r2 * hor), -nn * u / (r2 * hor), hor / r2
+    for b in range(3):
+        h[0, b] = j00 * rot[0, b] + j01 * rot[1, b] + j02 * rot[2, b]
+        h[1, b] = j10 * rot[0, b] + j11 * rot[1, b] + j12 * rot[2, b]
+        h[2, b] = j20 * rot[0, b] + j21 * rot[1, b] + j22 * rot[2, b]
+        h[0, 3 + b] = 0.0
+        h[1, 3 + b] = 0.0
+        h[2, 3 + b] = 0.0
 
 
 @njit(cache=True)
@@ -174,69 +176,114 @@ def rae_model(x: F64, site_ecef_m: F64, rot: F64) -> tuple[F64, F64]:
 
 
 @njit(cache=True)
-def invert(a: F64) -> F64:
-    """Inverse of a small square matrix (m, m) by Gauss-Jordan elimination with partial
-    pivoting (a singular matrix gives inf or nan entries)."""
+def invert_into(a: F64, out: F64, work: F64) -> None:
+    """Inverse of a small square matrix ``a`` (m, m) into ``out`` by Gauss-Jordan
+    elimination with partial pivoting (``work`` (m, m) is scratch; a singular matrix
+    gives inf or nan entries)."""
     m = a.shape[0]
-    w = a.copy()
-    out = np.eye(m)
+    for r in range(m):
+        for c in range(m):
+            work[r, c] = a[r, c]
+            out[r, c] = 1.0 if r == c else 0.0
     for c in range(m):
         piv = c
         for r in range(c + 1, m):
-            if abs(w[r, c]) > abs(w[piv, c]):
+            if abs(work[r, c]) > abs(work[piv, c]):
                 piv = r
         if piv != c:
             for k in range(m):
-                w[c, k], w[piv, k] = w[piv, k], w[c, k]
+                work[c, k], work[piv, k] = work[piv, k], work[c, k]
                 out[c, k], out[piv, k] = out[piv, k], out[c, k]
-        f = 1.0 / w[c, c]
+        f = 1.0 / work[c, c]
         for k in range(m):
-            w[c, k] *= f
+            work[c, k] *= f
             out[c, k] *= f
         for r in range(m):
-            if r != c and w[r, c] != 0.0:
-                g = w[r, c]
+            if r != c and work[r, c] != 0.0:
+                g = work[r, c]
                 for k in range(m):
-                    w[r, k] -= g * w[c, k]
+                    work[r, k] -= g * work[c, k]
                     out[r, k] -= g * out[c, k]
+
+
+@njit(cache=True)
+def invert(a: F64) -> F64:
+    """Inverse of a small square matrix (m, m); see :func:`invert_into`."""
+    out = np.empty_like(a)
+    invert_into(a, out, np.empty_like(a))
     return out
 
 
 @njit(cache=True)
-def innovation_cov(p: F64, h: F64, r: F64) -> F64:
-    """``S = H P H' + R`` (m, m) of one state: ``p`` (6, 6), ``h`` (m, 6), ``r`` (m, m)."""
+def innovation_cov_into(p: F64, h: F64, r: F64, out: F64) -> None:
+    """``S = H P H' + R`` (m, m) of one state into ``out``: ``p`` (6, 6), ``h`` (m, 6),
+    ``r`` (m, m)."""
     m = h.shape[0]
-    hp = h @ p
-    s = r.copy()
     for a in range(m):
         for b in range(m):
-            acc = 0.0
+            acc = r[a, b]
             for c in range(6):
-                acc += hp[a, c] * h[b, c]
-            s[a, b] += acc
-    return s
+                if h[a, c] != 0.0:
+                    row = 0.0
+                    for d in range(6):
+                        row += p[c, d] * h[b, d]
+                    acc += h[a, c] * row
+            out[a, b] = acc
 
 
 @njit(cache=True)
-def update_one(x: F64, p: F64, innovation: F64, h: F64, r: F64) -> float:
-    """Kalman update of one state (6,) and covariance (6, 6) in place; returns the NIS.
+def innovation_cov(p: F64, h: F64, r: F64) -> F64:
+    """``S = H P H' + R`` (m, m) of one state; see :func:`innovation_cov_into`."""
+    out = np.empty_like(r)
+    innovation_cov_into(p, h, r, out)
+    return out
 
-    The covariance update is :math:`P - K S K^T`, symmetrised; with the optimal gain it
-    equals the Joseph form and costs half as much.
+
+@njit(cache=True)
+def gain_update(x: F64, p: F64, innovation: F64, h: F64, s_inv: F64, pht: F64, k: F64) -> None:
+    """Kalman update of one state (6,) and covariance (6, 6) in place, given ``S^-1`` (m, m).
+
+    ``x += K v`` and ``P -= K (P H')'``, symmetrised, with ``K = P H' S^-1``; with the
+    optimal gain this equals the Joseph form and costs half as much. ``pht`` and ``k``
+    (6, m) are scratch.
     """
     m = h.shape[0]
-    s_inv = invert(innovation_cov(p, h, r))
-    pht = p @ h.T  # (6, m)
-    k = pht @ s_inv  # (6, m)
+    for a in range(6):
+        for b in range(m):
+            acc = 0.0
+            for c in range(6):
+                acc += p[a, c] * h[b, c]
+            pht[a, b] = acc
+    for a in range(6):
+        for b in range(m):
+            acc = 0.0
+            for c in range(m):
+                acc += pht[a, c] * s_inv[c, b]
+            k[a, b] = acc
     for a in range(6):
         acc = 0.0
         for b in range(m):
             acc += k[a, b] * innovation[b]
         x[a] += acc
-    p_new = p - k @ pht.T
     for a in range(6):
-        for b in range(6):
-            p[a, b] = 0.5 * (p_new[a, b] + p_new[b, a])
+        for b in range(a, 6):
+            kab = 0.0
+            kba = 0.0
+            for c in range(m):
+                kab += k[a, c] * pht[b, c]
+                kba += k[b, c] * pht[a, c]
+            v = 0.5 * ((p[a, b] - kab) + (p[b, a] - kba))
+            p[a, b] = v
+            p[b, a] = v
+
+
+@njit(cache=True)
+def update_one(x: F64, p: F64, innovation: F64, h: F64, r: F64) -> float:
+    """Kalman update of one state (6,) and covariance (6, 6) in place; returns the NIS
+    (see :func:`gain_update`)."""
+    m = h.shape[0]
+    s_inv = invert(innovation_cov(p, h, r))
+    gain_update(x, p, innovation, h, s_inv, np.empty((6, m)), np.empty((6, m)))
     nis = 0.0
     for a in range(m):
         for b in range(m):

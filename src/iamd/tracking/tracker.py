@@ -32,13 +32,13 @@ from numpy.typing import NDArray
 
 from iamd.tracking.association import assign, gate, mahalanobis_one
 from iamd.tracking.filters import (
-    innovation_cov,
-    invert,
+    gain_update,
+    innovation_cov_into,
+    invert_into,
     predict,
     rae_covariance_ecef,
     rae_model,
     rae_one,
-    update_one,
     wrap_angle,
 )
 from iamd.tracking.ideal import MotionModel
@@ -390,6 +390,8 @@ def associate(
     z_hat = np.empty((n, 3))
     h = np.empty((n, 3, 6))
     s_inv = np.empty((n, 3, 3))
+    s = np.empty((3, 3))
+    work = np.empty((3, 3))
     done = np.zeros(n, np.bool_)
     v = np.empty(3)
     cost = np.empty(ti.size)
@@ -397,17 +399,20 @@ def associate(
         t = ti[k]
         if not done[t]:
             _measure(kind, x[t], site_ecef_m, rot, z_hat[t], h[t])
-            s_inv[t] = invert(innovation_cov(p[t], h[t], r))
+            innovation_cov_into(p[t], h[t], r, s)
+            invert_into(s, s_inv[t], work)
             done[t] = True
         _residual(kind, z[di[k]], z_hat[t], v)
         cost[k] = mahalanobis_one(v, s_inv[t])
     out = assign(n, m, ti, di, cost, missed)
     x = x.copy()
     p = p.copy()
+    pht = np.empty((6, 3))
+    gain = np.empty((6, 3))
     for t in range(n):
-        if out[t] >= 0:
+        if out[t] >= 0:  # S^-1 is the one computed from the same P and H above
             _residual(kind, z[out[t]], z_hat[t], v)
-            update_one(x[t], p[t], v, h[t], r)
+            gain_update(x[t], p[t], v, h[t], s_inv[t], pht, gain)
     return out, x, p
 
 
