@@ -241,6 +241,19 @@ def measure_numpy(model: MeasurementModel, x: F64) -> tuple[F64, F64]:
     return x[:, :3], h
 
 
+def residual_numpy(model: MeasurementModel, z: F64, z_hat: F64) -> F64:
+    """Measurement minus prediction (k, 3), a radar's angles wrapped to [-pi, pi)."""
+    v = z - z_hat
+    if model.kernel_model()[0] == RADAR:
+        v[:, 1:] = (v[:, 1:] + np.pi) % (2 * np.pi) - np.pi
+    return v
+
+
+def noise_numpy(model: MeasurementModel, k: int) -> F64:
+    """Measurement covariance (k, 3, 3)."""
+    return np.broadcast_to(np.diag(model.kernel_model()[3] ** 2), (k, 3, 3))
+
+
 def associate_numpy(
     x: F64,
     p: F64,
@@ -265,11 +278,11 @@ def associate_numpy(
         return a, x, p
     z_hat, h = measure_numpy(model, x)
     ht = np.transpose(h, (0, 2, 1))
-    s = h @ p @ ht + model.noise(n)
+    s = h @ p @ ht + noise_numpy(model, n)
     users = np.unique(ti)
     s_inv = np.zeros_like(s)
     s_inv[users] = np.linalg.inv(s[users])
-    d = mahalanobis(model.residual(z[di], z_hat[ti]), s_inv[ti])
+    d = mahalanobis(residual_numpy(model, z[di], z_hat[ti]), s_inv[ti])
     a = gnn_numpy(n, z.shape[0], ti, di, d, cfg.missed_distance)
     hit = np.flatnonzero(a >= 0)
     if hit.size:
@@ -278,9 +291,9 @@ def associate_numpy(
         x[hit], p[hit], _ = update_numpy(
             x[hit],
             p[hit],
-            model.residual(z[a[hit]], z_hat[hit]),
+            residual_numpy(model, z[a[hit]], z_hat[hit]),
             h[hit],
-            model.noise(hit.size),
+            noise_numpy(model, hit.size),
         )
     return a, x, p
 

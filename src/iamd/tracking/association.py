@@ -343,12 +343,6 @@ def mahalanobis_one(v: F64, s_inv: F64) -> float:
     return math.sqrt(max(d2, 0.0))
 
 
-def mahalanobis(innovation: F64, s_inv: F64) -> F64:
-    """Mahalanobis distance sqrt(v' S^-1 v) of innovations ``v`` (k, m) with ``S^-1`` (k, m, m)."""
-    d2 = np.einsum("ki,kij,kj->k", innovation, s_inv, innovation)
-    return np.asarray(np.sqrt(np.maximum(d2, 0.0)))
-
-
 @njit(cache=True)
 def _solve_cluster(out: I64, ti: I64, di: I64, cost: F64, missed: float) -> None:
     """Exact assignment of one set of candidate pairs (k,), written into ``out``.

@@ -37,9 +37,7 @@ from iamd.tracking.filters import (
     invert_into,
     predict,
     rae_covariance_ecef,
-    rae_model,
     rae_one,
-    wrap_angle,
 )
 from iamd.tracking.ideal import MotionModel
 
@@ -55,18 +53,6 @@ RADAR = 1
 
 class MeasurementModel(Protocol):
     """How one sensor's scan measures states."""
-
-    def predict(self, x: F64) -> tuple[F64, F64]:
-        """Predicted measurements (n, m) of states ``x`` (n, 6) and the Jacobian (n, m, 6)."""
-        ...
-
-    def residual(self, z: F64, z_hat: F64) -> F64:
-        """Measurement minus prediction, (k, m), angles wrapped."""
-        ...
-
-    def noise(self, k: int) -> F64:
-        """Measurement covariance (k, m, m)."""
-        ...
 
     def to_position(self, z: F64) -> F64:
         """Positions (k, 3) m of measurements."""
@@ -92,22 +78,11 @@ class PositionSensor:
 
     sigma_m: F64
 
-    def predict(self, x: F64) -> tuple[F64, F64]:
-        h = np.zeros((x.shape[0], 3, 6))
-        h[:, :, :3] = np.eye(3)
-        return x[:, :3], h
-
-    def residual(self, z: F64, z_hat: F64) -> F64:
-        return z - z_hat
-
-    def noise(self, k: int) -> F64:
-        return np.broadcast_to(np.diag(self.sigma_m**2), (k, 3, 3))
-
     def to_position(self, z: F64) -> F64:
         return z
 
     def position_cov(self, z: F64) -> F64:
-        return self.noise(z.shape[0])
+        return np.broadcast_to(np.diag(self.sigma_m**2), (z.shape[0], 3, 3))
 
     def max_position_var(self, z: F64) -> float:
         return float(np.sum(self.sigma_m**2))
@@ -130,17 +105,6 @@ class RadarSensor:
     site_ecef_m: F64
     rot: F64
     sigma: F64
-
-    def predict(self, x: F64) -> tuple[F64, F64]:
-        return rae_model(x, self.site_ecef_m, self.rot)
-
-    def residual(self, z: F64, z_hat: F64) -> F64:
-        v = z - z_hat
-        v[:, 1:] = wrap_angle(v[:, 1:])
-        return v
-
-    def noise(self, k: int) -> F64:
-        return np.broadcast_to(np.diag(self.sigma**2), (k, 3, 3))
 
     def to_position(self, z: F64) -> F64:
         r, az, el = z[:, 0], z[:, 1], z[:, 2]
