@@ -1,9 +1,12 @@
 """The NumPy and SciPy tracking code that the compiled kernels replaced, kept as their
 oracles: k-d tree gating (``cKDTree``), clustered GNN (``connected_components`` and
 ``linear_sum_assignment``), the batched EKF prediction, the range/azimuth/elevation model
-and update, the tracker's association of one scan, and the fusion of a partner's picture."""
+and update, the tracker's association of one scan and its whole step, and the fusion of
+a partner's picture."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,10 +19,19 @@ from iamd.physics.atmosphere import density_kg_m3
 from iamd.physics.ballistic import acceleration, altitude_m
 from iamd.tracking.filters import MAX_DRAG_STEP, MAX_STEPS, SINGLE_STEP_S
 from iamd.tracking.fusion import Fused
-from iamd.tracking.tracker import RADAR, MeasurementModel, TrackerConfig
+from iamd.tracking.ideal import MotionModel
+from iamd.tracking.tracker import (
+    RADAR,
+    MeasurementModel,
+    StepReport,
+    TrackerConfig,
+    Tracks,
+    motion_of,
+)
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+BOOL = NDArray[np.bool_]
 
 DENSE_PAIRS = 4096
 SMALL_PAIRS = 200
@@ -372,3 +384,128 @@ def fuse_numpy(own: Fused, other: Fused, gate: float) -> Fused:
         sources=np.concatenate([sources, other.sources[rest]]),
         updates=np.concatenate([updates, other.updates[rest]]),
     )
+
+
+def predict_tracks_numpy(
+    tr: Tracks, t_s: float, cfg: TrackerConfig, motion: MotionModel | None = None
+) -> tuple[F64, F64]:
+    """As :func:`iamd.tracking.tracker.predict_tracks`, on :func:`predict_numpy`."""
+    if len(tr) == 0:
+        return tr.x, tr.p
+    q, ballistic, beta = motion_of(tr.x, tr.label, cfg, motion)
+    return predict_numpy(tr.x, tr.p, t_s - tr.t_s, q, ballistic, beta)
+
+
+def step_numpy(
+    tr: Tracks,
+    t_s: float,
+    z: F64,
+    model: MeasurementModel,
+    cfg: TrackerConfig,
+    det_label: I64 | None = None,
+    in_view: BOOL | Callable[[F64], BOOL] | None = None,
+    motion: MotionModel | None = None,
+) -> tuple[Tracks, StepReport]:
+    """Absorb one scan's detections ``z`` (m, k) taken at ``t_s``.
+
+    ``det_label`` (m,) are truth labels carried along for scoring; ``in_view`` (n,)
+    marks the tracks the sensor could have seen (default all), or is a function of
+    their predicted positions (n, 3) returning that mask: only those count a miss.
+    ``motion`` gives labelled tracks their class's motion model (see :func:`motion_of`).
+
+    Raises
+    ------
+    ValueError
+        If a detection is not finite or the scan is older than a track.
+    """
+    z = np.asarray(z, dtype=float)
+    m = z.shape[0]
+    if m and not np.isfinite(z).all():
+        bad = int(np.flatnonzero(~np.isfinite(z).all(axis=1))[0])
+        raise ValueError(f"detection {bad} of the scan at t={t_s} s is not finite: {z[bad]}")
+    if len(tr) and t_s < tr.t_s.max() - 1e-9:
+        raise ValueError(f"scan at t={t_s} s is older than the tracks (t={tr.t_s.max()} s)")
+    labels = np.full(m, -1, np.int64) if det_label is None else np.asarray(det_label, np.int64)
+    z_pos = model.to_position(z) if m else np.zeros((0, 3))
+    z_var = model.max_position_var(z) if m else 0.0
+    x, p = predict_tracks_numpy(tr, t_s, cfg, motion)
+    if in_view is None:
+        view = np.ones(len(tr), bool)
+    elif callable(in_view):
+        view = np.asarray(in_view(x[:, :3]), bool) if len(tr) else np.zeros(0, bool)
+    else:
+        view = np.asarray(in_view, bool)
+    conf = np.flatnonzero(tr.confirmed)
+    tent = np.flatnonzero(~tr.confirmed)
+    updates = tr.updates.copy()
+    misses = tr.misses.copy()
+    label = tr.label.copy()
+
+    # confirmed tracks take their detections first
+    a1, x[conf], p[conf] = associate_numpy(x[conf], p[conf], z, z_pos, z_var, model, cfg)
+    used = np.zeros(m, bool)
+    hit1 = a1 >= 0
+    used[a1[hit1]] = True
+    updates[conf[hit1]] += 1
+    misses[conf] = np.where(hit1, 0, misses[conf] + view[conf])
+    label[conf[hit1]] = labels[a1[hit1]]
+
+    # tentative tracks get the rest
+    free = np.flatnonzero(~used)
+    a2, x[tent], p[tent] = associate_numpy(
+        x[tent], p[tent], z[free], z_pos[free], z_var, model, cfg
+    )
+    hit2 = a2 >= 0
+    used[free[a2[hit2]]] = True
+    updates[tent[hit2]] += 1
+    misses[tent] = np.where(hit2, 0, misses[tent] + view[tent])
+    label[tent[hit2]] = labels[free[a2[hit2]]]
+    scans = tr.scans + (view | (updates > tr.updates))
+    t_hit = np.where(updates > tr.updates, t_s, tr.t_hit_s)
+
+    pos_var = np.trace(p[:, :3, :3], axis1=1, axis2=2)
+    keep = np.ones(len(tr), bool)
+    lost = pos_var[conf] > cfg.delete_pos_var_m2
+    if cfg.max_misses is not None:
+        lost |= misses[conf] >= cfg.max_misses
+    keep[conf[lost]] = False
+    promote = tent[updates[tent] >= cfg.confirm_m]
+    confirmed = tr.confirmed.copy()
+    confirmed[promote] = True
+    still = tent[updates[tent] < cfg.confirm_m]
+    drop = pos_var[still] > cfg.delete_pos_var_m2
+    if cfg.confirm_n is not None:
+        drop |= scans[still] >= cfg.confirm_n
+    keep[still[drop]] = False
+
+    # new tentative tracks on the detections nobody took
+    new = np.flatnonzero(~used)
+    k = new.size
+    x0 = np.zeros((k, 6))
+    x0[:, :3] = z_pos[new]
+    p0 = np.zeros((k, 6, 6))
+    if k:
+        p0[:, :3, :3] = model.position_cov(z[new])
+    p0[:, 3:, 3:] = np.eye(3) * cfg.init_speed_sigma_m_s**2
+    ids = tr.next_id + np.arange(k, dtype=np.int64)
+    out = Tracks(
+        x=np.concatenate([x[keep], x0]),
+        p=np.concatenate([p[keep], p0]),
+        t_s=np.full(int(keep.sum()) + k, float(t_s)),
+        track_id=np.concatenate([tr.track_id[keep], ids]),
+        # with confirm_m = 1 a single detection confirms a track
+        confirmed=np.concatenate([confirmed[keep], np.full(k, cfg.confirm_m <= 1)]),
+        updates=np.concatenate([updates[keep], np.ones(k, np.int64)]),
+        misses=np.concatenate([misses[keep], np.zeros(k, np.int64)]),
+        scans=np.concatenate([scans[keep], np.zeros(k, np.int64)]),
+        t_hit_s=np.concatenate([t_hit[keep], np.full(k, float(t_s))]),
+        label=np.concatenate([label[keep], labels[new]]),
+        next_id=tr.next_id + k,
+    )
+    report = StepReport(
+        confirmed_ids=np.concatenate(
+            [tr.track_id[promote], ids if cfg.confirm_m <= 1 else ids[:0]]
+        ),
+        deleted_ids=tr.track_id[conf[lost]],
+    )
+    return out, report

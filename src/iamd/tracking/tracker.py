@@ -380,32 +380,150 @@ def associate(
     return out, x, p
 
 
-def _associate(
+@njit(cache=True)
+def absorb(
     x: F64,
     p: F64,
+    track_id: I64,
+    confirmed: BOOL,
+    updates: I64,
+    misses: I64,
+    scans: I64,
+    t_hit_s: F64,
+    label: I64,
+    next_id: int,
+    t_s: float,
     z: F64,
     z_pos: F64,
+    z_cov: F64,
+    det_label: I64,
+    view: BOOL,
     z_var_m2: float,
-    model: MeasurementModel,
-    cfg: TrackerConfig,
-) -> tuple[I64, F64, F64]:
-    """GNN of tracks (x, p) with detections; returns (assignment, updated x, updated p)."""
-    if cfg.gate_radius_m is None:
-        radius = cfg.missed_distance * np.sqrt(np.trace(p[:, :3, :3], axis1=1, axis2=2) + z_var_m2)
-    else:
-        radius = np.full(x.shape[0], cfg.gate_radius_m)
-    kind, site, rot, sigma = model.kernel_model()
-    return associate(
-        np.ascontiguousarray(x),
-        np.ascontiguousarray(p),
-        np.ascontiguousarray(z, dtype=np.float64),
-        np.ascontiguousarray(z_pos, dtype=np.float64),
-        radius,
-        kind,
-        site,
-        rot,
-        sigma,
-        float(cfg.missed_distance),
+    model: tuple[int, F64, F64, F64],
+    figures: tuple[float, float, float, float],
+    counts: tuple[int, int, int],
+) -> tuple[F64, F64, F64, I64, BOOL, I64, I64, I64, F64, I64, int, I64, I64]:
+    """Steps 2-5 of :func:`step` on tracks already predicted to the scan time.
+
+    Parameters
+    ----------
+    x, p, ... label, next_id : the track table's columns (see :class:`Tracks`), with the
+        states and covariances predicted to ``t_s`` (those two are updated in place).
+    z, z_pos, z_cov : (m, 3) the detections as measured, (m, 3) their positions, m, and
+        (m, 3, 3) the positions' covariances.
+    det_label : (m,) truth labels of the detections; view : (n,) tracks in the sensor's view.
+    z_var_m2 : bound on the detections' position variance (the per-track gate's size).
+    model : the measurement model (:meth:`MeasurementModel.kernel_model`).
+    figures : gate radius m (nan: sized per track), Mahalanobis gate, deletion variance
+        m^2, velocity deviation of a new track m/s.
+    counts : ``max_misses``, ``confirm_m`` and ``confirm_n`` of the configuration (-1: none).
+
+    Returns
+    -------
+    The new table's ten columns and next identity, the identities confirmed in this scan
+    and the identities of confirmed tracks deleted.
+    """
+    kind, site, rot, sigma = model
+    gate_m, missed, delete_var, init_sigma = figures
+    max_misses, confirm_m, confirm_n = counts
+    n, m = x.shape[0], z.shape[0]
+    radius = np.empty(n)
+    for i in range(n):
+        if math.isnan(gate_m):
+            radius[i] = missed * math.sqrt(p[i, 0, 0] + p[i, 1, 1] + p[i, 2, 2] + z_var_m2)
+        else:
+            radius[i] = gate_m
+    updates_new = updates.copy()
+    misses = misses.copy()
+    label = label.copy()
+    used = np.zeros(m, np.bool_)
+    # confirmed tracks take their detections first, tentative ones get the rest
+    for first in (True, False):
+        rows = np.flatnonzero(confirmed == first)
+        free = np.flatnonzero(~used)
+        a, xr, pr = associate(
+            x[rows], p[rows], z[free], z_pos[free], radius[rows], kind, site, rot, sigma, missed
+        )
+        for q in range(rows.size):
+            i = rows[q]
+            x[i] = xr[q]
+            p[i] = pr[q]
+            if a[q] >= 0:
+                d = free[a[q]]
+                used[d] = True
+                updates_new[i] += 1
+                misses[i] = 0
+                label[i] = det_label[d]
+            else:
+                misses[i] += view[i]
+    scans = scans.copy()
+    t_hit_s = t_hit_s.copy()
+    keep = np.ones(n, np.bool_)
+    promoted = np.zeros(n, np.bool_)
+    lost = np.zeros(n, np.bool_)
+    for i in range(n):
+        if updates_new[i] > updates[i]:
+            scans[i] += 1
+            t_hit_s[i] = t_s
+        elif view[i]:
+            scans[i] += 1
+        pos_var = p[i, 0, 0] + p[i, 1, 1] + p[i, 2, 2]
+        if confirmed[i]:
+            lost[i] = pos_var > delete_var or (max_misses >= 0 and misses[i] >= max_misses)
+            keep[i] = not lost[i]
+        elif updates_new[i] >= confirm_m:
+            promoted[i] = True
+        else:
+            keep[i] = not (pos_var > delete_var or (confirm_n >= 0 and scans[i] >= confirm_n))
+    # the kept tracks, then a new tentative track on every detection nobody took
+    rows = np.flatnonzero(keep)
+    births = np.flatnonzero(~used)
+    k, b = rows.size, births.size
+    x_out = np.zeros((k + b, 6))
+    p_out = np.zeros((k + b, 6, 6))
+    ids = np.empty(k + b, np.int64)
+    conf_out = np.empty(k + b, np.bool_)
+    upd_out = np.ones(k + b, np.int64)
+    miss_out = np.zeros(k + b, np.int64)
+    scans_out = np.zeros(k + b, np.int64)
+    t_hit_out = np.full(k + b, t_s)
+    label_out = np.empty(k + b, np.int64)
+    for q in range(k):
+        i = rows[q]
+        x_out[q] = x[i]
+        p_out[q] = p[i]
+        ids[q] = track_id[i]
+        conf_out[q] = confirmed[i] or promoted[i]
+        upd_out[q] = updates_new[i]
+        miss_out[q] = misses[i]
+        scans_out[q] = scans[i]
+        t_hit_out[q] = t_hit_s[i]
+        label_out[q] = label[i]
+    for q in range(b):
+        d = births[q]
+        x_out[k + q, :3] = z_pos[d]
+        p_out[k + q, :3, :3] = z_cov[d]
+        for c in range(3, 6):
+            p_out[k + q, c, c] = init_sigma**2
+        ids[k + q] = next_id + q
+        conf_out[k + q] = confirm_m <= 1  # with confirm_m = 1 a single detection confirms
+        label_out[k + q] = det_label[d]
+    new_ids = next_id + np.arange(b if confirm_m <= 1 else 0)
+    confirmed_ids = np.concatenate((track_id[promoted], new_ids))
+    return (
+        x_out,
+        p_out,
+        np.full(k + b, t_s),
+        ids,
+        conf_out,
+        upd_out,
+        miss_out,
+        scans_out,
+        t_hit_out,
+        label_out,
+        next_id + b,
+        confirmed_ids,
+        track_id[lost],
     )
 
 
@@ -439,8 +557,12 @@ def step(
     if len(tr) and t_s < tr.t_s.max() - 1e-9:
         raise ValueError(f"scan at t={t_s} s is older than the tracks (t={tr.t_s.max()} s)")
     labels = np.full(m, -1, np.int64) if det_label is None else np.asarray(det_label, np.int64)
+    labels = np.ascontiguousarray(labels)
     z_pos = model.to_position(z) if m else np.zeros((0, 3))
     z_var = model.max_position_var(z) if m else 0.0
+    # a fresh writable array: a read-only view (a broadcast noise) would be another
+    # compiled specialisation of the kernel
+    z_cov = np.array(model.position_cov(z), np.float64, order="C") if m else np.zeros((0, 3, 3))
     x, p = predict_tracks(tr, t_s, cfg, motion)
     if in_view is None:
         view = np.ones(len(tr), bool)
@@ -448,75 +570,36 @@ def step(
         view = np.asarray(in_view(x[:, :3]), bool) if len(tr) else np.zeros(0, bool)
     else:
         view = np.asarray(in_view, bool)
-    conf = np.flatnonzero(tr.confirmed)
-    tent = np.flatnonzero(~tr.confirmed)
-    updates = tr.updates.copy()
-    misses = tr.misses.copy()
-    label = tr.label.copy()
-
-    # confirmed tracks take their detections first
-    a1, x[conf], p[conf] = _associate(x[conf], p[conf], z, z_pos, z_var, model, cfg)
-    used = np.zeros(m, bool)
-    hit1 = a1 >= 0
-    used[a1[hit1]] = True
-    updates[conf[hit1]] += 1
-    misses[conf] = np.where(hit1, 0, misses[conf] + view[conf])
-    label[conf[hit1]] = labels[a1[hit1]]
-
-    # tentative tracks get the rest
-    free = np.flatnonzero(~used)
-    a2, x[tent], p[tent] = _associate(x[tent], p[tent], z[free], z_pos[free], z_var, model, cfg)
-    hit2 = a2 >= 0
-    used[free[a2[hit2]]] = True
-    updates[tent[hit2]] += 1
-    misses[tent] = np.where(hit2, 0, misses[tent] + view[tent])
-    label[tent[hit2]] = labels[free[a2[hit2]]]
-    scans = tr.scans + (view | (updates > tr.updates))
-    t_hit = np.where(updates > tr.updates, t_s, tr.t_hit_s)
-
-    pos_var = np.trace(p[:, :3, :3], axis1=1, axis2=2)
-    keep = np.ones(len(tr), bool)
-    lost = pos_var[conf] > cfg.delete_pos_var_m2
-    if cfg.max_misses is not None:
-        lost |= misses[conf] >= cfg.max_misses
-    keep[conf[lost]] = False
-    promote = tent[updates[tent] >= cfg.confirm_m]
-    confirmed = tr.confirmed.copy()
-    confirmed[promote] = True
-    still = tent[updates[tent] < cfg.confirm_m]
-    drop = pos_var[still] > cfg.delete_pos_var_m2
-    if cfg.confirm_n is not None:
-        drop |= scans[still] >= cfg.confirm_n
-    keep[still[drop]] = False
-
-    # new tentative tracks on the detections nobody took
-    new = np.flatnonzero(~used)
-    k = new.size
-    x0 = np.zeros((k, 6))
-    x0[:, :3] = z_pos[new]
-    p0 = np.zeros((k, 6, 6))
-    if k:
-        p0[:, :3, :3] = model.position_cov(z[new])
-    p0[:, 3:, 3:] = np.eye(3) * cfg.init_speed_sigma_m_s**2
-    ids = tr.next_id + np.arange(k, dtype=np.int64)
-    out = Tracks(
-        x=np.concatenate([x[keep], x0]),
-        p=np.concatenate([p[keep], p0]),
-        t_s=np.full(int(keep.sum()) + k, float(t_s)),
-        track_id=np.concatenate([tr.track_id[keep], ids]),
-        # with confirm_m = 1 a single detection confirms a track
-        confirmed=np.concatenate([confirmed[keep], np.full(k, cfg.confirm_m <= 1)]),
-        updates=np.concatenate([updates[keep], np.ones(k, np.int64)]),
-        misses=np.concatenate([misses[keep], np.zeros(k, np.int64)]),
-        scans=np.concatenate([scans[keep], np.zeros(k, np.int64)]),
-        t_hit_s=np.concatenate([t_hit[keep], np.full(k, float(t_s))]),
-        label=np.concatenate([label[keep], labels[new]]),
-        next_id=tr.next_id + k,
-    )
-    report = StepReport(
-        confirmed_ids=np.concatenate(
-            [tr.track_id[promote], ids if cfg.confirm_m <= 1 else ids[:0]]
+    kind, site, rot, sigma = model.kernel_model()
+    out = absorb(
+        np.ascontiguousarray(x),
+        np.ascontiguousarray(p),
+        tr.track_id,
+        tr.confirmed,
+        tr.updates,
+        tr.misses,
+        tr.scans,
+        tr.t_hit_s,
+        tr.label,
+        tr.next_id,
+        float(t_s),
+        np.ascontiguousarray(z),
+        np.ascontiguousarray(z_pos, dtype=np.float64),
+        z_cov,
+        labels,
+        np.ascontiguousarray(view),
+        z_var,
+        (kind, site, rot, sigma),
+        (
+            np.nan if cfg.gate_radius_m is None else float(cfg.gate_radius_m),
+            float(cfg.missed_distance),
+            float(cfg.delete_pos_var_m2),
+            float(cfg.init_speed_sigma_m_s),
         ),
-        deleted_ids=tr.track_id[conf[lost]],
+        (
+            -1 if cfg.max_misses is None else int(cfg.max_misses),
+            int(cfg.confirm_m),
+            -1 if cfg.confirm_n is None else int(cfg.confirm_n),
+        ),
     )
-    return out, report
+    return Tracks(*out[:10], next_id=int(out[10])), StepReport(out[11], out[12])
