@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from iamd.geo import destination, ecef2geodetic, enu_rotation, geodetic2ecef
@@ -75,24 +76,51 @@ class TruthTable:
         """Interpolated state of threats ``idx`` (k,) at times ``t_s`` (k,), (k, 6).
 
         Position by cubic Hermite interpolation between samples (using the sampled
-        velocities), velocity linearly. Times are clamped to each trajectory.
+        velocities), velocity linearly. Times are clamped to each trajectory
+        (:func:`interpolate_states`).
         """
-        lo = self.offset[idx]
-        hi = self.offset[idx + 1] - 1
-        t = np.asarray(t_s, dtype=np.float64)
-        j = np.searchsorted(self.search_key, idx * KEY_STRIDE_S + t, side="right") - 1
-        j = np.maximum(np.minimum(j, hi - 1), lo)
-        j1 = np.minimum(j + 1, hi)
-        t0 = self.t_s[j]
-        h = (self.t_s[j1] - t0)[:, None]
-        u = np.maximum(np.minimum((t - t0)[:, None] / np.where(h > 0, h, 1.0), 1.0), 0.0)
-        a, b = self.state[j], self.state[j1]
-        hv0, hv1 = h * a[:, 3:], h * b[:, 3:]
-        dp = b[:, :3] - a[:, :3]
-        # cubic Hermite in powers of u
-        pos = a[:, :3] + u * (hv0 + u * (3 * dp - 2 * hv0 - hv1 + u * (hv0 + hv1 - 2 * dp)))
-        vel = a[:, 3:] + u * (b[:, 3:] - a[:, 3:])
-        return np.concatenate([pos, vel], axis=1)
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        t = np.ascontiguousarray(np.broadcast_to(t_s, idx.shape), dtype=np.float64)
+        out = np.empty((idx.shape[0], 6))
+        interpolate_states(self.search_key, self.offset, self.t_s, self.state, idx, t, out)
+        return out
+
+
+@njit(cache=True)
+def interpolate_states(
+    search_key: F64, offset: I64, sample_t_s: F64, state: F64, idx: I64, t_s: F64, out: F64
+) -> None:
+    """Cubic Hermite states of threats ``idx`` (k,) at times ``t_s`` (k,) into ``out`` (k, 6).
+
+    The sample before ``t`` is found by bisection on ``search_key`` (m,); with ``h`` the
+    sample spacing, ``u = (t - t_0) / h`` clamped to [0, 1] and ``p, v`` the sampled
+    positions and velocities at both ends, the position is
+
+    .. math:: p(u) = p_0 + u \\left(h v_0 + u \\left(3 \\Delta p - 2 h v_0 - h v_1
+              + u (h v_0 + h v_1 - 2 \\Delta p)\\right)\\right)
+
+    and the velocity :math:`v_0 + u (v_1 - v_0)` (the same operations, in the same order,
+    as the NumPy version it replaced, kept in the tests).
+    """
+    for q in range(idx.shape[0]):
+        i = idx[q]
+        t = t_s[q]
+        lo = offset[i]
+        hi = offset[i + 1] - 1
+        j = np.searchsorted(search_key, i * KEY_STRIDE_S + t, side="right") - 1
+        j = max(min(j, hi - 1), lo)
+        j1 = min(j + 1, hi)
+        t0 = sample_t_s[j]
+        h = sample_t_s[j1] - t0
+        u = max(min((t - t0) / (h if h > 0 else 1.0), 1.0), 0.0)
+        for c in range(3):
+            hv0 = h * state[j, 3 + c]
+            hv1 = h * state[j1, 3 + c]
+            dp = state[j1, c] - state[j, c]
+            out[q, c] = state[j, c] + u * (
+                hv0 + u * (3 * dp - 2 * hv0 - hv1 + u * (hv0 + hv1 - 2 * dp))
+            )
+            out[q, 3 + c] = state[j, 3 + c] + u * (state[j1, 3 + c] - state[j, 3 + c])
 
 
 def _deg(lat: float, lon: float) -> tuple[float, float]:

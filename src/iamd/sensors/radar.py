@@ -19,13 +19,21 @@ Radar Systems*, 3rd ed., ch. 2):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
-from iamd.geo import EARTH_MEAN_RADIUS_M, aer2enu, enu2aer, enu_rotation, geodetic2ecef
-from iamd.physics.ballistic import altitude_m
+from iamd.geo import (
+    EARTH_MEAN_RADIUS_M,
+    WGS84_A_M,
+    WGS84_B_M,
+    aer2enu,
+    enu_rotation,
+    geodetic2ecef,
+)
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -237,27 +245,109 @@ class RadarBank:
 
 
 def bank_coverage(bank: RadarBank, pos_m: F64) -> tuple[NDArray[np.bool_], F64, F64, F64]:
-    """Which radars cover which ECEF points (k, 3); also az, el, range, all (r, k)."""
-    enu = np.einsum("rij,rkj->rki", bank.rot, pos_m[None] - bank.ecef_m[:, None])
-    az, el, rng = enu2aer(enu)
-    col = (slice(None), None)
-    off = np.abs((az - bank.boresight_rad[col] + np.pi) % (2 * np.pi) - np.pi)
-    horiz = np.hypot(enu[..., 0], enu[..., 1])
-    ground = EARTH_MEAN_RADIUS_M * np.arctan2(horiz, EARTH_MEAN_RADIUS_M + enu[..., 2])
-    # elevation limits apply to the apparent (refracted) elevation: on a k-Earth a ray
-    # bends up by d / 2R * (1 - 1/k) relative to the straight geometric line
-    el_apparent = el + ground / (2.0 * EARTH_MEAN_RADIUS_M) * (1.0 - 1.0 / K_EFFECTIVE)
-    ok = (
-        (rng <= bank.max_range_m[col])
-        & (off <= bank.half_sector_rad[col] + 1e-12)
-        & (el_apparent >= bank.min_el_rad[col] - horizon_dip_rad(bank.alt_m)[col])
-        & (el_apparent <= bank.max_el_rad[col])
-        & above_horizon(bank.alt_m[col], altitude_m(pos_m)[None], ground)
+    """Which radars cover which ECEF points (k, 3); also az, el, range, all (r, k).
+
+    The elevation limits apply to the apparent (refracted) elevation: on a k-Earth a ray
+    bends up by :math:`d / 2R \\, (1 - 1/k)` relative to the straight geometric line
+    (:func:`coverage_kernel`).
+    """
+    pos = np.ascontiguousarray(pos_m, dtype=np.float64).reshape(-1, 3)
+    shape = (bank.ecef_m.shape[0], pos.shape[0])
+    ok = np.empty(shape, dtype=np.bool_)
+    az, el, rng = np.empty(shape), np.empty(shape), np.empty(shape)
+    mask = _NO_MASKS if bank.mask_rad is None else bank.mask_rad
+    coverage_kernel(
+        bank.ecef_m,
+        bank.rot,
+        bank.alt_m,
+        bank.boresight_rad,
+        bank.half_sector_rad,
+        bank.min_el_rad,
+        bank.max_el_rad,
+        bank.max_range_m,
+        mask,
+        bank.mask_rad is not None,
+        pos,
+        ok,
+        az,
+        el,
+        rng,
     )
-    if bank.mask_rad is not None:  # terrain hides the low sky in some directions
-        bins = np.minimum((np.degrees(az) % 360.0).astype(np.int64), MASK_BINS - 1)
-        ok &= el_apparent >= np.take_along_axis(bank.mask_rad, bins, axis=1)
     return ok, az, el, rng
+
+
+_NO_MASKS = np.zeros((0, MASK_BINS))
+
+
+@njit(cache=True)
+def coverage_kernel(
+    ecef_m: F64,
+    rot: F64,
+    alt_m: F64,
+    boresight_rad: F64,
+    half_sector_rad: F64,
+    min_el_rad: F64,
+    max_el_rad: F64,
+    max_range_m: F64,
+    mask_rad: F64,
+    masked: bool,
+    pos_m: F64,
+    ok: NDArray[np.bool_],
+    az_rad: F64,
+    el_rad: F64,
+    range_m: F64,
+) -> None:
+    """Coverage of points ``pos_m`` (k, 3) by radars (r,) into ``ok``, ``az_rad``,
+    ``el_rad``, ``range_m`` (r, k).
+
+    A point is covered when its slant range is within ``max_range_m``, its azimuth within
+    ``half_sector_rad`` of the boresight, its apparent elevation within the limits (the
+    lower one taken from the horizon's dip, :func:`horizon_dip_rad`) and above the terrain
+    mask's edge in its degree of azimuth (``mask_rad`` (r, 360), when ``masked``), and the
+    ray clears the 4/3 Earth (:func:`above_horizon`). ``rot`` (r, 3, 3) turns ECEF offsets
+    into each radar's ENU; ``alt_m`` (r,) are the antenna heights.
+    """
+    re = K_EFFECTIVE * EARTH_MEAN_RADIUS_M
+    two_pi = 2.0 * np.pi
+    for r in range(ecef_m.shape[0]):
+        h1 = max(alt_m[r], 0.0)
+        dip = math.acos(re / (re + h1))
+        for k in range(pos_m.shape[0]):
+            px, py, pz = pos_m[k, 0], pos_m[k, 1], pos_m[k, 2]
+            dx, dy, dz = px - ecef_m[r, 0], py - ecef_m[r, 1], pz - ecef_m[r, 2]
+            # summed in the order NumPy's einsum sums them, so both agree to the bit
+            east = rot[r, 0, 0] * dx + rot[r, 0, 2] * dz + rot[r, 0, 1] * dy
+            north = rot[r, 1, 0] * dx + rot[r, 1, 2] * dz + rot[r, 1, 1] * dy
+            up = rot[r, 2, 0] * dx + rot[r, 2, 2] * dz + rot[r, 2, 1] * dy
+            horiz = math.hypot(east, north)
+            az = math.atan2(east, north) % two_pi
+            el = math.atan2(up, horiz)
+            rng = math.hypot(horiz, up)
+            off = abs((az - boresight_rad[r] + np.pi) % two_pi - np.pi)
+            ground = EARTH_MEAN_RADIUS_M * math.atan2(horiz, EARTH_MEAN_RADIUS_M + up)
+            el_apparent = el + ground / (2.0 * EARTH_MEAN_RADIUS_M) * (1.0 - 1.0 / K_EFFECTIVE)
+            r2 = px * px + py * py + pz * pz
+            s2 = pz * pz / max(r2, 1.0)
+            surface = (
+                WGS84_A_M
+                * WGS84_B_M
+                / math.sqrt(WGS84_B_M * WGS84_B_M * (1.0 - s2) + WGS84_A_M * WGS84_A_M * s2)
+            )
+            h2 = max(math.sqrt(r2) - surface, 0.0)
+            seen = (
+                rng <= max_range_m[r]
+                and off <= half_sector_rad[r] + 1e-12
+                and el_apparent >= min_el_rad[r] - dip
+                and el_apparent <= max_el_rad[r]
+                and ground / re <= dip + math.acos(re / (re + h2))
+            )
+            if seen and masked:
+                b = min(int(az * (180.0 / np.pi) % 360.0), MASK_BINS - 1)
+                seen = el_apparent >= mask_rad[r, b]
+            ok[r, k] = seen
+            az_rad[r, k] = az
+            el_rad[r, k] = el
+            range_m[r, k] = rng
 
 
 def in_coverage(site: RadarSite, pos_m: F64) -> tuple[NDArray[np.bool_], F64, F64, F64]:
