@@ -31,7 +31,7 @@ from iamd.physics.flyout_table import (
     N_ALT,
     N_GROUND,
     FlyoutTable,
-    ground_range_alt,
+    ground_range_m,
     lookup_tof_s,
 )
 from iamd.scenario.catalog import InterceptorClass
@@ -181,7 +181,7 @@ class Opportunity:
     flyout_s: F64
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _time_needed_s(
     units: tuple[F64, ...],
     tables: tuple[F64, F64, F64],
@@ -189,21 +189,21 @@ def _time_needed_s(
     laser: BOOL,
     u: int,
     p: F64,
+    alt: float,
     fluence: float,
 ) -> float:
-    """Time from the decision to an intercept at ``p`` (3,) by unit ``u``, s (inf when the
-    point is outside its envelope or reach). An aircraft (``dash`` > 0) first flies to
-    within its launch range of the point, then fires."""
+    """Time from the decision to an intercept at ``p`` (3,), ``alt`` m high, by unit
+    ``u``, s (inf when the point is outside its envelope or reach). An aircraft (``dash``
+    > 0) first flies to within its launch range of the point, then fires."""
     ecef, min_r, max_r, min_a, max_a, react, power, div, ext, slew, dash, launch_r = units
-    alt = altitude_of(p[0], p[1], p[2])
     if alt < min_a[u] or alt > max_a[u]:
         return math.inf
     fly_s = 0.0
     if dash[u] > 0.0:  # an aircraft: the missile leg is from its launch point
-        ground, alt_t = ground_range_alt(ecef[u], p)
+        ground = ground_range_m(ecef[u], p)
         fly_s = max(ground - launch_r[u], 0.0) / dash[u]
         ground = min(ground, launch_r[u])
-        climb = alt_t - altitude_of(ecef[u, 0], ecef[u, 1], ecef[u, 2])
+        climb = alt - altitude_of(ecef[u, 0], ecef[u, 1], ecef[u, 2])
         rng = math.sqrt(ground * ground + climb * climb)
     else:
         dx, dy, dz = p[0] - ecef[u, 0], p[1] - ecef[u, 1], p[2] - ecef[u, 2]
@@ -216,8 +216,8 @@ def _time_needed_s(
     tof, g_step, a_step = tables
     c = table[u]
     if dash[u] <= 0.0:
-        ground, alt_t = ground_range_alt(ecef[u], p)
-    return float(react[u] + fly_s + lookup_tof_s(tof[c], g_step[c], a_step[c], ground, alt_t))
+        ground = ground_range_m(ecef[u], p)
+    return float(react[u] + fly_s + lookup_tof_s(tof[c], g_step[c], a_step[c], ground, alt))
 
 
 @njit(cache=True)
@@ -239,21 +239,37 @@ def _opportunities(
     due: F64,
     flyout: F64,
 ) -> None:
-    ecef, max_r, react, dash = units[0], units[2], units[5], units[10]
+    ecef, max_r, min_a, max_a, react, dash = (
+        units[0],
+        units[2],
+        units[3],
+        units[4],
+        units[5],
+        units[10],
+    )
     n_u, k_n, s_n = ecef.shape[0], path_m.shape[0], path_m.shape[1]
     p = np.empty(3)
+    alt = np.empty(s_n)
     for k in range(k_n):
-        # bounding sphere of the path: units beyond it are skipped
+        # bounding sphere and altitude band of the path: units beyond them are skipped
         cx = cy = cz = 0.0
         for s in range(s_n):
             cx += path_m[k, s, 0] / s_n
             cy += path_m[k, s, 1] / s_n
             cz += path_m[k, s, 2] / s_n
         radius = 0.0
+        lowest, highest = math.inf, -math.inf
         for s in range(s_n):
             d2 = (path_m[k, s, 0] - cx) ** 2 + (path_m[k, s, 1] - cy) ** 2
             radius = max(radius, math.sqrt(d2 + (path_m[k, s, 2] - cz) ** 2))
+            alt[s] = altitude_of(path_m[k, s, 0], path_m[k, s, 1], path_m[k, s, 2])
+            tau = path_t_s[k, s] - t_now_s
+            if tau > 0.0 and path_t_s[k, s] < t_impact_s[k]:
+                lowest = min(lowest, alt[s])
+                highest = max(highest, alt[s])
         for u in range(n_u):
+            if highest < min_a[u] or lowest > max_a[u]:
+                continue  # no sample ahead inside the altitude band
             gap = math.sqrt(
                 (cx - ecef[u, 0]) ** 2 + (cy - ecef[u, 1]) ** 2 + (cz - ecef[u, 2]) ** 2
             )
@@ -264,7 +280,9 @@ def _opportunities(
                 tau = path_t_s[k, s] - t_now_s
                 if tau <= 0.0 or path_t_s[k, s] >= t_impact_s[k]:
                     continue
-                need = _time_needed_s(units, tables, table, laser, u, path_m[k, s], fluence_j_m2[k])
+                need = _time_needed_s(
+                    units, tables, table, laser, u, path_m[k, s], alt[s], fluence_j_m2[k]
+                )
                 if need < math.inf:
                     later[u, k] = True
                     if tau >= need:
@@ -281,7 +299,16 @@ def _opportunities(
                     t_mid = path_t_s[k, a] + mid * (path_t_s[k, b] - path_t_s[k, a])
                     for c in range(3):
                         p[c] = path_m[k, a, c] + mid * (path_m[k, b, c] - path_m[k, a, c])
-                    need = _time_needed_s(units, tables, table, laser, u, p, fluence_j_m2[k])
+                    need = _time_needed_s(
+                        units,
+                        tables,
+                        table,
+                        laser,
+                        u,
+                        p,
+                        altitude_of(p[0], p[1], p[2]),
+                        fluence_j_m2[k],
+                    )
                     if t_mid - t_now_s > 0.0 and t_mid - t_now_s >= need:
                         hi_f = mid
                     else:
@@ -293,7 +320,16 @@ def _opportunities(
                 t_hit = path_t_s[k, 0]
                 for c in range(3):
                     p[c] = path_m[k, 0, c]
-            need = _time_needed_s(units, tables, table, laser, u, p, fluence_j_m2[k])
+            need = _time_needed_s(
+                units,
+                tables,
+                table,
+                laser,
+                u,
+                p,
+                altitude_of(p[0], p[1], p[2]),
+                fluence_j_m2[k],
+            )
             slack = (t_hit - t_now_s) - need
             for c in range(3):
                 pip[u, k, c] = p[c]

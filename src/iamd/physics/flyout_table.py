@@ -93,15 +93,24 @@ def table_point(ground_m: float, alt_m: float) -> F64:
     return out
 
 
-@njit(cache=True)
-def ground_range_alt(launcher_m: F64, point_m: F64) -> tuple[float, float]:
+@njit(cache=True, inline="always")
+def ground_range_m(launcher_m: F64, point_m: F64) -> float:
     """Ground range (m) from a launcher (3,) to a point (3,), measured as the tables
-    measure it (central angle times ``a``), and the point's altitude (m)."""
+    measure it: the central angle between them times ``a``."""
     ax, ay, az = launcher_m[0], launcher_m[1], launcher_m[2]
     bx, by, bz = point_m[0], point_m[1], point_m[2]
     cx, cy, cz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
     angle = math.atan2(math.sqrt(cx * cx + cy * cy + cz * cz), ax * bx + ay * by + az * bz)
-    return WGS84_A_M * angle, flyout.altitude_of(bx, by, bz)
+    return float(WGS84_A_M * angle)
+
+
+@njit(cache=True)
+def ground_range_alt(launcher_m: F64, point_m: F64) -> tuple[float, float]:
+    """:func:`ground_range_m` from a launcher (3,) to a point (3,), and the point's
+    altitude (m)."""
+    return ground_range_m(launcher_m, point_m), flyout.altitude_of(
+        point_m[0], point_m[1], point_m[2]
+    )
 
 
 @njit(cache=True)
@@ -160,7 +169,7 @@ def build_table(
     return tof, speed
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def lookup_tof_s(
     tof: F64, ground_step_m: float, alt_step_m: float, ground_m: float, alt_m: float
 ) -> float:
