@@ -1,4 +1,5 @@
-"""The compiled event-core kernels against the NumPy code they replaced (the oracles).
+"""The compiled event-core kernels against the NumPy and SciPy code they replaced (the
+oracles).
 
 Decisions (coverage, feasibility) must be identical, numbers equal to a relative 1e-9.
 """
@@ -6,12 +7,19 @@ Decisions (coverage, feasibility) must be identical, numbers equal to a relative
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
+from oracle_assess import hit_en_numpy, predict_route_numpy, route_hit_probability_numpy
 from oracle_radar import bank_coverage_numpy
 from oracle_truth import state_at_numpy
+from scipy.special import ndtr as scipy_ndtr
 
-from iamd.geo import geodetic2ecef
+from iamd.c2.assets import AssetGeometry
+from iamd.c2.routes import assess_routes
+from iamd.geo import enu_rotation, geodetic2ecef
+from iamd.normal import ndtr
 from iamd.physics.truth import KEY_STRIDE_S, TruthTable
 from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage
 
@@ -126,3 +134,93 @@ def test_coverage_sees_both_sides_of_each_limit() -> None:
     ok = bank_coverage(bank, pos)[0]
     assert 0.02 < ok.mean() < 0.9
     assert ok.any(axis=1).all()
+
+
+def _assets(rng: np.random.Generator, n: int) -> AssetGeometry:
+    """``n`` assets within 300 km of the origin, about half of them polygons (some with
+    equal values, so the tie rule counts)."""
+    origin = geodetic2ecef(np.radians(32.0), np.radians(35.0), 0.0)
+    centres = rng.uniform(-300e3, 300e3, (n, 2))
+    polys: list[NDArray[np.float64] | None] = []
+    radius, extent = [], []
+    for c in centres:
+        if rng.random() < 0.5:
+            polys.append(None)
+            radius.append(rng.uniform(1e3, 30e3))
+            extent.append(radius[-1])
+        else:
+            m = int(rng.integers(3, 9))
+            ang = np.sort(rng.uniform(0.0, 2 * np.pi, m))
+            ring = c + rng.uniform(2e3, 40e3, (m, 1)) * np.stack([np.cos(ang), np.sin(ang)], 1)
+            polys.append(ring)
+            radius.append(0.0)
+            extent.append(float(np.max(np.hypot(*(ring - c).T))))
+    return AssetGeometry.of(
+        centres,
+        np.array(radius),
+        tuple(polys),
+        np.array(extent),
+        rng.choice([1.0, 2.0, 5.0], n),
+        origin,
+        enu_rotation(np.radians(32.0), np.radians(35.0))[:2],
+    )
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 8), k=st.integers(0, 300))
+def test_asset_hits_equal_numpy(seed: int, n: int, k: int) -> None:
+    rng = np.random.default_rng(seed)
+    assets = _assets(rng, n)
+    en = rng.uniform(-350e3, 350e3, (k, 2))
+    en[: k // 2] = assets.centre_en_m[rng.integers(0, n, k // 2)] + rng.normal(0, 2e4, (k // 2, 2))
+    margin = float(rng.choice([0.0, 5e3]))
+    np.testing.assert_array_equal(assets.hit_en(en, margin), hit_en_numpy(assets, en, margin))
+
+
+def _route_states(rng: np.random.Generator, k: int) -> tuple[NDArray[np.float64], ...]:
+    """Route threats 50-400 km out at 0-10 km altitude, 30-300 m/s, with covariances."""
+    lat = np.radians(32.0 + rng.uniform(-3.0, 3.0, k))
+    lon = np.radians(35.0 + rng.uniform(-3.0, 3.0, k))
+    pos = geodetic2ecef(lat, lon, rng.uniform(0.0, 10e3, k)).reshape(-1, 3)
+    vel = rng.normal(0.0, 150.0, (k, 3))
+    a = rng.normal(0.0, 1.0, (k, 6, 6)) * np.array([300.0] * 3 + [10.0] * 3)
+    cov = np.einsum("kij,klj->kil", a, a)
+    return np.concatenate([pos, vel], axis=1), cov
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 8), k=st.integers(0, 40))
+def test_route_assessment_equals_numpy(seed: int, n: int, k: int) -> None:
+    """Paths, the first asset on the ground track and the strike chances (relative 1e-9)."""
+    rng = np.random.default_rng(seed)
+    assets = _assets(rng, n)
+    x, cov = _route_states(rng, k)
+    margin = float(rng.choice([0.0, 5e3]))
+    rel, path, imp, asset, p_first, t_go = assess_routes(x, cov, assets, margin)
+    rel0, path0, imp0, asset0 = predict_route_numpy(x, assets, margin)
+    p0, t0 = route_hit_probability_numpy(x, cov, assets, margin)
+    np.testing.assert_array_equal(asset, asset0)
+    np.testing.assert_allclose(rel, rel0, rtol=1e-9)
+    np.testing.assert_allclose(path, path0, rtol=1e-9)
+    np.testing.assert_allclose(imp, imp0, rtol=1e-9)
+    np.testing.assert_allclose(t_go, t0, rtol=1e-9)
+    np.testing.assert_allclose(p_first, p0, rtol=1e-9, atol=1e-15)
+
+
+def test_route_cases_are_not_vacuous() -> None:
+    """The route inputs above reach assets, miss them and give chances strictly inside
+    (0, 1), so the comparison exercises every branch."""
+    rng = np.random.default_rng(11)
+    assets = _assets(rng, 8)
+    x, cov = _route_states(rng, 400)
+    _, _, _, asset, p_first, t_go = assess_routes(x, cov, assets, 0.0)
+    assert (asset >= 0).mean() > 0.05 and (asset < 0).any()
+    assert ((p_first > 1e-6) & (p_first < 1 - 1e-6)).any() and np.isinf(t_go).any()
+
+
+@SETTINGS
+@given(x=st.floats(-40.0, 40.0) | st.sampled_from([0.0, -0.7071067811865476, 0.7071067811865476]))
+def test_ndtr_equals_scipy(x: float) -> None:
+    """The normal CDF to a relative 1e-12, tails included (SciPy's ``ndtr``)."""
+    want = float(scipy_ndtr(x))
+    assert ndtr(x) == pytest.approx(want, rel=1e-12, abs=1e-300)

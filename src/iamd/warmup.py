@@ -63,6 +63,55 @@ def warm_kernels() -> None:
     path = np.stack([site, table_point(500.0, 200.0)])[None]
     opportunities(units, 0.0, np.array([[0.0, 10.0]]), path, np.array([1e9]), np.zeros(1), 1.0)
     _warm_tracking()
+    _warm_sensing_and_assessment()
+
+
+def _warm_sensing_and_assessment() -> None:
+    """Radar coverage, truth interpolation, the route assessment and the asset hit test."""
+    from iamd.c2.assets import AssetGeometry
+    from iamd.c2.routes import assess_routes
+    from iamd.geo import enu_rotation, geodetic2ecef
+    from iamd.physics.truth import interpolate_states
+    from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage
+
+    site = RadarSite.build(
+        "r",
+        "o",
+        32.0,
+        35.0,
+        0.0,
+        0.0,
+        90.0,
+        0.0,
+        60.0,
+        100.0,
+        100.0,
+        13.0,
+        0.0,
+        1e-6,
+        5.0,
+        10.0,
+        1.0,
+        0.0,
+        terrain_mask=[(0, 10, 1.0)],
+    )
+    x = np.zeros((1, 6))
+    x[0, :3] = geodetic2ecef(np.radians(32.0), np.radians(35.1), 1e3)
+    bank_coverage(RadarBank.of([site]), x[:, :3])
+    one = np.ones(1)
+    idx = np.zeros(1, dtype=np.int64)
+    interpolate_states(one, np.array([0, 1]), one, x, idx, one, np.empty((1, 6)))
+    assets = AssetGeometry.of(
+        np.zeros((2, 2)),
+        one.repeat(2),
+        (None, np.eye(3)[:, :2]),
+        one.repeat(2),
+        one.repeat(2),
+        site.ecef_m,
+        enu_rotation(0.5, 0.6)[:2],
+    )
+    assets.hit_en(np.zeros((1, 2)))
+    assess_routes(x, np.eye(6)[None], assets, 0.0)
 
 
 def _warm_tracking() -> None:

@@ -7,10 +7,7 @@ is carried to the ground by the 12 symmetric sigma points of the unscented trans
 (Julier and Uhlmann 1997, kappa = 0), each flown by the same model; the impact points
 give a Gaussian on the ground, and the probability that each defended asset is hit is
 its mass inside the asset (a fixed set of quasi-random normal samples, so the result is
-deterministic). Drones and cruise missiles are extrapolated along their current
-velocity; their cross-track error at each asset, from the position and velocity
-covariance propagated linearly, gives the probability that the route passes within the
-asset's extent.
+deterministic). Drones and cruise missiles are assessed by :mod:`iamd.c2.routes`.
 """
 
 from __future__ import annotations
@@ -19,8 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 
+from iamd.c2.assets import AssetGeometry
+from iamd.c2.routes import COV_FLOOR_M2, PATH_STEPS, assess_routes
 from iamd.geo import GM_EARTH_M3_S2
 from iamd.physics.ballistic import integrate, surface_radius_m
 
@@ -28,12 +27,8 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 BOOL = NDArray[np.bool_]
 
-PATH_STEPS = 24
-ROUTE_HORIZON_S = 1800.0
 HIT_SAMPLES = 256
 """Quasi-random normal samples per ballistic impact distribution."""
-COV_FLOOR_M2 = 1.0
-"""Added to covariance diagonals before factorising (1 m, 1 m/s)."""
 
 
 def _halton(n: int, base: int) -> F64:
@@ -50,70 +45,6 @@ def _halton(n: int, base: int) -> F64:
 
 NORMAL_2D = ndtri(np.stack([_halton(HIT_SAMPLES, 2), _halton(HIT_SAMPLES, 3)], axis=1))
 """(HIT_SAMPLES, 2) standard normal samples (Halton points through the inverse CDF)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AssetGeometry:
-    """Defended assets in the theatre's local east-north frame.
-
-    Attributes
-    ----------
-    centre_en_m : (a, 2) reference points, m.
-    radius_m : (a,) radius of point assets (0 for polygons), m.
-    polygons : tuple of (v, 2) vertex arrays in EN metres (None for point assets).
-    extent_m : (a,) radius of the circle about the reference point that holds the asset.
-    value : (a,) relative value.
-    origin_m : (3,) ECEF position of the theatre origin (on the ellipsoid).
-    rot : (2, 3) east and north axes of the theatre frame in ECEF.
-    """
-
-    centre_en_m: F64
-    radius_m: F64
-    polygons: tuple[F64 | None, ...]
-    extent_m: F64
-    value: F64
-    origin_m: F64
-    rot: F64
-
-    def to_en(self, pos_m: F64) -> F64:
-        """ECEF points (..., 3) to theatre east-north, m."""
-        return np.asarray((pos_m - self.origin_m) @ self.rot.T)
-
-    def hit(self, pos_m: F64, margin_m: float = 0.0) -> I64:
-        """Index of the asset each ground point (k, 3) falls in (-1 for open ground).
-
-        When several contain a point, the most valuable one is reported.
-        """
-        return self.hit_en(self.to_en(pos_m), margin_m)
-
-    def hit_en(self, en: F64, margin_m: float = 0.0) -> I64:
-        """As :meth:`hit`, for points (k, 2) already in the theatre's east-north frame."""
-        best = np.full(en.shape[0], -1, dtype=np.int64)
-        best_val = np.full(en.shape[0], -np.inf)
-        for a in range(self.value.shape[0]):  # loop over assets (tens), vectorised over points
-            poly = self.polygons[a]
-            dist = np.hypot(*(en - self.centre_en_m[a]).T)
-            if poly is None:
-                inside = dist <= self.radius_m[a] + margin_m
-            else:  # only points inside the circle that holds the polygon can be in it
-                inside = dist <= self.extent_m[a]
-                near = np.flatnonzero(inside)
-                inside[near] = points_in_polygon(en[near], poly)
-            take = inside & (self.value[a] > best_val)
-            best[take] = a
-            best_val[take] = self.value[a]
-        return best
-
-
-def points_in_polygon(pts: F64, poly: F64) -> BOOL:
-    """Even-odd rule test of points (k, 2) against a polygon (v, 2)."""
-    x, y = pts[:, 0:1], pts[:, 1:2]
-    x1, y1 = poly[:, 0], poly[:, 1]
-    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
-    crosses = (y1 > y) != (y2 > y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-    return np.asarray((crosses & (x < x_at)).sum(axis=1) % 2 == 1)
 
 
 def kepler_time_to_ground_s(x: F64) -> F64:
@@ -197,37 +128,6 @@ def predict_ballistic(x: F64, beta_kg_m2: F64) -> tuple[F64, F64, F64]:
     return np.asarray(rel, dtype=np.float64), path, np.concatenate([impact, t_imp[:, None]], axis=1)
 
 
-def predict_route(x: F64, assets: AssetGeometry, margin_m: float) -> tuple[F64, F64, F64, I64]:
-    """Extrapolate drones and cruise missiles in level flight along their ground velocity.
-
-    Returns path_rel_s, path_m, (impact, t_go) stacked (n, 4), threatened asset (n,).
-    """
-    n = x.shape[0]
-    pos_en = assets.to_en(x[:, :3])
-    vel_en = assets.to_en(x[:, :3] + x[:, 3:]) - pos_en
-    speed = np.maximum(np.hypot(vel_en[:, 0], vel_en[:, 1]), 1e-3)
-    u = vel_en / speed[:, None]
-    d = assets.centre_en_m[None] - pos_en[:, None]  # (n, a, 2)
-    along = d[..., 0] * u[:, None, 0] + d[..., 1] * u[:, None, 1]
-    cross = np.abs(d[..., 0] * u[:, None, 1] - d[..., 1] * u[:, None, 0])
-    ok = (along > 0) & (cross <= assets.extent_m[None] + margin_m)
-    along = np.where(ok, along, np.inf)
-    nearest = np.argmin(along, axis=1)  # the first asset the ground track passes
-    rows = np.arange(n)
-    hit = np.isfinite(along[rows, nearest])
-    asset = np.where(hit, nearest, -1).astype(np.int64)
-    t_go = np.where(hit, along[rows, nearest] / speed, ROUTE_HORIZON_S)
-    rel = t_go[:, None] * np.linspace(0.0, 1.0, PATH_STEPS + 1)[None, :]
-    # level flight: horizontal velocity only, each point lifted back to the current radius
-    r = np.linalg.norm(x[:, :3], axis=1, keepdims=True)
-    up = x[:, :3] / r
-    v_h = x[:, 3:] - np.sum(x[:, 3:] * up, axis=1, keepdims=True) * up
-    path = x[:, None, :3] + rel[..., None] * v_h[:, None, :]
-    path *= r[:, :, None] / np.linalg.norm(path, axis=2, keepdims=True)
-    impact = path[:, -1]
-    return rel, path, np.concatenate([impact, t_go[:, None]], axis=1), asset
-
-
 def sigma_points(x: F64, cov: F64) -> F64:
     """The 2n symmetric sigma points (k, 12, 6) of states x (k, 6) with covariances (k, 6, 6).
 
@@ -265,44 +165,6 @@ def ballistic_hit_probability(
     return np.asarray(counts[:, 1:] / HIT_SAMPLES)
 
 
-def route_hit_probability(
-    x: F64, cov: F64, assets: AssetGeometry, margin_m: float
-) -> tuple[F64, F64]:
-    """Probability (k, a) that each route's first strike is on each asset; time to it (k, a).
-
-    Level flight along the current ground velocity; at each asset ahead, the
-    cross-track error has variance ``u_perp^T (P_pos + t^2 P_vel) u_perp`` (positions
-    and velocities projected on the theatre plane, their correlation neglected), and
-    the route passes within the asset's extent with probability ``p_a``. A one-way
-    threat strikes the first such asset, so asset ``a`` is struck with probability
-    ``p_a prod_{b before a} (1 - p_b)``. Assets behind the threat: 0 and time ``inf``.
-    """
-    pos_en = assets.to_en(x[:, :3])
-    vel_en = assets.to_en(x[:, :3] + x[:, 3:]) - pos_en
-    speed = np.maximum(np.hypot(vel_en[:, 0], vel_en[:, 1]), 1e-3)
-    u = vel_en / speed[:, None]
-    perp = np.stack([-u[:, 1], u[:, 0]], axis=1)  # (k, 2)
-    d = assets.centre_en_m[None] - pos_en[:, None]  # (k, a, 2)
-    along = d[..., 0] * u[:, None, 0] + d[..., 1] * u[:, None, 1]
-    cross = d[..., 0] * perp[:, None, 0] + d[..., 1] * perp[:, None, 1]
-    r = assets.rot
-    w_perp = perp @ r  # (k, 3): cross-track direction in ECEF
-    var_pos = np.einsum("ki,kij,kj->k", w_perp, cov[:, :3, :3], w_perp)
-    var_vel = np.einsum("ki,kij,kj->k", w_perp, cov[:, 3:, 3:], w_perp)
-    t_go = np.where(along > 0, along / speed[:, None], np.inf)
-    t_fin = np.where(np.isfinite(t_go), t_go, 0.0)
-    sigma = np.sqrt(var_pos[:, None] + t_fin**2 * var_vel[:, None] + COV_FLOOR_M2)
-    half = assets.extent_m[None] + margin_m
-    p = np.where(along > 0, ndtr((half - cross) / sigma) - ndtr((-half - cross) / sigma), 0.0)
-    order = np.argsort(t_go, axis=1, kind="stable")
-    p_sorted = np.take_along_axis(p, order, axis=1)
-    ones = np.ones((p.shape[0], 1))
-    missed_before = np.cumprod(np.concatenate([ones, 1.0 - p_sorted[:, :-1]], axis=1), axis=1)
-    first = np.empty_like(p)
-    np.put_along_axis(first, order, p_sorted * missed_before, axis=1)
-    return first, np.asarray(t_go)
-
-
 def assess(
     threat: I64,
     x: F64,
@@ -337,9 +199,7 @@ def assess(
         p_asset[b] = ballistic_hit_probability(x[b], cov[b], beta_kg_m2[b], assets, margin_m)
     if (~b).any():
         r = ~b
-        rel[r], path[r], imp[r], _ = predict_route(x[r], assets, margin_m)
-        p_route, _ = route_hit_probability(x[r], cov[r], assets, margin_m)
-        p_asset[r] = p_route
+        rel[r], path[r], imp[r], _, p_asset[r], _ = assess_routes(x[r], cov[r], assets, margin_m)
     value = assets.value if defended is None else np.where(defended, assets.value, 0.0)
     at_risk = p_asset * value[None, :] * damage[:, None]
     top = np.argmax(at_risk, axis=1)

@@ -16,8 +16,8 @@ from functools import partial
 import numpy as np
 from numpy.typing import NDArray
 
-from iamd.c2.assess import PATH_STEPS
 from iamd.c2.envelope import UnitEnvelopes
+from iamd.c2.routes import PATH_STEPS
 from iamd.sensors import radar as radar_mod
 from iamd.sim import aircraft, battle, engagement, metrics_sampler, network, sensing
 from iamd.sim.engagement import Engagement

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from iamd.c2.assess import AssetGeometry
+from iamd.c2.assets import AssetGeometry
 from iamd.geo import ecef2enu, enu_rotation, geodetic2ecef
 from iamd.physics.truth import TruthTable, asset_points_ecef
 from iamd.scenario.catalog import AircraftClass, InterceptorClass, SensorClass
@@ -249,7 +249,7 @@ def asset_geometry(scenario: Scenario) -> AssetGeometry:
             v = np.radians(np.asarray(a.polygon, dtype=np.float64))
             polys.append(ecef2enu(geodetic2ecef(v[:, 0], v[:, 1], 0.0), lat0, lon0, 0.0)[:, :2])
             radius.append(0.0)
-    return AssetGeometry(
+    return AssetGeometry.of(
         centre_en_m=centres,
         radius_m=np.asarray(radius),
         polygons=tuple(polys),
