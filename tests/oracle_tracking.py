@@ -26,7 +26,6 @@ from iamd.tracking.tracker import (
     StepReport,
     TrackerConfig,
     Tracks,
-    motion_of,
 )
 
 F64 = NDArray[np.float64]
@@ -36,6 +35,28 @@ BOOL = NDArray[np.bool_]
 DENSE_PAIRS = 4096
 SMALL_PAIRS = 200
 EYE3 = np.eye(3)
+
+
+def motion_of_numpy(
+    x: F64, label: I64, cfg: TrackerConfig, motion: MotionModel | None
+) -> tuple[F64, BOOL, F64]:
+    """Process noise (n,), ballistic flag (n,) and ballistic coefficient (n,) per track.
+
+    Tracks with a truth label take that threat class's model when ``motion`` is given
+    (perfect classification); the others the configuration's: constant velocity, or
+    gravity above ``ballistic_speed_m_s``.
+    """
+    fast = np.linalg.norm(x[:, 3:], axis=1) > cfg.ballistic_speed_m_s
+    q_fast = cfg.q_m2_s3 if cfg.q_fast_m2_s3 is None else cfg.q_fast_m2_s3
+    q = np.where(fast, q_fast, cfg.q_m2_s3)
+    beta = np.full(x.shape[0], np.inf)
+    if motion is not None:
+        known = label >= 0
+        lab = label[known]
+        q[known] = motion.q_m2_s3[lab]
+        fast[known] = motion.ballistic[lab]
+        beta[known] = motion.beta_kg_m2[lab]
+    return q, fast, beta
 
 
 def gate_pairs_numpy(pred_m: F64, det_m: F64, radius_m: float | F64) -> tuple[I64, I64]:
@@ -392,7 +413,7 @@ def predict_tracks_numpy(
     """As :func:`iamd.tracking.tracker.predict_tracks`, on :func:`predict_numpy`."""
     if len(tr) == 0:
         return tr.x, tr.p
-    q, ballistic, beta = motion_of(tr.x, tr.label, cfg, motion)
+    q, ballistic, beta = motion_of_numpy(tr.x, tr.label, cfg, motion)
     return predict_numpy(tr.x, tr.p, t_s - tr.t_s, q, ballistic, beta)
 
 

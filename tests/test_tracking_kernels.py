@@ -17,6 +17,7 @@ from oracle_tracking import (
     fuse_numpy,
     gate_pairs_numpy,
     gnn_numpy,
+    motion_of_numpy,
     predict_numpy,
     rae_model_numpy,
     step_numpy,
@@ -29,13 +30,15 @@ from scipy.sparse.csgraph import connected_components
 from iamd.geo import enu_rotation, geodetic2ecef
 from iamd.tracking.association import components, gate_pairs, gnn, linear_assignment
 from iamd.tracking.filters import predict, rae_model, update
-from iamd.tracking.fusion import Fused, covariance_intersection, fuse
+from iamd.tracking.fusion import Fused, covariance_intersection, fuse, fuse_all
+from iamd.tracking.ideal import MotionModel
 from iamd.tracking.tracker import (
     PositionSensor,
     RadarSensor,
     TrackerConfig,
     Tracks,
     associate,
+    motion_of,
     step,
 )
 
@@ -227,6 +230,33 @@ def test_fusion_equals_numpy(seed: int, n: int, m: int) -> None:
 
 
 @SETTINGS
+@given(seed=seeds, sizes=st.lists(st.integers(0, 15), min_size=1, max_size=5))
+def test_fusing_several_pictures_equals_numpy(seed: int, sizes: list[int]) -> None:
+    """Partners' pictures fused one by one into one's own in one compiled call: as the
+    NumPy fusion applied to each partner in turn."""
+    rng = np.random.default_rng(seed)
+    base, _ = random_states(rng, 12)
+    pictures = []
+    for g, k in enumerate(sizes):  # the same few objects, seen by each partner with errors
+        x = base[rng.integers(0, 12, k)] + np.concatenate(
+            [rng.normal(0, 300, (k, 3)), rng.normal(0, 30, (k, 3))], 1
+        )
+        ids = 1000 * g + np.arange(k)
+        p = random_states(rng, k)[1] * 0.05
+        pictures.append(
+            Fused(x, p, 10.0, rng.uniform(0, 10, k), ids, ids % 7, 1 + ids % 2, ids % 3)
+        )
+    got = fuse_all(pictures, 3.0)
+    want = pictures[0]
+    for other in pictures[1:]:
+        want = fuse_numpy(want, other, 3.0)
+    for name in ("t_hit_s", "track_id", "label", "sources", "updates"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    np.testing.assert_allclose(got.x, want.x, rtol=1e-9, atol=1e-5)
+    np.testing.assert_allclose(got.p, want.p, rtol=1e-9, atol=1e-6)
+
+
+@SETTINGS
 @given(seed=seeds, k=st.integers(1, 20))
 def test_covariance_intersection_equals_numpy(seed: int, k: int) -> None:
     rng = np.random.default_rng(seed)
@@ -289,3 +319,21 @@ def test_step_equals_numpy(
         assert np.array_equal(rep.deleted_ids, rep_want.deleted_ids)
         np.testing.assert_allclose(got.x, want.x, rtol=1e-9)
         np.testing.assert_allclose(got.p, want.p, rtol=1e-9, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), known=st.booleans())
+def test_motion_of_equals_numpy(seed: int, n: int, known: bool) -> None:
+    """Each track's motion model: by speed, or its class's when labelled and known."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.0, (n, 6)) * np.array([1e6] * 3 + [800.0] * 3)
+    label = rng.integers(-1, 4, n)
+    cfg = TrackerConfig(q_m2_s3=2.0, q_fast_m2_s3=float(rng.choice([5.0, 9.0])),
+                        ballistic_speed_m_s=1000.0)  # fmt: skip
+    motion = MotionModel(
+        np.array([True, False, True, False]), rng.uniform(1e3, 1e4, 4), rng.uniform(0.1, 9.0, 4)
+    )
+    got = motion_of(x, label, cfg, motion if known else None)
+    want = motion_of_numpy(x, label, cfg, motion if known else None)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from iamd.scenario.schema import Tracking
 from iamd.sim.events import Kind
 from iamd.tracking.filters import predict
-from iamd.tracking.fusion import Fused, fuse
+from iamd.tracking.fusion import Fused, fuse_all
 from iamd.tracking.tracker import MeasurementModel, TrackerConfig, Tracks, motion_of, step
 
 if TYPE_CHECKING:
@@ -243,7 +243,7 @@ def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
     x, p = predict(x0, p0, t_s - t0, q, ballistic, beta)
     cut = np.cumsum(sizes)[:-1]
     xs, ps = np.split(x, cut), np.split(p, cut)
-    pic = Fused(
+    own_pic = Fused(
         xs[0],
         ps[0],
         t_s,
@@ -253,10 +253,11 @@ def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
         np.ones(len(own), np.int64),
         own.updates,
     )
-    for f, xf, pf in zip(others, xs[1:], ps[1:], strict=True):  # partners (a few)
-        moved = Fused(xf, pf, t_s, f.t_hit_s, f.track_id, f.label, f.sources, f.updates)
-        pic = fuse(pic, moved, net.cfg.missed_distance)
-    return pic
+    moved = [
+        Fused(xf, pf, t_s, f.t_hit_s, f.track_id, f.label, f.sources, f.updates)
+        for f, xf, pf in zip(others, xs[1:], ps[1:], strict=True)
+    ]
+    return fuse_all([own_pic, *moved], net.cfg.missed_distance)
 
 
 def prune(eng: Engine, o: int, t_s: float) -> None:

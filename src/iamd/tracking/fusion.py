@@ -192,35 +192,96 @@ class Fused:
         )
 
 
-def fuse(own: Fused, other: Fused, gate: float) -> Fused:
-    """Fuse a partner's picture ``other`` into ``own`` (both at the same time)."""
-    m = other.x.shape[0]
-    if m == 0:
-        return own
-    a, x, p = fuse_kernel(
-        np.ascontiguousarray(own.x, dtype=np.float64),
-        np.ascontiguousarray(own.p, dtype=np.float64),
-        np.ascontiguousarray(other.x, dtype=np.float64),
-        np.ascontiguousarray(other.p, dtype=np.float64),
+@njit(cache=True)
+def fuse_pictures(
+    x: F64,
+    p: F64,
+    t_hit_s: F64,
+    track_id: I64,
+    label: I64,
+    sources: I64,
+    updates: I64,
+    offset: I64,
+    gate_sigma: float,
+) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
+    """Fuse pictures 1, 2, ... one by one into picture 0 (all at the same time).
+
+    Picture ``g`` is rows ``offset[g]:offset[g + 1]`` of the stacked arrays: ``x`` (N, 6),
+    ``p`` (N, 6, 6), and per row ``t_hit_s``, ``track_id``, ``label``, ``sources``,
+    ``updates`` (N,) as in :class:`Fused`. Each partner's tracks are associated with the
+    picture so far and fused into it (:func:`fuse_kernel`); a fused row keeps the later
+    detection time and adds up sources and updates; the partner's unmatched tracks are
+    appended in their order.
+
+    Returns
+    -------
+    n : rows of the fused picture; then its x, p, t_hit_s, track_id, label, sources and
+    updates, each with N rows of which the first ``n`` hold it.
+    """
+    total = x.shape[0]
+    ox, op = x.copy(), p.copy()
+    ot, oid, olab = t_hit_s.copy(), track_id.copy(), label.copy()
+    osrc, oupd = sources.copy(), updates.copy()
+    n = offset[1]
+    for g in range(1, offset.shape[0] - 1):
+        lo, hi = offset[g], offset[g + 1]
+        m = hi - lo
+        if m == 0:
+            continue
+        a, fx, fp = fuse_kernel(ox[:n].copy(), op[:n].copy(), x[lo:hi], p[lo:hi], gate_sigma)
+        ox[:n] = fx
+        op[:n] = fp
+        taken = np.zeros(m, np.bool_)
+        for i in range(n):
+            if a[i] >= 0:
+                j = lo + a[i]
+                ot[i] = max(ot[i], t_hit_s[j])
+                osrc[i] += sources[j]
+                oupd[i] += updates[j]
+                taken[a[i]] = True
+        for r in range(m):
+            if not taken[r]:
+                j = lo + r
+                ox[n] = x[j]
+                op[n] = p[j]
+                ot[n], oid[n], olab[n] = t_hit_s[j], track_id[j], label[j]
+                osrc[n], oupd[n] = sources[j], updates[j]
+                n += 1
+    assert n <= total
+    return n, ox, op, ot, oid, olab, osrc, oupd
+
+
+def fuse_all(pictures: list[Fused], gate: float) -> Fused:
+    """Fuse ``pictures[1:]`` one by one into ``pictures[0]`` (all at the same time; see
+    :func:`fuse_pictures`)."""
+    if len(pictures) == 1:
+        return pictures[0]
+    offset = np.concatenate([[0], np.cumsum([f.x.shape[0] for f in pictures])]).astype(np.int64)
+
+    def floats(field: str) -> F64:
+        return np.ascontiguousarray(
+            np.concatenate([getattr(f, field) for f in pictures]), np.float64
+        )
+
+    def ints(field: str) -> I64:
+        return np.ascontiguousarray(np.concatenate([getattr(f, field) for f in pictures]), np.int64)
+
+    n, x, p, t_hit, track_id, label, sources, updates = fuse_pictures(
+        np.ascontiguousarray(np.concatenate([f.x for f in pictures]).reshape(-1, 6), np.float64),
+        np.ascontiguousarray(np.concatenate([f.p for f in pictures]).reshape(-1, 6, 6), np.float64),
+        floats("t_hit_s"),
+        ints("track_id"),
+        ints("label"),
+        ints("sources"),
+        ints("updates"),
+        offset,
         float(gate),
     )
-    hit = np.flatnonzero(a >= 0)
-    t_hit, sources, updates = own.t_hit_s.copy(), own.sources.copy(), own.updates.copy()
-    if hit.size:
-        j = a[hit]
-        t_hit[hit] = np.maximum(t_hit[hit], other.t_hit_s[j])
-        sources[hit] += other.sources[j]
-        updates[hit] += other.updates[j]
-    taken = np.zeros(m, bool)
-    taken[a[hit]] = True
-    rest = np.flatnonzero(~taken)
     return Fused(
-        x=np.concatenate([x, other.x[rest]]),
-        p=np.concatenate([p, other.p[rest]]),
-        t_s=own.t_s,
-        t_hit_s=np.concatenate([t_hit, other.t_hit_s[rest]]),
-        track_id=np.concatenate([own.track_id, other.track_id[rest]]),
-        label=np.concatenate([own.label, other.label[rest]]),
-        sources=np.concatenate([sources, other.sources[rest]]),
-        updates=np.concatenate([updates, other.updates[rest]]),
+        x[:n], p[:n], pictures[0].t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n]
     )
+
+
+def fuse(own: Fused, other: Fused, gate: float) -> Fused:
+    """Fuse a partner's picture ``other`` into ``own`` (both at the same time)."""
+    return fuse_all([own, other], gate)

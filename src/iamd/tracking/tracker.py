@@ -268,19 +268,61 @@ def motion_of(
 
     Tracks with a truth label take that threat class's model when ``motion`` is given
     (perfect classification); the others the configuration's: constant velocity, or
-    gravity above ``ballistic_speed_m_s``.
+    gravity above ``ballistic_speed_m_s`` (:func:`motion_kernel`).
     """
-    fast = np.linalg.norm(x[:, 3:], axis=1) > cfg.ballistic_speed_m_s
+    n = x.shape[0]
+    q, fast, beta = np.empty(n), np.empty(n, np.bool_), np.empty(n)
     q_fast = cfg.q_m2_s3 if cfg.q_fast_m2_s3 is None else cfg.q_fast_m2_s3
-    q = np.where(fast, q_fast, cfg.q_m2_s3)
-    beta = np.full(x.shape[0], np.inf)
-    if motion is not None:
-        known = label >= 0
-        lab = label[known]
-        q[known] = motion.q_m2_s3[lab]
-        fast[known] = motion.ballistic[lab]
-        beta[known] = motion.beta_kg_m2[lab]
+    known = motion is not None
+    model = (
+        (motion.q_m2_s3, motion.ballistic, motion.beta_kg_m2) if motion is not None else _NO_MODEL
+    )
+    motion_kernel(
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(label, dtype=np.int64),
+        float(cfg.ballistic_speed_m_s),
+        float(cfg.q_m2_s3),
+        float(q_fast),
+        np.ascontiguousarray(model[0], dtype=np.float64),
+        np.ascontiguousarray(model[1], dtype=np.bool_),
+        np.ascontiguousarray(model[2], dtype=np.float64),
+        known,
+        q,
+        fast,
+        beta,
+    )
     return q, fast, beta
+
+
+_NO_MODEL = (np.zeros(0), np.zeros(0, np.bool_), np.zeros(0))
+
+
+@njit(cache=True)
+def motion_kernel(
+    x: F64,
+    label: I64,
+    ballistic_speed_m_s: float,
+    q_slow_m2_s3: float,
+    q_fast_m2_s3: float,
+    class_q_m2_s3: F64,
+    class_ballistic: BOOL,
+    class_beta_kg_m2: F64,
+    known: bool,
+    q: F64,
+    fast: BOOL,
+    beta: F64,
+) -> None:
+    """Motion model of each track (n, 6) into ``q``, ``fast``, ``beta`` (n,): its threat
+    class's (``class_*`` indexed by ``label``) when ``known`` and labelled, else by speed."""
+    for i in range(x.shape[0]):
+        speed = math.sqrt(x[i, 3] * x[i, 3] + x[i, 4] * x[i, 4] + x[i, 5] * x[i, 5])
+        fast[i] = speed > ballistic_speed_m_s
+        q[i] = q_fast_m2_s3 if fast[i] else q_slow_m2_s3
+        beta[i] = np.inf
+        if known and label[i] >= 0:
+            q[i] = class_q_m2_s3[label[i]]
+            fast[i] = class_ballistic[label[i]]
+            beta[i] = class_beta_kg_m2[label[i]]
 
 
 def predict_tracks(
