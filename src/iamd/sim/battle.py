@@ -8,6 +8,7 @@ and assigns them with the layered greedy doctrine of :mod:`iamd.c2.doctrine`.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+BOOL = NDArray[np.bool_]
 
 LATER_PK_FRESH_S = 10.0
 """How long another node's word on who can still engage a threat counts."""
@@ -44,6 +46,55 @@ so skipping them changes no output (a test runs both ways); a fighter-only partn
 longer flies the 13 sigma-point trajectories of every ballistic track."""
 BALLISTIC_REASSESS_S = 6.0
 """Least time between two re-flights of a ballistic track's predicted path."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeUnits:
+    """The fixed figures of one C2 node's u fire units, as arrays (u,), built once.
+
+    Attributes
+    ----------
+    engage_all : engages every threat, not only those at a defended asset.
+    kinetic, laser : interceptor kind.
+    salvo : interceptors per engagement (1 for lasers).
+    cost_usd : one interceptor's cost; layer : its layer (0 the upper tier).
+    value : the unit's own value to the defence.
+    channels : engagements it can hold at once.
+    per_cycle : launches that fit in one of the node's cycles (at least 1).
+    aircraft : the unit's aircraft (-1: a ground or ship unit).
+    """
+
+    engage_all: BOOL
+    kinetic: BOOL
+    laser: BOOL
+    salvo: I64
+    cost_usd: F64
+    layer: I64
+    value: F64
+    channels: I64
+    per_cycle: I64
+    aircraft: I64
+
+    @staticmethod
+    def of(eng: Engine, k: int) -> NodeUnits:
+        us, cycle_s = eng.node_units[k], eng.w.nodes[k][2]
+        units = [eng.w.units[u] for u in us]
+        per_cycle = [
+            int(cycle_s // x.ic.launch_interval_s) if x.ic.launch_interval_s > 0 else 10**6
+            for x in units
+        ]
+        return NodeUnits(
+            engage_all=np.array([x.engage_all for x in units], dtype=bool),
+            kinetic=np.array([x.ic.kind == "kinetic" for x in units], dtype=bool),
+            laser=np.array([x.ic.kind == "laser" for x in units], dtype=bool),
+            salvo=np.array([eng.unit_doctrine[u].salvo or 1 for u in us], dtype=np.int64),
+            cost_usd=np.array([x.ic.cost_usd for x in units], dtype=np.float64),
+            layer=np.array([x.ic.layer for x in units], dtype=np.int64),
+            value=np.array([x.value for x in units], dtype=np.float64),
+            channels=np.array([x.ic.channels for x in units], dtype=np.int64),
+            per_cycle=np.maximum(np.array(per_cycle, dtype=np.int64), 1),
+            aircraft=np.array([x.aircraft for x in units], dtype=np.int64),
+        )
 
 
 def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
@@ -98,20 +149,19 @@ def covered(eng: Engine, o: int, points_m: F64, t_s: float) -> NDArray[np.bool_]
     return np.asarray(radar_mod.bank_coverage(bank, points_m)[0].any(axis=0))
 
 
-def capacity(eng: Engine, units: list[int], t_s: float, cycle_s: float) -> I64:
-    cap = []
-    for u in units:  # loop over fire units (tens)
-        ic = eng.w.units[u].ic
-        a = eng.w.units[u].aircraft
-        if a >= 0 and not aircraft.available(eng, a, t_s):
-            cap.append(0)
-            continue
-        salvo = eng.unit_doctrine[u].salvo or 1
-        per_cycle = int(cycle_s // ic.launch_interval_s) if ic.launch_interval_s > 0 else 10**6
-        rounds = (eng.rounds[u] - eng.doctrine.reserve) // salvo if ic.kind == "kinetic" else 10**6
-        ready = t_s >= eng.next_launch[u]
-        cap.append(min(ic.channels - eng.busy[u], rounds, max(per_cycle, 1)) if ready else 0)
-    return np.maximum(np.array(cap, dtype=np.int64), 0)
+def capacity(eng: Engine, k: int, t_s: float) -> I64:
+    """Engagements each of node ``k``'s units can start this cycle, (u,): free channels,
+    rounds beyond the reserve (in salvos), launches per cycle; 0 before its next launch or
+    for an aircraft that cannot be tasked."""
+    f, us = eng.node_fig[k], eng.node_units[k]
+    idx = np.asarray(us, dtype=np.int64)
+    rounds = np.where(f.kinetic, (eng.rounds[idx] - eng.doctrine.reserve) // f.salvo, 10**6)
+    cap = np.minimum(np.minimum(f.channels - eng.busy[idx], rounds), f.per_cycle)
+    cap = np.where(t_s >= eng.next_launch[idx], cap, 0)
+    for j in np.flatnonzero(f.aircraft >= 0):  # aircraft units (a few)
+        if not aircraft.available(eng, int(f.aircraft[j]), t_s):
+            cap[j] = 0
+    return np.maximum(cap, 0).astype(np.int64)
 
 
 def on_cycle(eng: Engine, t_s: float, k: int) -> None:
@@ -166,19 +216,18 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     pk = eng.node_pk[k][:, w.truth.class_idx[eligible]] * track_quality_factor(
         eng.pictures.p[o, eligible], eng.node_divert_m[k]
     )  # (u, k)
-    engage_all = np.array([w.units[u].engage_all for u in units])
+    fig = eng.node_fig[k]
+    engage_all = fig.engage_all
     threatening = eng.cache_p_hit[o][eligible] >= max(doc.min_hit_probability, 1e-12)
     at_me = self_threats(
         eng.node_env[k].ecef_m, eng.cache_path[o][eligible], w.motion.ballistic[eligible]
     )
     wanted = engage_all[:, None] | threatening[None, :] | at_me
-    ammo = np.array(
-        [eng.rounds[u] + eng.reloads[u] > 0 or w.units[u].ic.kind == "laser" for u in units]
-    )
+    idx = np.asarray(units, dtype=np.int64)
+    ammo = (eng.rounds[idx] + eng.reloads[idx] > 0) | fig.laser
     strong = pk >= max(doc.min_pk, 1e-9)
-    loaded = np.array(
-        [eng.rounds[u] > doc.reserve or w.units[u].ic.kind == "laser" for u in units]
-    )  # a better layer out of loaded rounds takes nothing before its reload
+    # a better layer out of loaded rounds takes nothing before its reload
+    loaded = (eng.rounds[idx] > doc.reserve) | fig.laser
     could_later = opp.later & wanted & strong & loaded[:, None]
     eng.later_pk[k, eligible] = np.where(could_later, pk, 0.0).max(axis=0)
     eng.later_pk_t[k, eligible] = t_s
@@ -190,15 +239,14 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         pk, could_later, eng.node_yield_pk[k], eng.node_last_ditch[k], elsewhere
     )
     usable = wanted & ((strong & ~hold) | (last & (pk > 0.0)))
-    cap = capacity(eng, units, t_s, cycle_s)
+    cap = capacity(eng, k, t_s)
     feasible = opp.feasible & usable & (cap > 0)[:, None]
     uu, rr = np.nonzero(feasible)
     fc = covered(eng, o, opp.pip_m[uu, rr], t_s)
     uu, rr = uu[fc], rr[fc]
     if uu.size == 0:
         return
-    cost = np.array([w.units[u].ic.cost_usd for u in units])
-    layer = np.array([w.units[u].ic.layer for u in units], dtype=np.int64)
+    cost, layer = fig.cost_usd, fig.layer
     cand = Candidates(unit=uu, row=rr, pk=pk[uu, rr], cost_usd=cost[uu], layer=layer[uu])
     later_ok = opp.later & usable & ammo[:, None]
     if doc.prefer_cheap:
@@ -207,8 +255,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         keep = ~(hold & ~w.motion.ballistic[eligible][rr])
         cand = Candidates(uu[keep], rr[keep], cand.pk[keep], cand.cost_usd[keep], cand.layer[keep])
     # a threat coming at a unit is worth that unit's value to it (times the threat's damage)
-    unit_value = np.array([w.units[u].value for u in units])
-    value = eng.cache_value[o][eligible] + w.damage[eligible] * (at_me * unit_value[:, None]).max(
+    value = eng.cache_value[o][eligible] + w.damage[eligible] * (at_me * fig.value[:, None]).max(
         axis=0
     )
     if doc.solver == "layered":
@@ -218,7 +265,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     else:
         later_kill = 1.0 - np.prod(np.where(later_ok, 1.0 - pk, 1.0), axis=0)
         au, ar = assign_wta(
-            eng, cand, value, later_kill, eligible, engage_all | at_me.any(axis=1), cap, units
+            eng, cand, value, later_kill, eligible, engage_all | at_me.any(axis=1), cap, k
         )
     eng.c2_solve_ms.append(1e3 * (time.perf_counter() - t_decide))
     for j, r in zip(au.tolist(), ar.tolist(), strict=True):  # the engagements started
@@ -260,7 +307,7 @@ def assign_wta(
     eligible: I64,
     engage_all: NDArray[np.bool_],
     cap: I64,
-    units: list[int],
+    k: int,
 ) -> tuple[I64, I64]:
     """Weighted WTA over the cycle's candidates (:mod:`iamd.c2.wta.weighted`).
 
@@ -280,10 +327,9 @@ def assign_wta(
         keep &= ~upper[cand.row] | (cand.layer == top[cand.row])
     keep &= (value[cand.row] > 0) | engage_all[cand.unit]
     uu, rr = cand.unit[keep], cand.row[keep]
-    kinetic = np.array([w.units[u].ic.kind == "kinetic" for u in units], dtype=bool)
-    salvo = np.array([eng.unit_doctrine[u].salvo or 1 for u in units])
-    shots = np.where(kinetic[uu], salvo[uu], 1)
-    p = np.zeros((len(units), eligible.size))
+    fig = eng.node_fig[k]
+    shots = np.where(fig.kinetic[uu], fig.salvo[uu], 1)
+    p = np.zeros((fig.salvo.size, eligible.size))
     p[uu, rr] = 1.0 - (1.0 - cand.pk[keep]) ** shots
     cost = np.zeros_like(p)
     cost[uu, rr] = doc.cost_weight * cand.cost_usd[keep] * shots / 1e6

@@ -174,6 +174,7 @@ class Engine:
         self.node_yield_pk = [
             np.array([self.unit_doctrine[u].yield_below_pk for u in us]) for us in self.node_units
         ]
+        self.node_fig = [battle.NodeUnits.of(self, k) for k in range(len(world.nodes))]
         self.node_last_ditch = [
             np.array([self.unit_doctrine[u].last_ditch for u in us], dtype=bool)
             for us in self.node_units
