@@ -80,7 +80,8 @@ class TruthTable:
         (:func:`interpolate_states`).
         """
         idx = np.ascontiguousarray(idx, dtype=np.int64)
-        t = np.ascontiguousarray(np.broadcast_to(t_s, idx.shape), dtype=np.float64)
+        t = np.asarray(t_s, dtype=np.float64)
+        t = np.ascontiguousarray(t if t.shape == idx.shape else np.broadcast_to(t, idx.shape))
         out = np.empty((idx.shape[0], 6))
         interpolate_states(self.search_key, self.offset, self.t_s, self.state, idx, t, out)
         return out

@@ -77,14 +77,14 @@ class EventLog:
         k = ids.shape[0]
         if k == 0:
             return
-        self.t_s.append(np.broadcast_to(np.asarray(t_s, dtype=np.float64), (k,)).copy())
+        self.t_s.append(_column(t_s, k))
         self.kind.append([kind] * k)
         self.threat.append(ids)
         self.unit.append([unit] * k)
         self.owner.append([owner] * k)
         self.interceptor.append([interceptor] * k)
         self.engagement.append(np.full(k, engagement, dtype=np.int64))
-        self.value.append(np.broadcast_to(np.asarray(value, dtype=np.float64), (k,)).copy())
+        self.value.append(_column(value, k))
         pos = np.full((k, 3), np.nan) if ecef_m is None else np.asarray(ecef_m).reshape(k, 3)
         self.ecef_m.append(pos)
         self.detail.append([detail] * k)
@@ -119,3 +119,10 @@ class EventLog:
                 "detail": flat(self.detail),
             }
         )
+
+
+def _column(v: float | F64, k: int) -> F64:
+    """``v`` as a new float column of ``k`` rows (a scalar repeated)."""
+    if isinstance(v, np.ndarray) and v.ndim:
+        return np.array(np.broadcast_to(v.astype(np.float64, copy=False), (k,)))
+    return np.full(k, float(v))

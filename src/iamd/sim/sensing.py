@@ -119,7 +119,9 @@ def _scan_to_tracker(eng: Engine, t_s: float, s: int, cand: I64) -> None:
     assert net is not None
     pos = w.truth.state_at(cand, np.full(cand.size, t_s))[:, :3]
     local = net.local[o]
-    tracked = np.isin(cand, local.label[local.confirmed])
+    held = np.zeros(w.truth.n, dtype=bool)
+    held[local.label[local.confirmed & (local.label >= 0)]] = True
+    tracked = held[cand]
     det = radar_mod.scan(
         site, eng.site_banks[s], cand, pos, w.rcs_m2[cand], tracked, eng.rng.detect, eng.rng.noise
     )

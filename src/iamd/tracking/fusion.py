@@ -20,7 +20,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from iamd.tracking.association import assign, gate, mahalanobis_one
-from iamd.tracking.filters import invert
+from iamd.tracking.filters import invert, invert_into
 from iamd.tracking.ideal import MotionModel
 from iamd.tracking.tracker import TrackerConfig, Tracks, predict_tracks
 
@@ -32,8 +32,14 @@ I64 = NDArray[np.int64]
 def log_abs_det(a: F64) -> float:
     """``log |det A|`` of a square matrix (d, d), by LU with partial pivoting
     (``-inf`` when singular), as ``numpy.linalg.slogdet`` computes it."""
+    return log_abs_det_into(a, np.empty_like(a))
+
+
+@njit(cache=True)
+def log_abs_det_into(a: F64, w: F64) -> float:
+    """:func:`log_abs_det` with ``w`` (d, d) as scratch."""
     d = a.shape[0]
-    w = a.copy()
+    w[:, :] = a
     out = 0.0
     for c in range(d):
         piv = c
@@ -57,15 +63,38 @@ def log_abs_det(a: F64) -> float:
 def intersect(xa: F64, pa: F64, xb: F64, pb: F64, x: F64, p: F64) -> float:
     """Covariance intersection of one pair of estimates (d,), (d, d) into ``x``, ``p``;
     returns the weight ``w`` (see :func:`covariance_intersection`)."""
-    ia = invert(pa)
-    ib = invert(pb)
-    ld_sum = log_abs_det(ia + ib)
-    w = 0.5 * (1.0 - math.exp(log_abs_det(ib) - ld_sum) + math.exp(log_abs_det(ia) - ld_sum))
+    d = xa.shape[0]
+    scratch = np.empty((5, d, d))
+    ia, ib, s, work, cov = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
+    invert_into(pa, ia, work)
+    invert_into(pb, ib, work)
+    s[:, :] = ia + ib
+    ld_sum = log_abs_det_into(s, work)
+    w = 0.5 * (
+        1.0
+        - math.exp(log_abs_det_into(ib, work) - ld_sum)
+        + math.exp(log_abs_det_into(ia, work) - ld_sum)
+    )
     w = min(max(w, 0.0), 1.0)
-    cov = invert(w * ia + (1.0 - w) * ib)
-    info_x = w * (ia @ xa) + (1.0 - w) * (ib @ xb)
-    x[:] = cov @ info_x
-    p[:, :] = 0.5 * (cov + cov.T)
+    for i in range(d):
+        for j in range(d):
+            s[i, j] = w * ia[i, j] + (1.0 - w) * ib[i, j]
+    invert_into(s, cov, work)
+    info = np.empty(d)
+    for i in range(d):
+        fa = fb = 0.0
+        for j in range(d):
+            fa += ia[i, j] * xa[j]
+            fb += ib[i, j] * xb[j]
+        info[i] = w * fa + (1.0 - w) * fb
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += cov[i, j] * info[j]
+        x[i] = acc
+    for i in range(d):
+        for j in range(d):
+            p[i, j] = 0.5 * (cov[i, j] + cov[j, i])
     return w
 
 
