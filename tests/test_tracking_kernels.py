@@ -6,6 +6,8 @@ covariances equal to a relative 1e-9.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,7 +32,14 @@ from scipy.sparse.csgraph import connected_components
 from iamd.geo import enu_rotation, geodetic2ecef
 from iamd.tracking.association import components, gate_pairs, gnn, linear_assignment
 from iamd.tracking.filters import predict, rae_model, update
-from iamd.tracking.fusion import Fused, covariance_intersection, fuse, fuse_all
+from iamd.tracking.fusion import (
+    Fused,
+    best_per_label,
+    covariance_intersection,
+    fuse,
+    fuse_all,
+    predict_and_fuse,
+)
 from iamd.tracking.ideal import MotionModel
 from iamd.tracking.tracker import (
     PositionSensor,
@@ -337,3 +346,59 @@ def test_motion_of_equals_numpy(seed: int, n: int, known: bool) -> None:
     want = motion_of_numpy(x, label, cfg, motion if known else None)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@SETTINGS
+@given(seed=seeds, n=st.integers(0, 60), labels=st.integers(1, 12), ties=st.booleans())
+def test_best_row_per_label_equals_lexsort(seed: int, n: int, labels: int, ties: bool) -> None:
+    """Each label's most certain row: as the NumPy version's stable lexsort picks it."""
+    rng = np.random.default_rng(seed)
+    p = random_states(rng, n)[1]
+    if ties and n:  # equal traces: the first row must win
+        p[rng.integers(0, n, n // 2)] = p[0]
+    label = rng.integers(-1, labels, n)
+    got = best_per_label(p, label, n, labels)
+    real = np.flatnonzero(label >= 0)
+    trace = np.trace(p[real, :3, :3], axis1=1, axis2=2)
+    order = real[np.lexsort((trace, label[real]))]
+    lab = label[order]
+    first = np.ones(lab.size, bool)
+    first[1:] = lab[1:] != lab[:-1]
+    want = np.full(labels, -1)
+    want[lab[first]] = order[first]
+    np.testing.assert_array_equal(got, want)
+
+
+@SETTINGS
+@given(seed=seeds, sizes=st.lists(st.integers(0, 12), min_size=1, max_size=4))
+def test_predict_and_fuse_equals_the_two_steps(seed: int, sizes: list[int]) -> None:
+    """Predicting stacked pictures and fusing them in one call: as :func:`predict` of the
+    whole batch, then the fusion of each partner in turn."""
+    rng = np.random.default_rng(seed)
+    total = sum(sizes)
+    x, p = random_states(rng, total)
+    p = p * 0.05
+    dt = rng.uniform(0.0, 8.0, total)
+    q = rng.uniform(0.1, 10.0, total)
+    ballistic = rng.random(total) < 0.5
+    beta = rng.uniform(1e3, 1e4, total)
+    t_hit = rng.uniform(0, 10, total)
+    ids = np.arange(total, dtype=np.int64)
+    label, sources, updates = ids % 5, 1 + ids % 2, ids % 3
+    offset = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n, *got = predict_and_fuse(
+        x, p, dt, q, ballistic, beta, t_hit, ids, label, sources, updates, offset, 3.0
+    )
+    xp, pp = predict(x, p, dt, q, ballistic, beta)
+    pictures = [
+        Fused(xp[a:b], pp[a:b], 0.0, t_hit[a:b], ids[a:b], label[a:b], sources[a:b], updates[a:b])
+        for a, b in itertools.pairwise(offset)
+    ]
+    want = fuse_all(pictures, 3.0)
+    assert n == want.x.shape[0]
+    for a, b in zip(
+        got[2:], (want.t_hit_s, want.track_id, want.label, want.sources, want.updates), strict=True
+    ):
+        np.testing.assert_array_equal(a[:n], b)
+    np.testing.assert_array_equal(got[0][:n], want.x)
+    np.testing.assert_array_equal(got[1][:n], want.p)

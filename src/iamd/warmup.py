@@ -119,8 +119,14 @@ def _warm_tracking() -> None:
     assignment, and the fusion of partners' pictures."""
     from iamd.tracking.association import gnn, linear_assignment
     from iamd.tracking.filters import predict, update
-    from iamd.tracking.fusion import Fused, covariance_intersection, fuse
-    from iamd.tracking.tracker import PositionSensor, TrackerConfig, Tracks, step
+    from iamd.tracking.fusion import (
+        Fused,
+        best_per_label,
+        covariance_intersection,
+        fuse,
+        predict_and_fuse,
+    )
+    from iamd.tracking.tracker import PositionSensor, TrackerConfig, Tracks, motion_of, step
 
     x = np.zeros((1, 6))
     x[0, 0] = 6.4e6
@@ -134,3 +140,7 @@ def _warm_tracking() -> None:
     one = np.ones(1, dtype=np.int64)
     pic = Fused(x, p, 0.0, np.zeros(1), one, one, one, one)
     fuse(pic, pic, 3.0)
+    q, fast, beta = motion_of(x, one, TrackerConfig(), None)
+    off = np.array([0, 1], dtype=np.int64)
+    predict_and_fuse(x, p, np.ones(1), q, fast, beta, np.zeros(1), one, one, one, one, off, 3.0)
+    best_per_label(p, one, 1, 2)

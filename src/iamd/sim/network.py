@@ -22,8 +22,7 @@ from numpy.typing import NDArray
 
 from iamd.scenario.schema import Tracking
 from iamd.sim.events import Kind
-from iamd.tracking.filters import predict
-from iamd.tracking.fusion import Fused, fuse_all
+from iamd.tracking.fusion import Fused, best_per_label, predict_and_fuse
 from iamd.tracking.tracker import MeasurementModel, TrackerConfig, Tracks, motion_of, step
 
 if TYPE_CHECKING:
@@ -226,8 +225,9 @@ def on_deliver(eng: Engine, t_s: float, k: int) -> None:
 def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
     """Owner ``o``'s own confirmed tracks fused with its partners' latest reports, at ``t_s``.
 
-    Every picture is predicted to ``t_s`` in one batched call, then the partners'
-    are fused in one by one (in owner order, so the result is reproducible).
+    Every picture is predicted to ``t_s`` in one batch, then the partners' are fused in
+    one by one (in owner order, so the result is reproducible): one compiled call
+    (:func:`iamd.tracking.fusion.predict_and_fuse`).
     """
     net = eng.net
     assert net is not None
@@ -236,28 +236,29 @@ def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
     others = [net.inbox[o][k] for k in sorted(net.inbox[o]) if t_s - net.inbox[o][k].t_s <= drop_s]
     sizes = [len(own)] + [f.x.shape[0] for f in others]
     x0 = np.concatenate([own.x] + [f.x for f in others])
-    p0 = np.concatenate([own.p] + [f.p for f in others])
-    t0 = np.concatenate([own.t_s] + [np.full(f.x.shape[0], f.t_s) for f in others])
     label = np.concatenate([own.label] + [f.label for f in others])
+    t0 = np.concatenate([own.t_s] + [np.full(f.x.shape[0], f.t_s) for f in others])
     q, ballistic, beta = motion_of(x0, label, net.cfg, eng.w.motion)
-    x, p = predict(x0, p0, t_s - t0, q, ballistic, beta)
-    cut = np.cumsum(sizes)[:-1]
-    xs, ps = np.split(x, cut), np.split(p, cut)
-    own_pic = Fused(
-        xs[0],
-        ps[0],
-        t_s,
-        own.t_hit_s,
-        own.track_id,
-        own.label,
-        np.ones(len(own), np.int64),
-        own.updates,
+    n, x, p, t_hit, track_id, label, sources, updates = predict_and_fuse(
+        np.ascontiguousarray(x0.reshape(-1, 6), dtype=np.float64),
+        np.ascontiguousarray(
+            np.concatenate([own.p] + [f.p for f in others]).reshape(-1, 6, 6), dtype=np.float64
+        ),
+        np.ascontiguousarray(t_s - t0, dtype=np.float64),
+        q,
+        ballistic,
+        beta,
+        np.concatenate([own.t_hit_s] + [f.t_hit_s for f in others]).astype(np.float64),
+        np.concatenate([own.track_id] + [f.track_id for f in others]).astype(np.int64),
+        np.ascontiguousarray(label, dtype=np.int64),
+        np.concatenate([np.ones(len(own), np.int64)] + [f.sources for f in others]).astype(
+            np.int64
+        ),
+        np.concatenate([own.updates] + [f.updates for f in others]).astype(np.int64),
+        np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        float(net.cfg.missed_distance),
     )
-    moved = [
-        Fused(xf, pf, t_s, f.t_hit_s, f.track_id, f.label, f.sources, f.updates)
-        for f, xf, pf in zip(others, xs[1:], ps[1:], strict=True)
-    ]
-    return fuse_all([own_pic, *moved], net.cfg.missed_distance)
+    return Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
 
 
 def prune(eng: Engine, o: int, t_s: float) -> None:
@@ -292,13 +293,9 @@ def refresh_picture(eng: Engine, o: int, t_s: float) -> None:
         return
     pic = fused_picture(eng, o, t_s)
     pics = eng.pictures
-    real = np.flatnonzero(pic.label >= 0)
-    trace = np.trace(pic.p[real, :3, :3], axis1=1, axis2=2)
-    order = real[np.lexsort((trace, pic.label[real]))]
-    lab = pic.label[order]
-    first = np.ones(lab.size, bool)
-    first[1:] = lab[1:] != lab[:-1]
-    rows, lab = order[first], lab[first]
+    best = best_per_label(pic.p, pic.label, pic.x.shape[0], pics.active.shape[1])
+    lab = np.flatnonzero(best >= 0)
+    rows = best[lab]
     pics.active[o] = False
     pics.active[o, lab] = True
     pics.x[o, lab] = pic.x[rows]

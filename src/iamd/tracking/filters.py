@@ -88,6 +88,15 @@ def predict_kernel(
     return x_new, p_new
 
 
+@njit(cache=True)
+def _predict_entry(
+    x: F64, p: F64, dt_s: F64, q_m2_s3: F64, ballistic: NDArray[np.bool_], beta_kg_m2: F64
+) -> tuple[F64, F64]:
+    """:func:`predict_kernel` for calls from Python (other kernels call it too; see
+    :func:`iamd.tracking.association._assign_rows_entry`)."""
+    return predict_kernel(x, p, dt_s, q_m2_s3, ballistic, beta_kg_m2)
+
+
 def predict(
     x: F64, p: F64, dt_s: F64, q_m2_s3: F64, ballistic: NDArray[np.bool_], beta_kg_m2: F64
 ) -> tuple[F64, F64]:
@@ -112,7 +121,7 @@ def predict(
     -------
     x, p : (n, 6) and (n, 6, 6) predicted.
     """
-    return predict_kernel(
+    return _predict_entry(
         np.ascontiguousarray(x, dtype=np.float64),
         np.ascontiguousarray(p, dtype=np.float64),
         np.ascontiguousarray(dt_s, dtype=np.float64),

@@ -20,7 +20,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from iamd.tracking.association import assign, gate, mahalanobis_one
-from iamd.tracking.filters import invert, invert_into
+from iamd.tracking.filters import invert, invert_into, predict_kernel
 from iamd.tracking.ideal import MotionModel
 from iamd.tracking.tracker import TrackerConfig, Tracks, predict_tracks
 
@@ -280,6 +280,68 @@ def fuse_pictures(
     return n, ox, op, ot, oid, olab, osrc, oupd
 
 
+@njit(cache=True)
+def _fuse_pictures_entry(
+    x: F64,
+    p: F64,
+    t_hit_s: F64,
+    track_id: I64,
+    label: I64,
+    sources: I64,
+    updates: I64,
+    offset: I64,
+    gate_sigma: float,
+) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
+    """:func:`fuse_pictures` for calls from Python (see
+    :func:`iamd.tracking.association._assign_rows_entry`)."""
+    return fuse_pictures(x, p, t_hit_s, track_id, label, sources, updates, offset, gate_sigma)
+
+
+@njit(cache=True)
+def predict_and_fuse(
+    x: F64,
+    p: F64,
+    dt_s: F64,
+    q_m2_s3: F64,
+    ballistic: NDArray[np.bool_],
+    beta_kg_m2: F64,
+    t_hit_s: F64,
+    track_id: I64,
+    label: I64,
+    sources: I64,
+    updates: I64,
+    offset: I64,
+    gate_sigma: float,
+) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
+    """Predict stacked pictures to one time, ``dt_s`` (N,) ahead each (one batch, see
+    :func:`iamd.tracking.filters.predict`), then fuse them (:func:`fuse_pictures`, same
+    arguments and result)."""
+    xp, pp = predict_kernel(x, p, dt_s, q_m2_s3, ballistic, beta_kg_m2)
+    return fuse_pictures(xp, pp, t_hit_s, track_id, label, sources, updates, offset, gate_sigma)
+
+
+@njit(cache=True)
+def best_per_label(p: F64, label: I64, n_rows: int, n_labels: int) -> I64:
+    """For each label (n_labels,), the row among the first ``n_rows`` of that label with
+    the least position variance (trace of the covariance's position block; the first
+    such row on ties), -1 where none."""
+    best = np.full(n_labels, -1, np.int64)
+    best_trace = np.empty(n_labels)
+    for r in range(n_rows):
+        lab = label[r]
+        if lab < 0:
+            continue
+        tr = p[r, 0, 0] + p[r, 1, 1] + p[r, 2, 2]
+        if (
+            best[lab] < 0
+            or tr < best_trace[lab]
+            or (math.isnan(best_trace[lab]) and not math.isnan(tr))
+        ):
+            best[lab] = r
+            best_trace[lab] = tr
+    return best
+
+
 def fuse_all(pictures: list[Fused], gate: float) -> Fused:
     """Fuse ``pictures[1:]`` one by one into ``pictures[0]`` (all at the same time; see
     :func:`fuse_pictures`)."""
@@ -295,7 +357,7 @@ def fuse_all(pictures: list[Fused], gate: float) -> Fused:
     def ints(field: str) -> I64:
         return np.ascontiguousarray(np.concatenate([getattr(f, field) for f in pictures]), np.int64)
 
-    n, x, p, t_hit, track_id, label, sources, updates = fuse_pictures(
+    n, x, p, t_hit, track_id, label, sources, updates = _fuse_pictures_entry(
         np.ascontiguousarray(np.concatenate([f.x for f in pictures]).reshape(-1, 6), np.float64),
         np.ascontiguousarray(np.concatenate([f.p for f in pictures]).reshape(-1, 6, 6), np.float64),
         floats("t_hit_s"),
