@@ -103,12 +103,21 @@ def batches_of(todo: list[int], size: int) -> list[list[int]]:
     return [todo[k : k + size] for k in range(0, len(todo), size)]
 
 
+def start_worker(parent_pid: int) -> None:
+    """A pool worker's start: end with the parent, and load the compiled kernels from the
+    cache before the first replication arrives."""
+    from iamd.warmup import warm_kernels
+
+    exit_with_parent(parent_pid)
+    warm_kernels()
+
+
 class _Pool:
     def __init__(self, workers: int) -> None:
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=get_context("spawn"),
-            initializer=exit_with_parent,
+            initializer=start_worker,
             initargs=(os.getpid(),),
         )
 
@@ -127,6 +136,9 @@ class _Dask:
             self.client = Client(address, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise IamdError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        from iamd.warmup import warm_kernels
+
+        self.client.run(warm_kernels)  # each worker loads (or compiles) the kernels once
 
     def submit(self, fn: Callable[..., list[Row]], *args: Any) -> Any:
         return self.client.submit(fn, *args, pure=False)

@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 F64 = NDArray[np.float64]
 
@@ -25,6 +24,8 @@ def halfwidth(values: F64) -> float:
     n = x.size
     if n < 2:
         return math.inf
+    from scipy import stats  # here: a Monte Carlo worker never needs it (0.4 s to import)
+
     t = float(stats.t.ppf(0.5 + LEVEL / 2, n - 1))
     return t * float(np.std(x, ddof=1)) / math.sqrt(n)
 
