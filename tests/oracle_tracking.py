@@ -23,6 +23,7 @@ from iamd.tracking.ideal import MotionModel
 from iamd.tracking.tracker import (
     RADAR,
     MeasurementModel,
+    RadarSensor,
     StepReport,
     TrackerConfig,
     Tracks,
@@ -57,6 +58,34 @@ def motion_of_numpy(
         fast[known] = motion.ballistic[lab]
         beta[known] = motion.beta_kg_m2[lab]
     return q, fast, beta
+
+
+def rae_covariance_ecef_numpy(rae: F64, sigma: F64, rot: F64) -> F64:
+    """Covariance (n, 3, 3) of the ECEF positions of range/az/el measurements (linearised)."""
+    r, az, el = rae[:, 0], rae[:, 1], rae[:, 2]
+    ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
+    j = np.zeros((rae.shape[0], 3, 3))
+    j[:, 0] = np.stack([ce * sa, r * ce * ca, -r * se * sa], axis=1)
+    j[:, 1] = np.stack([ce * ca, -r * ce * sa, -r * se * ca], axis=1)
+    j[:, 2] = np.stack([se, np.zeros_like(r), r * ce], axis=1)
+    cov_enu = j @ np.diag(sigma**2) @ np.transpose(j, (0, 2, 1))
+    return np.asarray(rot.T @ cov_enu @ rot)
+
+
+def to_position_numpy(model: MeasurementModel, z: F64) -> F64:
+    """ECEF positions (k, 3) of a sensor's measurements ``z`` (k, 3)."""
+    if not isinstance(model, RadarSensor):
+        return z
+    r, az, el = z[:, 0], z[:, 1], z[:, 2]
+    enu = np.stack([r * np.cos(el) * np.sin(az), r * np.cos(el) * np.cos(az), r * np.sin(el)], 1)
+    return np.asarray(enu @ model.rot + model.site_ecef_m)
+
+
+def position_cov_numpy(model: MeasurementModel, z: F64) -> F64:
+    """Covariances (k, 3, 3) of those positions."""
+    if not isinstance(model, RadarSensor):
+        return model.position_cov(z)
+    return rae_covariance_ecef_numpy(z, model.sigma, model.rot)
 
 
 def gate_pairs_numpy(pred_m: F64, det_m: F64, radius_m: float | F64) -> tuple[I64, I64]:
@@ -447,7 +476,7 @@ def step_numpy(
     if len(tr) and t_s < tr.t_s.max() - 1e-9:
         raise ValueError(f"scan at t={t_s} s is older than the tracks (t={tr.t_s.max()} s)")
     labels = np.full(m, -1, np.int64) if det_label is None else np.asarray(det_label, np.int64)
-    z_pos = model.to_position(z) if m else np.zeros((0, 3))
+    z_pos = to_position_numpy(model, z) if m else np.zeros((0, 3))
     z_var = model.max_position_var(z) if m else 0.0
     x, p = predict_tracks_numpy(tr, t_s, cfg, motion)
     if in_view is None:
@@ -506,7 +535,7 @@ def step_numpy(
     x0[:, :3] = z_pos[new]
     p0 = np.zeros((k, 6, 6))
     if k:
-        p0[:, :3, :3] = model.position_cov(z[new])
+        p0[:, :3, :3] = position_cov_numpy(model, z[new])
     p0[:, 3:, 3:] = np.eye(3) * cfg.init_speed_sigma_m_s**2
     ids = tr.next_id + np.arange(k, dtype=np.int64)
     out = Tracks(

@@ -20,9 +20,11 @@ from oracle_tracking import (
     gate_pairs_numpy,
     gnn_numpy,
     motion_of_numpy,
+    position_cov_numpy,
     predict_numpy,
     rae_model_numpy,
     step_numpy,
+    to_position_numpy,
     update_numpy,
 )
 from scipy.optimize import linear_sum_assignment
@@ -402,3 +404,20 @@ def test_predict_and_fuse_equals_the_two_steps(seed: int, sizes: list[int]) -> N
         np.testing.assert_array_equal(a[:n], b)
     np.testing.assert_array_equal(got[0][:n], want.x)
     np.testing.assert_array_equal(got[1][:n], want.p)
+
+
+@SETTINGS
+@given(seed=seeds, n=st.integers(0, 40))
+def test_radar_positions_and_covariances_equal_numpy(seed: int, n: int) -> None:
+    """A radar's measurements as ECEF positions and their linearised covariances."""
+    rng = np.random.default_rng(seed)
+    model = radar(rng)
+    z = np.stack(
+        [rng.uniform(1e3, 1e6, n), rng.uniform(0, 2 * np.pi, n), rng.uniform(-0.1, 1.5, n)], 1
+    )
+    np.testing.assert_allclose(
+        model.to_position(z), to_position_numpy(model, z), rtol=1e-12, atol=1e-6
+    )
+    got, want = model.position_cov(z), position_cov_numpy(model, z)
+    scale = np.abs(want).max(axis=(1, 2), keepdims=True) if n else 1.0
+    np.testing.assert_allclose(got / scale, want / scale, rtol=0, atol=1e-12)

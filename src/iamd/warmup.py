@@ -126,7 +126,14 @@ def _warm_tracking() -> None:
         fuse,
         predict_and_fuse,
     )
-    from iamd.tracking.tracker import PositionSensor, TrackerConfig, Tracks, motion_of, step
+    from iamd.tracking.tracker import (
+        PositionSensor,
+        RadarSensor,
+        TrackerConfig,
+        Tracks,
+        motion_of,
+        step,
+    )
 
     x = np.zeros((1, 6))
     x[0, 0] = 6.4e6
@@ -144,3 +151,6 @@ def _warm_tracking() -> None:
     off = np.array([0, 1], dtype=np.int64)
     predict_and_fuse(x, p, np.ones(1), q, fast, beta, np.zeros(1), one, one, one, one, off, 3.0)
     best_per_label(p, one, 1, 2)
+    radar = RadarSensor(x[0, :3].copy(), np.eye(3), np.ones(3))
+    radar.to_position(np.ones((1, 3)))
+    radar.position_cov(np.ones((1, 3)))

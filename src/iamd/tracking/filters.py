@@ -361,12 +361,68 @@ def update_position(x: F64, p: F64, z_m: F64, sigma_m: float) -> tuple[F64, F64,
 
 
 def rae_covariance_ecef(rae: F64, sigma: F64, rot: F64) -> F64:
-    """Covariance (n, 3, 3) of the ECEF positions of range/az/el measurements (linearised)."""
-    r, az, el = rae[:, 0], rae[:, 1], rae[:, 2]
-    ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
-    j = np.zeros((rae.shape[0], 3, 3))
-    j[:, 0] = np.stack([ce * sa, r * ce * ca, -r * se * sa], axis=1)
-    j[:, 1] = np.stack([ce * ca, -r * ce * sa, -r * se * ca], axis=1)
-    j[:, 2] = np.stack([se, np.zeros_like(r), r * ce], axis=1)
-    cov_enu = j @ np.diag(sigma**2) @ np.transpose(j, (0, 2, 1))
-    return np.asarray(rot.T @ cov_enu @ rot)
+    """Covariance (n, 3, 3) of the ECEF positions of range/az/el measurements (linearised,
+    :func:`rae_covariance_kernel`)."""
+    out = np.empty((rae.shape[0], 3, 3))
+    rae_covariance_kernel(
+        np.ascontiguousarray(rae, dtype=np.float64).reshape(-1, 3),
+        np.ascontiguousarray(sigma, dtype=np.float64),
+        np.ascontiguousarray(rot, dtype=np.float64),
+        out,
+    )
+    return out
+
+
+@njit(cache=True)
+def rae_covariance_kernel(rae: F64, sigma: F64, rot: F64, out: F64) -> None:
+    """Covariances ``R^T J diag(sigma^2) J^T R`` into ``out`` (n, 3, 3) of measurements
+    ``rae`` (n, 3) (range m, azimuth and elevation rad) with deviations ``sigma`` (3,),
+    where ``J`` is the Jacobian of the site's ENU position in (range, az, el) and ``rot``
+    (3, 3) turns ECEF into ENU."""
+    j = np.empty((3, 3))
+    enu = np.empty((3, 3))
+    var = np.empty(3)
+    for c in range(3):
+        var[c] = sigma[c] * sigma[c]
+    for k in range(rae.shape[0]):
+        r, az, el = rae[k, 0], rae[k, 1], rae[k, 2]
+        ce, se, ca, sa = math.cos(el), math.sin(el), math.cos(az), math.sin(az)
+        j[0, 0], j[0, 1], j[0, 2] = ce * sa, r * ce * ca, -r * se * sa
+        j[1, 0], j[1, 1], j[1, 2] = ce * ca, -r * ce * sa, -r * se * ca
+        j[2, 0], j[2, 1], j[2, 2] = se, 0.0, r * ce
+        for a in range(3):
+            for b in range(3):
+                acc = 0.0
+                for c in range(3):
+                    acc += j[a, c] * var[c] * j[b, c]
+                enu[a, b] = acc
+        for a in range(3):
+            for b in range(3):
+                acc = 0.0
+                for c in range(3):
+                    for d in range(3):
+                        acc += rot[c, a] * enu[c, d] * rot[d, b]
+                out[k, a, b] = acc
+
+
+def rae_to_ecef(rae: F64, site_ecef_m: F64, rot: F64) -> F64:
+    """ECEF positions (n, 3) of range/az/el measurements (n, 3) from a site (3,) whose
+    ENU axes are the rows of ``rot`` (3, 3)."""
+    out = np.empty((rae.shape[0], 3))
+    rae_to_ecef_kernel(
+        np.ascontiguousarray(rae, dtype=np.float64).reshape(-1, 3),
+        np.ascontiguousarray(site_ecef_m, dtype=np.float64),
+        np.ascontiguousarray(rot, dtype=np.float64),
+        out,
+    )
+    return out
+
+
+@njit(cache=True)
+def rae_to_ecef_kernel(rae: F64, site_ecef_m: F64, rot: F64, out: F64) -> None:
+    """Kernel of :func:`rae_to_ecef`: ``out`` (n, 3) is ``enu R + site``."""
+    for k in range(rae.shape[0]):
+        r, az, el = rae[k, 0], rae[k, 1], rae[k, 2]
+        e, n, u = r * math.cos(el) * math.sin(az), r * math.cos(el) * math.cos(az), r * math.sin(el)
+        for c in range(3):
+            out[k, c] = e * rot[0, c] + n * rot[1, c] + u * rot[2, c] + site_ecef_m[c]

@@ -38,6 +38,7 @@ from iamd.tracking.filters import (
     predict,
     rae_covariance_ecef,
     rae_one,
+    rae_to_ecef,
 )
 from iamd.tracking.ideal import MotionModel
 
@@ -107,11 +108,7 @@ class RadarSensor:
     sigma: F64
 
     def to_position(self, z: F64) -> F64:
-        r, az, el = z[:, 0], z[:, 1], z[:, 2]
-        enu = np.stack(
-            [r * np.cos(el) * np.sin(az), r * np.cos(el) * np.cos(az), r * np.sin(el)], 1
-        )
-        return np.asarray(enu @ self.rot + self.site_ecef_m)
+        return rae_to_ecef(z, self.site_ecef_m, self.rot)
 
     def position_cov(self, z: F64) -> F64:
         return rae_covariance_ecef(z, self.sigma, self.rot)
