@@ -1,5 +1,7 @@
-"""The NumPy route assessment and asset hit test that :mod:`iamd.c2.routes` and
-:func:`iamd.c2.assets.hit_kernel` replaced, kept as their oracles."""
+"""The NumPy assessment code that compiled kernels replaced, kept as their oracles: the
+route assessment (:mod:`iamd.c2.routes`), the asset hit test
+(:func:`iamd.c2.assets.hit_kernel`), the Kepler time to ground and the impact
+distribution's hit probabilities (:mod:`iamd.c2.assess`)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
+from iamd.c2.assess import HIT_SAMPLES, NORMAL_2D
 from iamd.c2.assets import AssetGeometry
 from iamd.c2.routes import COV_FLOOR_M2, PATH_STEPS, ROUTE_HORIZON_S
+from iamd.geo import GM_EARTH_M3_S2
+from iamd.physics.ballistic import surface_radius_m
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -114,3 +119,48 @@ def route_hit_probability_numpy(
     first = np.empty_like(p)
     np.put_along_axis(first, order, p_sorted * missed_before, axis=1)
     return first, np.asarray(t_go)
+
+
+def kepler_time_to_ground_s_numpy(x: F64) -> F64:
+    """Vacuum time until each state (n, 6) descends to the ground radius, s (inf if never)."""
+    r_vec, v_vec = x[:, :3], x[:, 3:]
+    r = np.linalg.norm(r_vec, axis=1)
+    h = np.cross(r_vec, v_vec)
+    p = np.sum(h * h, axis=1) / GM_EARTH_M3_S2
+    e_vec = np.cross(v_vec, h) / GM_EARTH_M3_S2 - r_vec / r[:, None]
+    e = np.maximum(np.linalg.norm(e_vec, axis=1), 1e-9)
+    a = p / np.maximum(1.0 - e * e, 1e-12)
+    ground = surface_radius_m(r_vec)
+    cos_now = np.clip((p / r - 1.0) / e, -1.0, 1.0)
+    theta_now = np.where(
+        np.sum(r_vec * v_vec, axis=1) >= 0, np.arccos(cos_now), 2 * np.pi - np.arccos(cos_now)
+    )
+    cos_imp = (p / ground - 1.0) / e
+    reaches = cos_imp <= 1.0
+    theta_imp = 2 * np.pi - np.arccos(np.clip(cos_imp, -1.0, 1.0))
+
+    def mean_anomaly(theta: F64) -> F64:
+        ecc = 2 * np.arctan2(np.sqrt(1 - e) * np.sin(theta / 2), np.sqrt(1 + e) * np.cos(theta / 2))
+        return np.asarray(np.mod(ecc - e * np.sin(ecc), 2 * np.pi))
+
+    dm = np.mod(mean_anomaly(theta_imp) - mean_anomaly(theta_now), 2 * np.pi)
+    t = dm / np.sqrt(GM_EARTH_M3_S2 / a**3)
+    return np.asarray(np.where(reaches & (r > ground), t, np.where(r <= ground, 0.0, np.inf)))
+
+
+def impact_probability_numpy(imp_m: F64, assets: AssetGeometry, margin_m: float) -> F64:
+    """Probability (k, a) that each impact distribution, given by its sigma points' impact
+    points (k, m, 3), falls in each asset."""
+    k, n_a = imp_m.shape[0], assets.value.shape[0]
+    imp = imp_m.reshape(-1, 3)
+    en = assets.to_en(imp).reshape(k, -1, 2)
+    mean = en.mean(axis=1)
+    dev = en - mean[:, None, :]
+    c2 = np.einsum("kpi,kpj->kij", dev, dev) / dev.shape[1] + np.eye(2)  # + 1 m^2 floor
+    chol = np.linalg.cholesky(c2)
+    samples = mean[:, None, :] + np.einsum("kij,sj->ksi", chol, NORMAL_2D)
+    hit = hit_en_numpy(assets, samples.reshape(-1, 2), margin_m).reshape(k, HIT_SAMPLES)
+    rows = np.repeat(np.arange(k), HIT_SAMPLES)
+    counts = np.zeros((k, n_a + 1))
+    np.add.at(counts, (rows, hit.ravel() + 1), 1.0)  # column 0: open ground
+    return np.asarray(counts[:, 1:] / HIT_SAMPLES)

@@ -68,6 +68,7 @@ def warm_kernels() -> None:
 
 def _warm_sensing_and_assessment() -> None:
     """Radar coverage, truth interpolation, the route assessment and the asset hit test."""
+    from iamd.c2.assess import assess
     from iamd.c2.assets import AssetGeometry
     from iamd.c2.routes import assess_routes
     from iamd.geo import enu_rotation, geodetic2ecef
@@ -112,6 +113,11 @@ def _warm_sensing_and_assessment() -> None:
     )
     assets.hit_en(np.zeros((1, 2)))
     assess_routes(x, np.eye(6)[None], assets, 0.0)
+    y = np.repeat(x, 2, axis=0)
+    y[:, 3:] = [[0.0, 0.0, 1000.0], [100.0, 0.0, 0.0]]
+    ids = np.arange(2)
+    assess(ids, y, np.zeros(2), np.array([True, False]), np.full(2, 1e4), np.ones(2), assets, 0.0,
+           np.eye(6)[None].repeat(2, axis=0))  # fmt: skip
 
 
 def _warm_tracking() -> None:

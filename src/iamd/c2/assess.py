@@ -12,16 +12,18 @@ deterministic). Drones and cruise missiles are assessed by :mod:`iamd.c2.routes`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
-from iamd.c2.assets import AssetGeometry
+from iamd.c2.assets import AssetGeometry, asset_at
 from iamd.c2.routes import COV_FLOOR_M2, PATH_STEPS, assess_routes
-from iamd.geo import GM_EARTH_M3_S2
-from iamd.physics.ballistic import integrate, surface_radius_m
+from iamd.geo import GM_EARTH_M3_S2, WGS84_A_M, WGS84_B_M
+from iamd.physics.ballistic import integrate
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -48,30 +50,68 @@ NORMAL_2D = ndtri(np.stack([_halton(HIT_SAMPLES, 2), _halton(HIT_SAMPLES, 3)], a
 
 
 def kepler_time_to_ground_s(x: F64) -> F64:
-    """Vacuum time until each state (n, 6) descends to the ground radius, s (inf if never)."""
-    r_vec, v_vec = x[:, :3], x[:, 3:]
-    r = np.linalg.norm(r_vec, axis=1)
-    h = np.cross(r_vec, v_vec)
-    p = np.sum(h * h, axis=1) / GM_EARTH_M3_S2
-    e_vec = np.cross(v_vec, h) / GM_EARTH_M3_S2 - r_vec / r[:, None]
-    e = np.maximum(np.linalg.norm(e_vec, axis=1), 1e-9)
-    a = p / np.maximum(1.0 - e * e, 1e-12)
-    ground = surface_radius_m(r_vec)
-    cos_now = np.clip((p / r - 1.0) / e, -1.0, 1.0)
-    theta_now = np.where(
-        np.sum(r_vec * v_vec, axis=1) >= 0, np.arccos(cos_now), 2 * np.pi - np.arccos(cos_now)
+    """Vacuum time until each state (n, 6) descends to the ground radius, s (inf if never;
+    :func:`kepler_kernel`)."""
+    out = np.empty(x.shape[0])
+    kepler_kernel(np.ascontiguousarray(x, dtype=np.float64).reshape(-1, 6), out)
+    return out
+
+
+@njit(cache=True)
+def _mean_anomaly(theta: float, e: float) -> float:
+    """Mean anomaly (rad, in [0, 2 pi)) at true anomaly ``theta`` on an orbit of
+    eccentricity ``e`` < 1."""
+    ecc = 2.0 * math.atan2(
+        math.sqrt(1.0 - e) * math.sin(theta / 2.0), math.sqrt(1.0 + e) * math.cos(theta / 2.0)
     )
-    cos_imp = (p / ground - 1.0) / e
-    reaches = cos_imp <= 1.0
-    theta_imp = 2 * np.pi - np.arccos(np.clip(cos_imp, -1.0, 1.0))
+    return (ecc - e * math.sin(ecc)) % (2.0 * math.pi)
 
-    def mean_anomaly(theta: F64) -> F64:
-        ecc = 2 * np.arctan2(np.sqrt(1 - e) * np.sin(theta / 2), np.sqrt(1 + e) * np.cos(theta / 2))
-        return np.asarray(np.mod(ecc - e * np.sin(ecc), 2 * np.pi))
 
-    dm = np.mod(mean_anomaly(theta_imp) - mean_anomaly(theta_now), 2 * np.pi)
-    t = dm / np.sqrt(GM_EARTH_M3_S2 / a**3)
-    return np.asarray(np.where(reaches & (r > ground), t, np.where(r <= ground, 0.0, np.inf)))
+@njit(cache=True)
+def kepler_kernel(x: F64, out: F64) -> None:
+    """Time (n,) until each state (n, 6) falls to the ground radius on its vacuum Kepler
+    orbit, s: 0 below ground, inf when the orbit never reaches it (or is not closed).
+
+    With the semi-latus rectum ``p = |r x v|^2 / mu``, the eccentricity vector
+    ``e = v x h / mu - r / |r|`` and true anomalies ``theta`` from
+    ``cos theta = (p / r - 1) / e``, the time is the mean-anomaly difference over the
+    mean motion (Bate, Mueller and White, *Fundamentals of Astrodynamics*, ch. 4):
+
+    .. math:: t = \\frac{M(\\theta_{imp}) - M(\\theta_{now})}{\\sqrt{\\mu / a^3}}
+    """
+    mu = GM_EARTH_M3_S2
+    two_pi = 2.0 * math.pi
+    for i in range(x.shape[0]):
+        rx, ry, rz, vx, vy, vz = x[i, 0], x[i, 1], x[i, 2], x[i, 3], x[i, 4], x[i, 5]
+        r2 = rx * rx + ry * ry + rz * rz
+        r = math.sqrt(r2)
+        hx, hy, hz = ry * vz - rz * vy, rz * vx - rx * vz, rx * vy - ry * vx
+        p = (hx * hx + hy * hy + hz * hz) / mu
+        ex = (vy * hz - vz * hy) / mu - rx / r
+        ey = (vz * hx - vx * hz) / mu - ry / r
+        ez = (vx * hy - vy * hx) / mu - rz / r
+        e = max(math.sqrt(ex * ex + ey * ey + ez * ez), 1e-9)
+        a = p / max(1.0 - e * e, 1e-12)
+        s2 = rz * rz / max(r2, 1.0)
+        ground = (
+            WGS84_A_M
+            * WGS84_B_M
+            / math.sqrt(WGS84_B_M * WGS84_B_M * (1.0 - s2) + WGS84_A_M * WGS84_A_M * s2)
+        )
+        if r <= ground:
+            out[i] = 0.0
+            continue
+        cos_imp = (p / ground - 1.0) / e
+        if not cos_imp <= 1.0 or e >= 1.0:
+            out[i] = math.inf
+            continue
+        cos_now = min(max((p / r - 1.0) / e, -1.0), 1.0)
+        theta_now = math.acos(cos_now)
+        if rx * vx + ry * vy + rz * vz < 0.0:
+            theta_now = two_pi - theta_now
+        theta_imp = two_pi - math.acos(max(cos_imp, -1.0))
+        dm = (_mean_anomaly(theta_imp, e) - _mean_anomaly(theta_now, e)) % two_pi
+        out[i] = dm / math.sqrt(mu / (a * a * a))
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,17 +192,88 @@ def ballistic_hit_probability(
     k, n_a = x.shape[0], assets.value.shape[0]
     pts = sigma_points(x, cov).reshape(-1, 6)
     _, _, imp = predict_ballistic(pts, np.repeat(beta_kg_m2, 2 * x.shape[1]))
-    en = assets.to_en(imp[:, :3]).reshape(k, -1, 2)
-    mean = en.mean(axis=1)
-    dev = en - mean[:, None, :]
-    c2 = np.einsum("kpi,kpj->kij", dev, dev) / dev.shape[1] + np.eye(2)  # + 1 m^2 floor
-    chol = np.linalg.cholesky(c2)
-    samples = mean[:, None, :] + np.einsum("kij,sj->ksi", chol, NORMAL_2D)
-    hit = assets.hit_en(samples.reshape(-1, 2), margin_m).reshape(k, HIT_SAMPLES)
-    rows = np.repeat(np.arange(k), HIT_SAMPLES)
-    counts = np.zeros((k, n_a + 1))
-    np.add.at(counts, (rows, hit.ravel() + 1), 1.0)  # column 0: open ground
-    return np.asarray(counts[:, 1:] / HIT_SAMPLES)
+    out = np.empty((k, n_a))
+    impact_probability_kernel(
+        np.ascontiguousarray(imp[:, :3]).reshape(k, -1, 3),
+        NORMAL_2D,
+        assets.origin_m,
+        assets.rot,
+        assets.centre_en_m,
+        assets.radius_m,
+        assets.extent_m,
+        assets.value,
+        assets.vertices_m,
+        assets.vertex_offset,
+        float(margin_m),
+        out,
+    )
+    return out
+
+
+@njit(cache=True)
+def impact_probability_kernel(
+    impact_m: F64,
+    normal_2d: F64,
+    origin_m: F64,
+    rot: F64,
+    centre_en_m: F64,
+    radius_m: F64,
+    extent_m: F64,
+    value: F64,
+    vertices_m: F64,
+    vertex_offset: I64,
+    margin_m: float,
+    out: F64,
+) -> None:
+    """Probability (k, a) into ``out`` that each of k impact distributions falls in each
+    asset.
+
+    Each distribution is given by the impact points (k, m, 3) of its m sigma points
+    (ECEF): their mean and covariance (plus a 1 m^2 floor) in the theatre plane of
+    ``origin_m`` (3,) and axes ``rot`` (2, 3) define a Gaussian, which is sampled at
+    ``mean + L n`` for the fixed standard normal points ``normal_2d`` (s, 2) (``L L^T``
+    the covariance); the share of samples in each asset (:func:`iamd.c2.assets.asset_at`)
+    is its probability.
+    """
+    k_n, m = impact_m.shape[0], impact_m.shape[1]
+    n_s = normal_2d.shape[0]
+    en = np.empty((m, 2))
+    for k in range(k_n):
+        me = mn = 0.0
+        for j in range(m):
+            for c in range(2):
+                acc = 0.0
+                for d in range(3):
+                    acc += rot[c, d] * (impact_m[k, j, d] - origin_m[d])
+                en[j, c] = acc
+            me += en[j, 0]
+            mn += en[j, 1]
+        me /= m
+        mn /= m
+        cee = cen = cnn = 0.0
+        for j in range(m):
+            de, dn = en[j, 0] - me, en[j, 1] - mn
+            cee += de * de
+            cen += de * dn
+            cnn += dn * dn
+        cee = cee / m + 1.0
+        cen = cen / m
+        cnn = cnn / m + 1.0
+        l11 = math.sqrt(cee)
+        l21 = cen / l11
+        l22 = math.sqrt(cnn - l21 * l21)
+        for a in range(out.shape[1]):
+            out[k, a] = 0.0
+        for s in range(n_s):
+            x = me + l11 * normal_2d[s, 0]
+            y = mn + (l21 * normal_2d[s, 0] + l22 * normal_2d[s, 1])
+            a = asset_at(
+                x, y, centre_en_m, radius_m, extent_m, value, vertices_m, vertex_offset, margin_m
+            )
+            if a >= 0:
+                out[k, a] += 1.0
+        for a in range(out.shape[1]):
+            out[k, a] /= n_s
 
 
 def assess(

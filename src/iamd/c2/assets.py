@@ -116,6 +116,35 @@ def in_polygon(x: float, y: float, vertices_m: F64, lo: int, hi: int) -> bool:
 
 
 @njit(cache=True)
+def asset_at(
+    x: float,
+    y: float,
+    centre_en_m: F64,
+    radius_m: F64,
+    extent_m: F64,
+    value: F64,
+    vertices_m: F64,
+    vertex_offset: I64,
+    margin_m: float,
+) -> int:
+    """Index of the asset the point (x, y) falls in (-1: open ground; the most valuable,
+    then the first, where several hold it). A point asset holds the points within its
+    radius plus ``margin_m`` of its centre; a polygon asset (``vertex_offset[a + 1] >
+    vertex_offset[a]``) the points of its polygon."""
+    best, best_val = -1, -math.inf
+    for a in range(value.shape[0]):
+        dist = math.hypot(x - centre_en_m[a, 0], y - centre_en_m[a, 1])
+        lo, hi = vertex_offset[a], vertex_offset[a + 1]
+        if hi == lo:
+            inside = dist <= radius_m[a] + margin_m
+        else:
+            inside = dist <= extent_m[a] and in_polygon(x, y, vertices_m, lo, hi)
+        if inside and value[a] > best_val:
+            best, best_val = a, value[a]
+    return best
+
+
+@njit(cache=True)
 def hit_kernel(
     en_m: F64,
     centre_en_m: F64,
@@ -127,21 +156,16 @@ def hit_kernel(
     margin_m: float,
     out: I64,
 ) -> None:
-    """Index of the asset each point (k, 2) falls in, into ``out`` (k,) (-1: open ground).
-
-    A point asset holds the points within its radius plus ``margin_m`` of its centre; a
-    polygon asset (``vertex_offset[a + 1] > vertex_offset[a]``) the points of its polygon.
-    """
+    """:func:`asset_at` of each point (k, 2), into ``out`` (k,)."""
     for k in range(en_m.shape[0]):
-        best, best_val = -1, -math.inf
-        for a in range(value.shape[0]):
-            dist = math.hypot(en_m[k, 0] - centre_en_m[a, 0], en_m[k, 1] - centre_en_m[a, 1])
-            lo, hi = vertex_offset[a], vertex_offset[a + 1]
-            if hi == lo:
-                inside = dist <= radius_m[a] + margin_m
-            else:
-                x, y = en_m[k, 0], en_m[k, 1]
-                inside = dist <= extent_m[a] and in_polygon(x, y, vertices_m, lo, hi)
-            if inside and value[a] > best_val:
-                best, best_val = a, value[a]
-        out[k] = best
+        out[k] = asset_at(
+            en_m[k, 0],
+            en_m[k, 1],
+            centre_en_m,
+            radius_m,
+            extent_m,
+            value,
+            vertices_m,
+            vertex_offset,
+            margin_m,
+        )
