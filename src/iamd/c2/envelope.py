@@ -190,11 +190,13 @@ def _time_needed_s(
     u: int,
     p: F64,
     alt: float,
+    unit_alt: float,
     fluence: float,
 ) -> float:
     """Time from the decision to an intercept at ``p`` (3,), ``alt`` m high, by unit
-    ``u``, s (inf when the point is outside its envelope or reach). An aircraft (``dash``
-    > 0) first flies to within its launch range of the point, then fires."""
+    ``u`` (``unit_alt`` m high), s (inf when the point is outside its envelope or reach).
+    An aircraft (``dash`` > 0) first flies to within its launch range of the point, then
+    fires."""
     ecef, min_r, max_r, min_a, max_a, react, power, div, ext, slew, dash, launch_r = units
     if alt < min_a[u] or alt > max_a[u]:
         return math.inf
@@ -203,7 +205,7 @@ def _time_needed_s(
         ground = ground_range_m(ecef[u], p)
         fly_s = max(ground - launch_r[u], 0.0) / dash[u]
         ground = min(ground, launch_r[u])
-        climb = alt - altitude_of(ecef[u, 0], ecef[u, 1], ecef[u, 2])
+        climb = alt - unit_alt
         rng = math.sqrt(ground * ground + climb * climb)
     else:
         dx, dy, dz = p[0] - ecef[u, 0], p[1] - ecef[u, 1], p[2] - ecef[u, 2]
@@ -250,6 +252,9 @@ def _opportunities(
     n_u, k_n, s_n = ecef.shape[0], path_m.shape[0], path_m.shape[1]
     p = np.empty(3)
     alt = np.empty(s_n)
+    unit_alt = np.empty(n_u)
+    for u in range(n_u):
+        unit_alt[u] = altitude_of(ecef[u, 0], ecef[u, 1], ecef[u, 2])
     for k in range(k_n):
         # bounding sphere and altitude band of the path: units beyond them are skipped
         cx = cy = cz = 0.0
@@ -281,8 +286,9 @@ def _opportunities(
                 if tau <= 0.0 or path_t_s[k, s] >= t_impact_s[k]:
                     continue
                 need = _time_needed_s(
-                    units, tables, table, laser, u, path_m[k, s], alt[s], fluence_j_m2[k]
-                )
+                    units, tables, table, laser, u, path_m[k, s], alt[s], unit_alt[u],
+                    fluence_j_m2[k],
+                )  # fmt: skip
                 if need < math.inf:
                     later[u, k] = True
                     if tau >= need:
@@ -300,15 +306,9 @@ def _opportunities(
                     for c in range(3):
                         p[c] = path_m[k, a, c] + mid * (path_m[k, b, c] - path_m[k, a, c])
                     need = _time_needed_s(
-                        units,
-                        tables,
-                        table,
-                        laser,
-                        u,
-                        p,
-                        altitude_of(p[0], p[1], p[2]),
-                        fluence_j_m2[k],
-                    )
+                        units, tables, table, laser, u, p, altitude_of(p[0], p[1], p[2]),
+                        unit_alt[u], fluence_j_m2[k],
+                    )  # fmt: skip
                     if t_mid - t_now_s > 0.0 and t_mid - t_now_s >= need:
                         hi_f = mid
                     else:
@@ -321,15 +321,9 @@ def _opportunities(
                 for c in range(3):
                     p[c] = path_m[k, 0, c]
             need = _time_needed_s(
-                units,
-                tables,
-                table,
-                laser,
-                u,
-                p,
-                altitude_of(p[0], p[1], p[2]),
+                units, tables, table, laser, u, p, altitude_of(p[0], p[1], p[2]), unit_alt[u],
                 fluence_j_m2[k],
-            )
+            )  # fmt: skip
             slack = (t_hit - t_now_s) - need
             for c in range(3):
                 pip[u, k, c] = p[c]

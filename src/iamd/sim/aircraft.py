@@ -24,6 +24,7 @@ consecutive events of an aircraft is its flight
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -105,8 +106,9 @@ class Fleet:
         f = 0.0 if t1 <= t0 else min(max((t_s - t0) / (t1 - t0), 0.0), 1.0)
         p0, p1 = self.p0_m[a], self.p1_m[a]
         p = p0 + f * (p1 - p0)
-        r = (1.0 - f) * np.linalg.norm(p0) + f * np.linalg.norm(p1)
-        return np.asarray(p * r / np.linalg.norm(p))
+        # |v| as numpy.linalg.norm computes it for a vector, without its checks
+        r = (1.0 - f) * math.sqrt(p0.dot(p0)) + f * math.sqrt(p1.dot(p1))
+        return np.asarray(p * r / math.sqrt(p.dot(p)))
 
 
 def _patrol_of(world: World, u: int) -> PatrolSpec | None:
