@@ -27,6 +27,8 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 import json  # noqa: E402
+import math  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -70,7 +72,10 @@ def main() -> None:
         c0 = time.process_time()
         result = simulate(scenario, seed=args.one)
         cpu = time.process_time() - c0
-        print(json.dumps({"wall_s": result.summary["wall_time_s"], "cpu_s": cpu}))
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+        print(
+            json.dumps({"wall_s": result.summary["wall_time_s"], "cpu_s": cpu, "peak_mb": peak_mb})
+        )
         return
     for k in range(args.runs):
         t0 = time.perf_counter()
@@ -115,16 +120,24 @@ def compare(args: argparse.Namespace) -> None:
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
         return dict(json.loads(out.strip().splitlines()[-1]))
 
-    ratios = []
+    ratios, factors, peaks = [], [], []
+    sim_s = load_scenario(args.scenario).spec.duration_s
     print(f"{args.scenario}, seconds of wall time per replication: {args.against} / {here}")
     for k in range(args.runs):
         base, new = one(args.against, k), one(here, k)
         ratios.append(base["wall_s"] / new["wall_s"])
+        factors.append(sim_s / new["wall_s"])
+        peaks.append(new.get("peak_mb", math.nan))
         print(
             f"seed {k}: {base['wall_s']:.2f} s / {new['wall_s']:.2f} s "
-            f"(CPU {base['cpu_s']:.2f} / {new['cpu_s']:.2f}): {ratios[-1]:.2f}x"
+            f"(CPU {base['cpu_s']:.2f} / {new['cpu_s']:.2f}): {ratios[-1]:.2f}x; "
+            f"{factors[-1]:,.0f}x real time, peak memory {peaks[-1]:,.0f} MB"
         )
-    print(f"median speed-up {statistics.median(ratios):.2f}x over {args.runs} paired seeds")
+    print(
+        f"median speed-up {statistics.median(ratios):.2f}x over {args.runs} paired seeds "
+        f"({min(ratios):.2f}-{max(ratios):.2f}x); this tree {statistics.median(factors):,.0f}x "
+        f"real time; peak memory at most {max(peaks):,.0f} MB (target 1,024 MB)"
+    )
 
 
 if __name__ == "__main__":

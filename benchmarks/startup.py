@@ -1,0 +1,56 @@
+"""Compilation and start-up: the first run's compile, and a Monte Carlo worker's warm start.
+
+Copies ``src/`` to a temporary directory (so no compiled kernel is cached there), then in
+fresh processes on one core times ``warm_kernels()`` from that copy: once cold (every
+kernel compiled and cached), then warm (loaded from the cache). Then times, five times,
+a fresh process from its start until it has imported the Monte Carlo worker's module and
+warmed the kernels: what a pool worker does before its first replication.
+
+    python benchmarks/startup.py
+
+Targets (issue 16): cold compilation at most 90 s once per install; a warm worker ready
+in at most 1 s.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = "import iamd.analysis.montecarlo, iamd.warmup; iamd.warmup.warm_kernels()"
+
+
+def timed(src: Path) -> float:
+    """Seconds from the start of a fresh interpreter on ``src`` until its kernels are warm."""
+    cmd = [sys.executable, "-c", CHILD]
+    if hasattr(os, "sched_getaffinity"):
+        cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(src)}, check=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    here = Path(__file__).resolve().parents[1] / "src"
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "src"
+        shutil.copytree(here, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        cold = timed(copy)
+        warm = timed(copy)
+    print(f"cold: {cold:.1f} s to compile and cache every kernel (target 90 s)")
+    print(f"warm: {warm:.2f} s for a fresh process to load them (first load of the copy)")
+    ready = [timed(here) for _ in range(5)]
+    print(
+        f"warm worker ready: median {statistics.median(ready):.2f} s "
+        f"({min(ready):.2f}-{max(ready):.2f} s over 5 starts; target 1 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
