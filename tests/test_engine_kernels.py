@@ -33,7 +33,7 @@ from iamd.c2.routes import assess_routes
 from iamd.geo import enu_rotation, geodetic2ecef
 from iamd.normal import ndtr
 from iamd.physics.truth import KEY_STRIDE_S, TruthTable
-from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage
+from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage, detect_kernel, pd_swerling1
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -298,3 +298,25 @@ def ballistic_probability(imp: NDArray[np.float64], assets: AssetGeometry, margi
         margin, out,
     )  # fmt: skip
     return out
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(0, 200))
+def test_detections_equal_numpy(seed: int, k: int) -> None:
+    """Detections from coverage, range, RCS, track mode and the uniform draws: as the NumPy
+    radar equation and Swerling I probability decided them."""
+    rng = np.random.default_rng(seed)
+    covered = rng.random(k) < 0.8
+    r = rng.uniform(0.0, 800e3, k)
+    rcs = 10 ** rng.uniform(-3.0, 1.0, k)
+    tracked = rng.random(k) < 0.5
+    draw = rng.uniform(0.0, 1.0, k)
+    ref_snr, ref_range, gain, pfa = 20.0, 150e3, 4.0, 1e-6
+    hit = np.empty(k, dtype=bool)
+    detect_kernel(covered, r, rcs, tracked, draw, ref_snr, ref_range, gain, pfa, hit)
+    snr = ref_snr * rcs * (ref_range / np.maximum(r, 1.0)) ** 4
+    snr = np.where(tracked, snr * gain, snr)
+    want = draw < np.where(covered, pd_swerling1(snr, pfa), 0.0)
+    np.testing.assert_array_equal(hit, want)
+    if k > 100:
+        assert 0.05 < want.mean() < 0.95  # both decisions occur

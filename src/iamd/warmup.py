@@ -73,7 +73,7 @@ def _warm_sensing_and_assessment() -> None:
     from iamd.c2.routes import assess_routes
     from iamd.geo import enu_rotation, geodetic2ecef
     from iamd.physics.truth import interpolate_states
-    from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage
+    from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage, scan
 
     site = RadarSite.build(
         "r",
@@ -99,6 +99,8 @@ def _warm_sensing_and_assessment() -> None:
     x = np.zeros((1, 6))
     x[0, :3] = geodetic2ecef(np.radians(32.0), np.radians(35.1), 1e3)
     bank_coverage(RadarBank.of([site]), x[:, :3])
+    scan(site, RadarBank.of([site]), np.zeros(1, dtype=np.int64), x[:, :3], np.ones(1),
+         np.zeros(1, dtype=bool), np.random.default_rng(0), np.random.default_rng(1))  # fmt: skip
     one = np.ones(1)
     idx = np.zeros(1, dtype=np.int64)
     interpolate_states(one, np.array([0, 1]), one, x, idx, one, np.empty((1, 6)))

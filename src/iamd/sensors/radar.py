@@ -383,10 +383,19 @@ def scan(
     """
     cov, az2, el2, r2 = bank_coverage(bank, pos_m)
     ok, az, el, r = cov[0], az2[0], el2[0], r2[0]
-    snr = site.ref_snr * rcs_m2 * (site.ref_range_m / np.maximum(r, 1.0)) ** 4
-    snr = np.where(tracked, snr * site.track_gain, snr)
-    pd = np.where(ok, pd_swerling1(snr, site.pfa), 0.0)
-    hit = rng_detect.uniform(0.0, 1.0, pd.shape[0]) < pd
+    hit = np.empty(ok.shape[0], dtype=np.bool_)
+    detect_kernel(
+        ok,
+        r,
+        np.ascontiguousarray(rcs_m2, dtype=np.float64),
+        np.ascontiguousarray(tracked, dtype=np.bool_),
+        rng_detect.uniform(0.0, 1.0, ok.shape[0]),
+        site.ref_snr,
+        site.ref_range_m,
+        site.track_gain,
+        site.pfa,
+        hit,
+    )
     n_fa = int(rng_detect.poisson(site.false_alarms_per_scan)) if site.false_alarms_per_scan else 0
     k = int(hit.sum())
     sig = np.array([site.sigma_range_m, site.sigma_angle_rad, site.sigma_angle_rad])
@@ -404,6 +413,31 @@ def scan(
         rae = np.concatenate([rae, fa])
     threat = np.concatenate([threat_idx[hit], np.full(n_fa, -1, dtype=np.int64)])
     return Detections(threat=threat, rae=rae, sigma=sig)
+
+
+@njit(cache=True)
+def detect_kernel(
+    covered: NDArray[np.bool_],
+    range_m: F64,
+    rcs_m2: F64,
+    tracked: NDArray[np.bool_],
+    draw: F64,
+    ref_snr: float,
+    ref_range_m: float,
+    track_gain: float,
+    pfa: float,
+    hit: NDArray[np.bool_],
+) -> None:
+    """Which of k candidates are detected, into ``hit`` (k,): a covered candidate at
+    ``range_m`` with ``rcs_m2`` is detected when its uniform ``draw`` falls below its
+    Swerling I detection probability (:func:`pd_swerling1`, the SNR from the radar range
+    equation, times ``track_gain`` for ``tracked`` ones)."""
+    for k in range(covered.shape[0]):
+        snr = ref_snr * rcs_m2[k] * math.pow(ref_range_m / max(range_m[k], 1.0), 4.0)
+        if tracked[k]:
+            snr = snr * track_gain
+        pd = math.pow(pfa, 1.0 / (1.0 + snr)) if covered[k] else 0.0
+        hit[k] = draw[k] < pd
 
 
 def rae2ecef(site: RadarSite, rae: F64) -> F64:

@@ -57,7 +57,7 @@ class NodeUnits:
     engage_all : engages every threat, not only those at a defended asset.
     kinetic, laser : interceptor kind.
     salvo : interceptors per engagement (1 for lasers).
-    cost_usd : one interceptor's cost; layer : its layer (0 the upper tier).
+    cost_usd : one interceptor's cost; layer : its layer (1 the upper tier).
     value : the unit's own value to the defence.
     channels : engagements it can hold at once.
     per_cycle : launches that fit in one of the node's cycles (at least 1).
