@@ -257,7 +257,7 @@ def fuse_pictures(
         m = hi - lo
         if m == 0:
             continue
-        a, fx, fp = fuse_kernel(ox[:n].copy(), op[:n].copy(), x[lo:hi], p[lo:hi], gate_sigma)
+        a, fx, fp = fuse_kernel(ox[:n], op[:n], x[lo:hi], p[lo:hi], gate_sigma)
         ox[:n] = fx
         op[:n] = fp
         taken = np.zeros(m, np.bool_)
