@@ -67,7 +67,8 @@ def warm_kernels() -> None:
 
 
 def _warm_sensing_and_assessment() -> None:
-    """Radar coverage, truth interpolation, the route assessment and the asset hit test."""
+    """Radar coverage and detection, truth interpolation, and the threat assessment (route
+    and ballistic, with the asset hit test)."""
     from iamd.c2.assess import assess
     from iamd.c2.assets import AssetGeometry
     from iamd.c2.routes import assess_routes
@@ -75,27 +76,8 @@ def _warm_sensing_and_assessment() -> None:
     from iamd.physics.truth import interpolate_states
     from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage, scan
 
-    site = RadarSite.build(
-        "r",
-        "o",
-        32.0,
-        35.0,
-        0.0,
-        0.0,
-        90.0,
-        0.0,
-        60.0,
-        100.0,
-        100.0,
-        13.0,
-        0.0,
-        1e-6,
-        5.0,
-        10.0,
-        1.0,
-        0.0,
-        terrain_mask=[(0, 10, 1.0)],
-    )
+    site = RadarSite.build("r", "o", 32.0, 35.0, 0.0, 0.0, 90.0, 0.0, 60.0, 100.0, 100.0, 13.0,
+                           0.0, 1e-6, 5.0, 10.0, 1.0, 0.0, terrain_mask=[(0, 10, 1.0)])  # fmt: skip
     x = np.zeros((1, 6))
     x[0, :3] = geodetic2ecef(np.radians(32.0), np.radians(35.1), 1e3)
     bank_coverage(RadarBank.of([site]), x[:, :3])
