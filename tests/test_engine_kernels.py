@@ -21,10 +21,12 @@ from oracle_assess import (
 from oracle_radar import bank_coverage_numpy
 from oracle_truth import state_at_numpy
 from scipy.special import ndtr as scipy_ndtr
+from scipy.special import ndtri as scipy_ndtri
 
 from iamd.c2.assess import (
     HIT_SAMPLES,
     NORMAL_2D,
+    _halton,
     impact_probability_kernel,
     kepler_time_to_ground_s,
 )
@@ -320,3 +322,10 @@ def test_detections_equal_numpy(seed: int, k: int) -> None:
     np.testing.assert_array_equal(hit, want)
     if k > 100:
         assert 0.05 < want.mean() < 0.95  # both decisions occur
+
+
+def test_hit_samples_are_scipy_normal_quantiles() -> None:
+    """The fixed normal samples of the impact distributions: SciPy's inverse normal CDF of
+    the Halton points, to the last bits (the standard library's algorithm computes them)."""
+    halton = np.stack([_halton(HIT_SAMPLES, 2), _halton(HIT_SAMPLES, 3)], axis=1)
+    np.testing.assert_allclose(NORMAL_2D, scipy_ndtri(halton), rtol=1e-14, atol=1e-15)
