@@ -233,10 +233,10 @@ def test_fusion_equals_numpy(seed: int, n: int, m: int) -> None:
     got, want = fuse(own, other, 3.0), fuse_numpy(own, other, 3.0)
     for name in ("t_hit_s", "track_id", "label", "sources", "updates"):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
-    # a 10 micrometre (per second) floor: the information vector P^-1 x of a state
-    # 6,400 km from the Earth's centre cancels to the velocity, and both implementations
-    # round there at about 1e-6
-    np.testing.assert_allclose(got.x, want.x, rtol=1e-9, atol=1e-5)
+    # a 0.1 mm (per second) floor: the NumPy oracle forms the information vector P^-1 x
+    # of a state 6,400 km from the Earth's centre, which cancels to the velocity, and
+    # rounds there by up to about 2e-5; the kernel fuses the offset from one estimate
+    np.testing.assert_allclose(got.x, want.x, rtol=1e-9, atol=1e-4)
     np.testing.assert_allclose(got.p, want.p, rtol=1e-9, atol=1e-6)
 
 
@@ -263,8 +263,24 @@ def test_fusing_several_pictures_equals_numpy(seed: int, sizes: list[int]) -> No
         want = fuse_numpy(want, other, 3.0)
     for name in ("t_hit_s", "track_id", "label", "sources", "updates"):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
-    np.testing.assert_allclose(got.x, want.x, rtol=1e-9, atol=1e-5)
+    np.testing.assert_allclose(got.x, want.x, rtol=1e-9, atol=1e-4)  # see above
     np.testing.assert_allclose(got.p, want.p, rtol=1e-9, atol=1e-6)
+
+
+@SETTINGS
+@given(seed=seeds, k=st.integers(1, 20))
+def test_covariance_intersection_does_not_depend_on_the_origin(seed: int, k: int) -> None:
+    """Fusing two estimates far from the origin gives the fusion of the same estimates
+    near it, moved: the velocity keeps its precision 6,400 km from the Earth's centre."""
+    rng = np.random.default_rng(seed)
+    xa, pa = random_states(rng, k)
+    xb, pb = random_states(rng, k)
+    shift = np.zeros(6)
+    shift[:3] = xa[0, :3]
+    near, _, _ = covariance_intersection(xa - shift, pa, xb - shift, pb)
+    far, _, _ = covariance_intersection(xa, pa, xb, pb)
+    np.testing.assert_allclose(far[:, 3:], near[:, 3:], rtol=1e-9, atol=1e-8)
+    np.testing.assert_allclose(far[:, :3], near[:, :3] + shift[:3], rtol=1e-12, atol=1e-6)
 
 
 @SETTINGS
@@ -275,7 +291,7 @@ def test_covariance_intersection_equals_numpy(seed: int, k: int) -> None:
     xb, pb = random_states(rng, k)
     got = covariance_intersection(xa, pa, xb, pb)
     want = covariance_intersection_numpy(xa, pa, xb, pb)
-    for g, w, floor in zip(got, want, (1e-5, 1e-6, 1e-12), strict=True):  # see above
+    for g, w, floor in zip(got, want, (1e-4, 1e-6, 1e-12), strict=True):  # see above
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=floor)
 
 

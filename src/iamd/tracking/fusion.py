@@ -80,18 +80,20 @@ def intersect(xa: F64, pa: F64, xb: F64, pb: F64, x: F64, p: F64) -> float:
         for j in range(d):
             s[i, j] = w * ia[i, j] + (1.0 - w) * ib[i, j]
     invert_into(s, cov, work)
+    # x = P (w Ia xa + (1 - w) Ib xb) = xa + (1 - w) P Ib (xb - xa): the same estimate
+    # without the information vector of a state 6,400 km from the Earth's centre, which
+    # cancels to the velocity and loses it in rounding (1e-5 m/s)
     info = np.empty(d)
     for i in range(d):
-        fa = fb = 0.0
+        acc = 0.0
         for j in range(d):
-            fa += ia[i, j] * xa[j]
-            fb += ib[i, j] * xb[j]
-        info[i] = w * fa + (1.0 - w) * fb
+            acc += ib[i, j] * (xb[j] - xa[j])
+        info[i] = (1.0 - w) * acc
     for i in range(d):
         acc = 0.0
         for j in range(d):
             acc += cov[i, j] * info[j]
-        x[i] = acc
+        x[i] = xa[i] + acc
     for i in range(d):
         for j in range(d):
             p[i, j] = 0.5 * (cov[i, j] + cov[j, i])
