@@ -23,17 +23,23 @@ import tempfile
 import time
 from pathlib import Path
 
-CHILD = "import iamd.analysis.montecarlo, iamd.warmup; iamd.warmup.warm_kernels()"
+CHILD = (
+    "import iamd.analysis.montecarlo, iamd.warmup, time; iamd.warmup.warm_kernels(); "
+    "print(time.time(), flush=True)"
+)
 
 
 def timed(src: Path) -> float:
-    """Seconds from the start of a fresh interpreter on ``src`` until its kernels are warm."""
+    """Seconds from the start of a fresh interpreter on ``src`` until its kernels are warm
+    (the child's clock when it is ready: its exit, which unloads them, is not counted)."""
     cmd = [sys.executable, "-c", CHILD]
     if hasattr(os, "sched_getaffinity"):
         cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(src)}, check=True)
-    return time.perf_counter() - t0
+    t0 = time.time()
+    out = subprocess.run(
+        cmd, env={**os.environ, "PYTHONPATH": str(src)}, check=True, capture_output=True, text=True
+    ).stdout
+    return float(out.strip().splitlines()[-1]) - t0
 
 
 def main() -> None:
