@@ -107,6 +107,7 @@ def route_kernel(
     n_a = centre_en_m.shape[0]
     s_n = fractions.shape[0]
     order = np.empty(n_a, dtype=np.int64)
+    w = np.empty(3)
     for i in range(x.shape[0]):
         # position and ground velocity in the theatre's east-north plane
         pe = pn = qe = qn = 0.0
@@ -121,7 +122,6 @@ def route_kernel(
         speed = max(math.hypot(ve, vn), 1e-3)
         ue, un = ve / speed, vn / speed
         # cross-track direction in ECEF and the error variances along it
-        w = np.empty(3)
         for j in range(3):
             w[j] = -un * rot[0, j] + ue * rot[1, j]
         var_pos = var_vel = 0.0

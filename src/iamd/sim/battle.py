@@ -62,6 +62,7 @@ class NodeUnits:
     channels : engagements it can hold at once.
     per_cycle : launches that fit in one of the node's cycles (at least 1).
     aircraft : the unit's aircraft (-1: a ground or ship unit).
+    unit : the units' indices in the world.
     """
 
     engage_all: BOOL
@@ -74,6 +75,7 @@ class NodeUnits:
     channels: I64
     per_cycle: I64
     aircraft: I64
+    unit: I64
 
     @staticmethod
     def of(eng: Engine, k: int) -> NodeUnits:
@@ -94,6 +96,7 @@ class NodeUnits:
             channels=np.array([x.ic.channels for x in units], dtype=np.int64),
             per_cycle=np.maximum(np.array(per_cycle, dtype=np.int64), 1),
             aircraft=np.array([x.aircraft for x in units], dtype=np.int64),
+            unit=np.array(us, dtype=np.int64),
         )
 
 
@@ -153,8 +156,8 @@ def capacity(eng: Engine, k: int, t_s: float) -> I64:
     """Engagements each of node ``k``'s units can start this cycle, (u,): free channels,
     rounds beyond the reserve (in salvos), launches per cycle; 0 before its next launch or
     for an aircraft that cannot be tasked."""
-    f, us = eng.node_fig[k], eng.node_units[k]
-    idx = np.asarray(us, dtype=np.int64)
+    f = eng.node_fig[k]
+    idx = f.unit
     rounds = np.where(f.kinetic, (eng.rounds[idx] - eng.doctrine.reserve) // f.salvo, 10**6)
     cap = np.minimum(np.minimum(f.channels - eng.busy[idx], rounds), f.per_cycle)
     cap = np.where(t_s >= eng.next_launch[idx], cap, 0)
@@ -223,7 +226,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         eng.node_env[k].ecef_m, eng.cache_path[o][eligible], w.motion.ballistic[eligible]
     )
     wanted = engage_all[:, None] | threatening[None, :] | at_me
-    idx = np.asarray(units, dtype=np.int64)
+    idx = fig.unit
     ammo = (eng.rounds[idx] + eng.reloads[idx] > 0) | fig.laser
     strong = pk >= max(doc.min_pk, 1e-9)
     # a better layer out of loaded rounds takes nothing before its reload

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from iamd.scenario.schema import Tracking
 from iamd.sim.events import Kind
-from iamd.tracking.fusion import Fused, best_per_label, predict_and_fuse
+from iamd.tracking.fusion import Fused, best_per_label, predict_and_fuse, stack
 from iamd.tracking.tracker import MeasurementModel, TrackerConfig, Tracks, motion_of, step
 
 if TYPE_CHECKING:
@@ -234,30 +234,15 @@ def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
     drop_s = eng.w.scenario.spec.tracking.drop_after_s
     own = net.local[o].take(net.local[o].confirmed)
     others = [net.inbox[o][k] for k in sorted(net.inbox[o]) if t_s - net.inbox[o][k].t_s <= drop_s]
-    sizes = [len(own)] + [f.x.shape[0] for f in others]
-    x0 = np.concatenate([own.x] + [f.x for f in others])
-    label = np.concatenate([own.label] + [f.label for f in others])
+    ones = np.ones(len(own), np.int64)  # own tracks first; every row predicted below
+    mine = Fused(own.x, own.p, t_s, own.t_hit_s, own.track_id, own.label, ones, own.updates)
+    x0, p0, t_hit0, track_id0, label0, sources0, updates0, offset = stack([mine, *others])
     t0 = np.concatenate([own.t_s] + [np.full(f.x.shape[0], f.t_s) for f in others])
-    q, ballistic, beta = motion_of(x0, label, net.cfg, eng.w.motion)
+    q, ballistic, beta = motion_of(x0, label0, net.cfg, eng.w.motion)
     n, x, p, t_hit, track_id, label, sources, updates = predict_and_fuse(
-        np.ascontiguousarray(x0.reshape(-1, 6), dtype=np.float64),
-        np.ascontiguousarray(
-            np.concatenate([own.p] + [f.p for f in others]).reshape(-1, 6, 6), dtype=np.float64
-        ),
-        np.ascontiguousarray(t_s - t0, dtype=np.float64),
-        q,
-        ballistic,
-        beta,
-        np.concatenate([own.t_hit_s] + [f.t_hit_s for f in others]).astype(np.float64),
-        np.concatenate([own.track_id] + [f.track_id for f in others]).astype(np.int64),
-        np.ascontiguousarray(label, dtype=np.int64),
-        np.concatenate([np.ones(len(own), np.int64)] + [f.sources for f in others]).astype(
-            np.int64
-        ),
-        np.concatenate([own.updates] + [f.updates for f in others]).astype(np.int64),
-        np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
-        float(net.cfg.missed_distance),
-    )
+        x0, p0, np.ascontiguousarray(t_s - t0), q, ballistic, beta, t_hit0, track_id0, label0,
+        sources0, updates0, offset, float(net.cfg.missed_distance),
+    )  # fmt: skip
     return Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -344,31 +345,33 @@ def best_per_label(p: F64, label: I64, n_rows: int, n_labels: int) -> I64:
     return best
 
 
+def stack(pictures: list[Fused]) -> tuple[F64, F64, F64, I64, I64, I64, I64, I64]:
+    """Pictures stacked for :func:`fuse_pictures`: x (N, 6), p (N, 6, 6), t_hit_s,
+    track_id, label, sources, updates (N,) as C-contiguous arrays, and the offsets (g + 1,)
+    of each picture's rows."""
+
+    def column(field: str, dtype: type) -> NDArray[Any]:
+        return np.ascontiguousarray(np.concatenate([getattr(f, field) for f in pictures]), dtype)
+
+    return (
+        column("x", np.float64).reshape(-1, 6),
+        column("p", np.float64).reshape(-1, 6, 6),
+        column("t_hit_s", np.float64),
+        column("track_id", np.int64),
+        column("label", np.int64),
+        column("sources", np.int64),
+        column("updates", np.int64),
+        np.concatenate([[0], np.cumsum([f.x.shape[0] for f in pictures])]).astype(np.int64),
+    )
+
+
 def fuse_all(pictures: list[Fused], gate: float) -> Fused:
     """Fuse ``pictures[1:]`` one by one into ``pictures[0]`` (all at the same time; see
     :func:`fuse_pictures`)."""
     if len(pictures) == 1:
         return pictures[0]
-    offset = np.concatenate([[0], np.cumsum([f.x.shape[0] for f in pictures])]).astype(np.int64)
-
-    def floats(field: str) -> F64:
-        return np.ascontiguousarray(
-            np.concatenate([getattr(f, field) for f in pictures]), np.float64
-        )
-
-    def ints(field: str) -> I64:
-        return np.ascontiguousarray(np.concatenate([getattr(f, field) for f in pictures]), np.int64)
-
     n, x, p, t_hit, track_id, label, sources, updates = _fuse_pictures_entry(
-        np.ascontiguousarray(np.concatenate([f.x for f in pictures]).reshape(-1, 6), np.float64),
-        np.ascontiguousarray(np.concatenate([f.p for f in pictures]).reshape(-1, 6, 6), np.float64),
-        floats("t_hit_s"),
-        ints("track_id"),
-        ints("label"),
-        ints("sources"),
-        ints("updates"),
-        offset,
-        float(gate),
+        *stack(pictures), float(gate)
     )
     return Fused(
         x[:n], p[:n], pictures[0].t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n]
