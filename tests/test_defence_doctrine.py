@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from iamd.c2.doctrine import self_threats, yield_and_last_chance
+from iamd.c2.doctrine import screen, self_threats
 from iamd.errors import ScenarioError
 from iamd.geo import enu2ecef, geodetic2ecef
 from iamd.scenario.load import load_scenario_text
@@ -142,21 +144,39 @@ def test_self_threats_against_brute_force():
 
 
 def test_yield_and_last_chance_against_brute_force():
+    """The screening kernel's yield and last-chance rules, pair by pair: a unit holds a
+    threat that another unit (here, or elsewhere) could take with a better kill
+    probability when its own is below its class's yield figure; it fires as a last ditch
+    when nobody else could take it at all."""
     rng = np.random.default_rng(0)
     for _ in range(200):
         u, k = rng.integers(1, 5), rng.integers(1, 5)
         pk = rng.choice([0.0, 0.2, 0.4, 0.6, 0.9], size=(u, k))
-        could = rng.random((u, k)) < 0.6
+        later = rng.random((u, k)) < 0.6
         y = rng.choice([0.0, 0.5, 0.7], size=u)
         ditch = rng.random(u) < 0.5
         elsewhere = rng.choice([0.0, 0.5, 0.95], size=k)
-        hold, last = yield_and_last_chance(pk, could, y, ditch, elsewhere)
+        feasible_now = rng.random((u, k)) < 0.7
+        cap = rng.integers(0, 2, size=u)
+        yes_u, no_k = np.ones(u, dtype=bool), np.zeros(k, dtype=bool)
+        scr = screen(
+            pk, np.arange(k), np.tile(np.eye(6), (k, 1, 1)), np.full(u, np.inf), yes_u, no_k,
+            np.zeros((u, k), dtype=bool), later, feasible_now, yes_u, yes_u, cap, 0.0, y,
+            ditch, elsewhere,
+        )  # fmt: skip
+        could = later & (pk > 0.0)  # every unit wants every threat, loaded, min_pk 0
+        assert np.array_equal(scr.pk, pk)  # lasers (divert inf): the class figure itself
         for a in range(u):
             for b in range(k):
                 others = [pk[c, b] for c in range(u) if c != a and could[c, b]]
                 best = max([*others, elsewhere[b], 0.0])
-                assert hold[a, b] == (pk[a, b] < y[a] and best > pk[a, b])
-                assert last[a, b] == (ditch[a] and best <= 0.0)
+                hold = pk[a, b] < y[a] and best > pk[a, b]
+                last = ditch[a] and best <= 0.0
+                usable = (pk[a, b] > 0.0 and not hold) or (last and pk[a, b] > 0.0)
+                assert scr.usable[a, b] == usable
+                assert scr.later_ok[a, b] == (usable and later[a, b])
+                assert scr.feasible[a, b] == (usable and feasible_now[a, b] and cap[a] > 0)
+            assert scr.could_pk[b] == max([pk[c, b] for c in range(u) if could[c, b]] + [0.0])
 
 
 def test_the_self_defence_kernel_matches_its_numpy_oracle():
@@ -187,3 +207,43 @@ def test_the_self_defence_kernel_matches_its_numpy_oracle():
             hits, cells = hits + int(got.sum()), cells + got.size
     # both answers occur often in these draws, so the comparison is not trivial
     assert 0.1 < hits / cells < 0.9
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 7), st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_the_screening_kernel_matches_its_numpy_oracle(n_u, k, seed):
+    """Random units, threats, tracks and doctrine (ties of kill probability, lasers and
+    kinetic divert baskets, tracks good and poor): the compiled screen decides exactly as
+    the NumPy code it replaced, and its kill probabilities agree to 1e-12."""
+    from oracle_doctrine import screen_numpy
+
+    rng = np.random.default_rng(seed)
+    n_class = 3
+    pk_class = rng.choice([0.0, 0.3, 0.5, 0.5, 0.8, 0.95], size=(n_u, n_class))
+    a = rng.normal(0, 1, (k, 6, 6)) * rng.choice([1.0, 30.0, 3000.0], size=(k, 1, 1))
+    cov = a @ np.transpose(a, (0, 2, 1))
+    args = (
+        pk_class,
+        rng.integers(0, n_class, k),
+        cov,
+        np.where(rng.random(n_u) < 0.3, np.inf, rng.choice([5.0, 50.0, 500.0], n_u)),
+        rng.random(n_u) < 0.3,
+        rng.random(k) < 0.5,
+        rng.random((n_u, k)) < 0.2,
+        rng.random((n_u, k)) < 0.6,
+        rng.random((n_u, k)) < 0.5,
+        rng.random(n_u) < 0.8,
+        rng.random(n_u) < 0.9,
+        rng.integers(0, 3, n_u),
+        float(rng.choice([0.0, 0.3, 0.6])),
+        rng.choice([0.0, 0.5, 0.7], n_u),
+        rng.random(n_u) < 0.5,
+        rng.choice([0.0, 0.0, 0.5, 0.95], k),
+    )
+    got = screen(*args)
+    pk, usable, later_ok, feasible, could_pk = screen_numpy(*args)
+    np.testing.assert_allclose(got.pk, pk, rtol=1e-12, atol=0)
+    assert np.array_equal(got.usable, usable)
+    assert np.array_equal(got.later_ok, later_ok)
+    assert np.array_equal(got.feasible, feasible)
+    np.testing.assert_allclose(got.could_pk, could_pk, rtol=1e-12, atol=0)

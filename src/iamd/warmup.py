@@ -13,7 +13,7 @@ import numpy as np
 
 def warm_kernels() -> None:
     """Run each compiled entry point once on a tiny input."""
-    from iamd.c2.doctrine import self_threats
+    from iamd.c2.doctrine import screen, self_threats
     from iamd.c2.envelope import UnitEnvelopes, opportunities
     from iamd.physics.ballistic import integrate
     from iamd.physics.flyout import fly_many, launch_state
@@ -27,6 +27,10 @@ def warm_kernels() -> None:
 
     site = table_point(0.0, 0.0)
     self_threats(site[None], np.stack([site, site])[None], np.zeros(1, dtype=bool))
+    yes, no = np.ones((1, 1), dtype=bool), np.zeros(1, dtype=bool)
+    screen(np.ones((1, 1)), np.zeros(1, dtype=np.int64), np.eye(6)[None], np.ones(1), yes[0],
+           no, yes, yes, yes, yes[0], yes[0], np.ones(1, dtype=np.int64), 0.0, np.zeros(1),
+           no, np.zeros(1))  # fmt: skip
     integrate(site[None], np.array([[0.0, 100.0, 100.0]]), np.array([1e4]), np.array([1.0]), 2)
     kin = np.asarray(kinematics_row(1.0, 500.0, 1e4, 30.0, 10.0, 50.0, 0.0, 1.0, 100.0))
     tof, speed = build_table(kin, 0.0, 0.0, 1000.0, 1000.0, 2, 2)

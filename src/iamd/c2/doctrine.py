@@ -13,8 +13,7 @@ turned away by a full unit fall to their next choice, round after round.
 Who may engage what comes first: a unit engages threats to the assets its owner defends
 (or everything, with ``engage: all``) and threats coming at itself
 (:func:`self_threats`); per interceptor class, it yields a threat to a better layer below
-``yield_below_pk`` and fires as a last ditch when nobody else can
-(:func:`yield_and_last_chance`).
+``yield_below_pk`` and fires as a last ditch when nobody else can (:func:`screen`).
 """
 
 from __future__ import annotations
@@ -207,42 +206,159 @@ def _self_threats(unit_m: F64, path_m: F64, ballistic: BOOL, radius_m: float) ->
     return out
 
 
-def yield_and_last_chance(
-    pk: F64,
-    could_later: BOOL,
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """Which of a node's u units may engage which of its k assessed threats this cycle.
+
+    Attributes
+    ----------
+    pk : (u, k) kill probability: the class figure times the chance that the track's
+        error falls inside the kill vehicle's divert basket (:func:`track_quality`).
+    usable : (u, k) the doctrine lets the unit engage the threat (wanted, strong enough
+        and not held for a better layer, or its last chance).
+    later_ok : (u, k) usable, with ammunition, and the path still crosses its reach.
+    feasible : (u, k) usable, feasible launching now, and the unit has capacity.
+    could_pk : (k,) the best kill probability the node's units could still get (now or
+        later on the path), what the node tells the others.
+    """
+
+    pk: F64
+    usable: BOOL
+    later_ok: BOOL
+    feasible: BOOL
+    could_pk: F64
+
+
+@njit(cache=True, inline="always")
+def track_quality(cov: F64, divert_m: float) -> float:
+    """Chance that the guidance error falls inside a divert basket of ``divert_m`` m.
+
+    With the track's position error isotropic Gaussian of per-axis sigma ``s`` (from the
+    trace of the position block of ``cov`` (6, 6)), the chance that its component across
+    the line of sight (two axes) is within the divert ``d`` is ``1 - exp(-d^2 / (2 s^2))``
+    (Rayleigh). Lasers follow their target (``divert_m`` inf): 1.
+    """
+    var = (cov[0, 0] + cov[1, 1] + cov[2, 2]) / 3.0
+    return -math.expm1(-(divert_m**2 / (2.0 * max(var, 1e-6))))
+
+
+@njit(cache=True)
+def screen_kernel(
+    pk_class: F64,
+    class_idx: I64,
+    cov: F64,
+    divert_m: F64,
+    engage_all: BOOL,
+    threatening: BOOL,
+    at_me: BOOL,
+    later: BOOL,
+    feasible_now: BOOL,
+    loaded: BOOL,
+    ammo: BOOL,
+    capacity: I64,
+    min_pk: float,
     yield_below_pk: F64,
     last_ditch: BOOL,
     elsewhere_pk: F64,
-) -> tuple[BOOL, BOOL]:
-    """Where a unit holds its fire for a better layer, and where it is the last chance.
+) -> tuple[F64, BOOL, BOOL, BOOL, F64]:
+    """Kernel of :func:`screen`: one pass over the (u, k) pairs, then one per threat."""
+    n_u, k = at_me.shape[0], at_me.shape[1]
+    pk = np.empty((n_u, k))
+    could = np.zeros((n_u, k))  # pk where the unit could engage, now or later
+    usable = np.zeros((n_u, k), dtype=np.bool_)
+    later_ok = np.zeros((n_u, k), dtype=np.bool_)
+    feasible = np.zeros((n_u, k), dtype=np.bool_)
+    could_pk = np.zeros(k)
+    floor = max(min_pk, 1e-9)
+    for j in range(k):
+        best = second = -math.inf
+        for u in range(n_u):
+            pk[u, j] = pk_class[u, class_idx[j]] * track_quality(cov[j], divert_m[u])
+            wanted = engage_all[u] or threatening[j] or at_me[u, j]
+            if later[u, j] and wanted and pk[u, j] >= floor and loaded[u]:
+                could[u, j] = pk[u, j]
+            v = could[u, j]
+            if v > best:
+                best, second = v, best
+            elif v > second:
+                second = v
+        could_pk[j] = max(best, 0.0)
+        if n_u == 1:
+            second = 0.0
+        for u in range(n_u):
+            wanted = engage_all[u] or threatening[j] or at_me[u, j]
+            other = second if could[u, j] >= best else best  # the best of the others
+            other = max(other, elsewhere_pk[j])
+            hold = pk[u, j] < yield_below_pk[u] and other > pk[u, j]
+            last = last_ditch[u] and other <= 0.0
+            strong = pk[u, j] >= floor
+            usable[u, j] = wanted and ((strong and not hold) or (last and pk[u, j] > 0.0))
+            later_ok[u, j] = later[u, j] and usable[u, j] and ammo[u]
+            feasible[u, j] = feasible_now[u, j] and usable[u, j] and capacity[u] > 0
+    return pk, usable, later_ok, feasible, could_pk
 
-    A unit yields a threat when its kill probability is below its class's
-    ``yield_below_pk`` and another unit (of this node, or ``elsewhere_pk`` of the other
-    nodes) could still engage it with a better one. A threat that no other unit could
-    engage any more is the unit's last chance; a ``last_ditch`` unit then fires even
-    below the doctrine's ``min_pk`` and its ``yield_below_pk``.
+
+def screen(
+    pk_class: F64,
+    class_idx: I64,
+    cov: F64,
+    divert_m: F64,
+    engage_all: BOOL,
+    threatening: BOOL,
+    at_me: BOOL,
+    later: BOOL,
+    feasible_now: BOOL,
+    loaded: BOOL,
+    ammo: BOOL,
+    capacity: I64,
+    min_pk: float,
+    yield_below_pk: F64,
+    last_ditch: BOOL,
+    elsewhere_pk: F64,
+) -> Screen:
+    """Who may engage what this cycle, in one compiled pass.
+
+    A unit engages threats it wants (``engage_all``, ``threatening`` or ``at_me``) with a
+    kill probability of at least ``min_pk``, unless it yields: its kill probability is
+    below its class's ``yield_below_pk`` and another unit (of this node, or
+    ``elsewhere_pk`` of the other nodes) could still engage the threat with a better one.
+    A threat that no other unit could engage any more is the unit's last chance; a
+    ``last_ditch`` unit then fires even below ``min_pk`` and its ``yield_below_pk``.
 
     Parameters
     ----------
-    pk : (u, k) each unit's kill probability on each threat.
-    could_later : (u, k) the unit could engage the threat, now or later on its path.
+    pk_class : (u, c) each unit's kill probability per threat class.
+    class_idx : (k,) each threat's class; cov : (k, 6, 6) its track covariance.
+    divert_m : (u,) divert basket of each unit, m (inf for lasers).
+    engage_all : (u,) the unit engages every threat, not only those at defended assets.
+    threatening : (k,) the threat endangers a defended asset.
+    at_me : (u, k) the threat comes at the unit (:func:`self_threats`).
+    later, feasible_now : (u, k) the path crosses the unit's reach at some point / an
+        intercept is feasible launching now (:func:`iamd.c2.envelope.opportunities`).
+    loaded : (u,) rounds beyond the reserve now (or a laser); ammo : (u,) any round at
+        all, reloads included (or a laser).
+    capacity : (u,) engagements each unit can start this cycle.
+    min_pk : the doctrine's least kill probability worth a shot.
     yield_below_pk, last_ditch : (u,) the units' class doctrine.
     elsewhere_pk : (k,) the best kill probability other nodes' units could still get.
-
-    Returns
-    -------
-    hold, last : (u, k) bool.
     """
-    p = np.where(could_later, pk, 0.0)
-    n_u = p.shape[0]
-    if n_u == 0:
-        empty = np.zeros(p.shape, dtype=bool)
-        return empty, empty
-    order = np.sort(p, axis=0)
-    best = order[-1]
-    second = order[-2] if n_u > 1 else np.zeros_like(best)
-    other = np.where(p >= best[None, :], second[None, :], best[None, :])  # best of the others
-    other = np.maximum(other, elsewhere_pk[None, :])
-    hold = (pk < yield_below_pk[:, None]) & (other > pk)
-    last = last_ditch[:, None] & (other <= 0.0)
-    return np.asarray(hold), np.asarray(last)
+    return Screen(
+        *screen_kernel(
+            np.ascontiguousarray(pk_class, dtype=np.float64),
+            np.ascontiguousarray(class_idx, dtype=np.int64),
+            np.ascontiguousarray(cov, dtype=np.float64),
+            np.ascontiguousarray(divert_m, dtype=np.float64),
+            np.ascontiguousarray(engage_all, dtype=np.bool_),
+            np.ascontiguousarray(threatening, dtype=np.bool_),
+            np.ascontiguousarray(at_me, dtype=np.bool_),
+            np.ascontiguousarray(later, dtype=np.bool_),
+            np.ascontiguousarray(feasible_now, dtype=np.bool_),
+            np.ascontiguousarray(loaded, dtype=np.bool_),
+            np.ascontiguousarray(ammo, dtype=np.bool_),
+            np.ascontiguousarray(capacity, dtype=np.int64),
+            float(min_pk),
+            np.ascontiguousarray(yield_below_pk, dtype=np.float64),
+            np.ascontiguousarray(last_ditch, dtype=np.bool_),
+            np.ascontiguousarray(elsewhere_pk, dtype=np.float64),
+        )
+    )

@@ -20,8 +20,8 @@ from iamd.c2.doctrine import (
     Candidates,
     assign,
     hold_for_cheaper,
+    screen,
     self_threats,
-    yield_and_last_chance,
 )
 from iamd.c2.envelope import opportunities
 from iamd.c2.wta.weighted import assign_weighted
@@ -216,42 +216,46 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     )
     eng.next_due[k][eligible] = t_s + opp.due_in_s.min(axis=0)
     eng.due_stamp[k][eligible] = eng.cache_updates[o][eligible]
-    pk = eng.node_pk[k][:, w.truth.class_idx[eligible]] * track_quality_factor(
-        eng.pictures.p[o, eligible], eng.node_divert_m[k]
-    )  # (u, k)
     fig = eng.node_fig[k]
-    engage_all = fig.engage_all
-    threatening = eng.cache_p_hit[o][eligible] >= max(doc.min_hit_probability, 1e-12)
+    idx = fig.unit
     at_me = self_threats(
         eng.node_env[k].ecef_m, eng.cache_path[o][eligible], w.motion.ballistic[eligible]
     )
-    wanted = engage_all[:, None] | threatening[None, :] | at_me
-    idx = fig.unit
-    ammo = (eng.rounds[idx] + eng.reloads[idx] > 0) | fig.laser
-    strong = pk >= max(doc.min_pk, 1e-9)
-    # a better layer out of loaded rounds takes nothing before its reload
-    loaded = (eng.rounds[idx] > doc.reserve) | fig.laser
-    could_later = opp.later & wanted & strong & loaded[:, None]
-    eng.later_pk[k, eligible] = np.where(could_later, pk, 0.0).max(axis=0)
-    eng.later_pk_t[k, eligible] = t_s
     fresh = (eng.later_pk_t[:, eligible] >= t_s - LATER_PK_FRESH_S) & (
         np.arange(len(w.nodes)) != k
     )[:, None]
-    elsewhere = np.where(fresh, eng.later_pk[:, eligible], 0.0).max(axis=0)
-    hold, last = yield_and_last_chance(
-        pk, could_later, eng.node_yield_pk[k], eng.node_last_ditch[k], elsewhere
-    )
-    usable = wanted & ((strong & ~hold) | (last & (pk > 0.0)))
+    ammo = (eng.rounds[idx] + eng.reloads[idx] > 0) | fig.laser
+    # a better layer out of loaded rounds takes nothing before its reload
+    loaded = (eng.rounds[idx] > doc.reserve) | fig.laser
     cap = capacity(eng, k, t_s)
-    feasible = opp.feasible & usable & (cap > 0)[:, None]
-    uu, rr = np.nonzero(feasible)
+    scr = screen(
+        eng.node_pk[k],
+        w.truth.class_idx[eligible],
+        eng.pictures.p[o, eligible],
+        eng.node_divert_m[k],
+        fig.engage_all,
+        eng.cache_p_hit[o][eligible] >= max(doc.min_hit_probability, 1e-12),
+        at_me,
+        opp.later,
+        opp.feasible,
+        loaded,
+        ammo,
+        cap,
+        doc.min_pk,
+        eng.node_yield_pk[k],
+        eng.node_last_ditch[k],
+        np.where(fresh, eng.later_pk[:, eligible], 0.0).max(axis=0),
+    )
+    eng.later_pk[k, eligible] = scr.could_pk
+    eng.later_pk_t[k, eligible] = t_s
+    pk, later_ok = scr.pk, scr.later_ok
+    uu, rr = np.nonzero(scr.feasible)
     fc = covered(eng, o, opp.pip_m[uu, rr], t_s)
     uu, rr = uu[fc], rr[fc]
     if uu.size == 0:
         return
     cost, layer = fig.cost_usd, fig.layer
     cand = Candidates(unit=uu, row=rr, pk=pk[uu, rr], cost_usd=cost[uu], layer=layer[uu])
-    later_ok = opp.later & usable & ammo[:, None]
     if doc.prefer_cheap:
         lu, lr = np.nonzero(later_ok)
         hold = hold_for_cheaper(cand, lr, cost[lu], eligible.size)
@@ -268,7 +272,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     else:
         later_kill = 1.0 - np.prod(np.where(later_ok, 1.0 - pk, 1.0), axis=0)
         au, ar = assign_wta(
-            eng, cand, value, later_kill, eligible, engage_all | at_me.any(axis=1), cap, k
+            eng, cand, value, later_kill, eligible, fig.engage_all | at_me.any(axis=1), cap, k
         )
     eng.c2_solve_ms.append(1e3 * (time.perf_counter() - t_decide))
     for j, r in zip(au.tolist(), ar.tolist(), strict=True):  # the engagements started
@@ -282,24 +286,6 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
             float(pk[j, r]),
             float(opp.flyout_s[j, r]),
         )
-
-
-def track_quality_factor(cov: F64, divert_m: F64) -> F64:
-    """Chance (u, k) that the guidance error falls inside each kill vehicle's divert basket.
-
-    With the track's position error isotropic Gaussian of per-axis sigma ``s`` (from the
-    covariance trace), the chance that its component across the line of sight (two
-    axes) is within the divert ``d`` is ``1 - exp(-d^2 / (2 s^2))`` (Rayleigh). Lasers
-    follow their target (``divert_m`` inf): 1.
-
-    Parameters
-    ----------
-    cov : (k, 6, 6) track covariances; divert_m : (u,) divert basket of each unit, m.
-    """
-    var = np.trace(cov[:, :3, :3], axis1=1, axis2=2) / 3.0
-    with np.errstate(divide="ignore", over="ignore"):
-        ratio = divert_m[:, None] ** 2 / (2.0 * np.maximum(var, 1e-6)[None, :])
-    return np.asarray(-np.expm1(-ratio))
 
 
 def assign_wta(
