@@ -232,12 +232,17 @@ def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
     net = eng.net
     assert net is not None
     drop_s = eng.w.scenario.spec.tracking.drop_after_s
-    own = net.local[o].take(net.local[o].confirmed)
+    tr = net.local[o]
+    c = np.flatnonzero(tr.confirmed)
     others = [net.inbox[o][k] for k in sorted(net.inbox[o]) if t_s - net.inbox[o][k].t_s <= drop_s]
-    ones = np.ones(len(own), np.int64)  # own tracks first; every row predicted below
-    mine = Fused(own.x, own.p, t_s, own.t_hit_s, own.track_id, own.label, ones, own.updates)
+    ones = np.ones(c.size, np.int64)  # own tracks first; every row predicted below
+    mine = Fused(tr.x[c], tr.p[c], t_s, tr.t_hit_s[c], tr.track_id[c], tr.label[c], ones,
+                 tr.updates[c])  # fmt: skip
     x0, p0, t_hit0, track_id0, label0, sources0, updates0, offset = stack([mine, *others])
-    t0 = np.concatenate([own.t_s] + [np.full(f.x.shape[0], f.t_s) for f in others])
+    t0 = np.empty(x0.shape[0])
+    t0[: c.size] = tr.t_s[c]
+    for i, f in enumerate(others):  # partners (a few)
+        t0[offset[i + 1] : offset[i + 2]] = f.t_s
     q, ballistic, beta = motion_of(x0, label0, net.cfg, eng.w.motion)
     n, x, p, t_hit, track_id, label, sources, updates = predict_and_fuse(
         x0, p0, np.ascontiguousarray(t_s - t0), q, ballistic, beta, t_hit0, track_id0, label0,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numba import njit
@@ -349,19 +348,20 @@ def stack(pictures: list[Fused]) -> tuple[F64, F64, F64, I64, I64, I64, I64, I64
     """Pictures stacked for :func:`fuse_pictures`: x (N, 6), p (N, 6, 6), t_hit_s,
     track_id, label, sources, updates (N,) as C-contiguous arrays, and the offsets (g + 1,)
     of each picture's rows."""
-
-    def column(field: str, dtype: type) -> NDArray[Any]:
-        return np.ascontiguousarray(np.concatenate([getattr(f, field) for f in pictures]), dtype)
-
+    offset = np.empty(len(pictures) + 1, np.int64)
+    offset[0] = n = 0
+    for i, f in enumerate(pictures):  # pictures (a few)
+        n += f.x.shape[0]
+        offset[i + 1] = n
     return (
-        column("x", np.float64).reshape(-1, 6),
-        column("p", np.float64).reshape(-1, 6, 6),
-        column("t_hit_s", np.float64),
-        column("track_id", np.int64),
-        column("label", np.int64),
-        column("sources", np.int64),
-        column("updates", np.int64),
-        np.concatenate([[0], np.cumsum([f.x.shape[0] for f in pictures])]).astype(np.int64),
+        np.concatenate([f.x for f in pictures], dtype=np.float64).reshape(-1, 6),
+        np.concatenate([f.p for f in pictures], dtype=np.float64).reshape(-1, 6, 6),
+        np.concatenate([f.t_hit_s for f in pictures], dtype=np.float64),
+        np.concatenate([f.track_id for f in pictures], dtype=np.int64),
+        np.concatenate([f.label for f in pictures], dtype=np.int64),
+        np.concatenate([f.sources for f in pictures], dtype=np.int64),
+        np.concatenate([f.updates for f in pictures], dtype=np.int64),
+        offset,
     )
 
 
