@@ -170,10 +170,36 @@ def _self_threats(unit_m: F64, path_m: F64, ballistic: BOOL, radius_m: float) ->
     n_u, k, s = unit_m.shape[0], path_m.shape[0], path_m.shape[1]
     out = np.zeros((n_u, k), dtype=np.bool_)
     up = np.empty(3)
+    # each route's bounding sphere: a unit farther across its vertical from the centre than
+    # the radius plus ``radius_m`` cannot have the route pass within ``radius_m`` (the part
+    # across the vertical is never longer than the whole), so its segments are skipped
+    centre = np.zeros((k, 3))
+    bound = np.zeros(k)
+    for j in range(k):
+        if ballistic[j]:
+            continue
+        for i in range(s):
+            for c in range(3):
+                centre[j, c] += path_m[j, i, c] / s
+        for i in range(s):
+            d0 = path_m[j, i, 0] - centre[j, 0]
+            d1 = path_m[j, i, 1] - centre[j, 1]
+            d2 = path_m[j, i, 2] - centre[j, 2]
+            bound[j] = max(bound[j], math.sqrt(d0 * d0 + d1 * d1 + d2 * d2))
     for u in range(n_u):  # fire units (tens)
         norm = math.sqrt(unit_m[u, 0] ** 2 + unit_m[u, 1] ** 2 + unit_m[u, 2] ** 2)
         up[0], up[1], up[2] = unit_m[u, 0] / norm, unit_m[u, 1] / norm, unit_m[u, 2] / norm
         for j in range(k):  # threats (tens to hundreds)
+            if not ballistic[j]:
+                h0, h1, h2 = _across(
+                    centre[j, 0] - unit_m[u, 0],
+                    centre[j, 1] - unit_m[u, 1],
+                    centre[j, 2] - unit_m[u, 2],
+                    up,
+                )
+                # 1 m of slack: far more than the rounding of either distance
+                if math.sqrt(h0 * h0 + h1 * h1 + h2 * h2) > bound[j] + radius_m + 1.0:
+                    continue
             if ballistic[j]:
                 e0, e1, e2 = _across(
                     path_m[j, s - 1, 0] - unit_m[u, 0],
