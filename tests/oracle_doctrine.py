@@ -122,3 +122,23 @@ def screen_numpy(
     feasible = feasible_now & usable & (capacity > 0)[:, None]
     later_ok = later & usable & ammo[:, None]
     return pk, usable, later_ok, feasible, could_pk
+
+
+def capacity_numpy(
+    unit: NDArray[np.int64],
+    kinetic: BOOL,
+    salvo: NDArray[np.int64],
+    channels: NDArray[np.int64],
+    per_cycle: NDArray[np.int64],
+    rounds: NDArray[np.int64],
+    busy: NDArray[np.int64],
+    next_launch_s: F64,
+    reserve: int,
+    t_s: float,
+) -> NDArray[np.int64]:
+    """The NumPy capacity that :func:`iamd.sim.battle.capacity_kernel` replaced (aircraft
+    not checked): free channels, rounds beyond the reserve in salvos, launches per cycle."""
+    salvos = np.where(kinetic, (rounds[unit] - reserve) // salvo, 10**6)
+    cap = np.minimum(np.minimum(channels - busy[unit], salvos), per_cycle)
+    cap = np.where(t_s >= next_launch_s[unit], cap, 0)
+    return np.maximum(cap, 0).astype(np.int64)

@@ -247,3 +247,32 @@ def test_the_screening_kernel_matches_its_numpy_oracle(n_u, k, seed):
     assert np.array_equal(got.later_ok, later_ok)
     assert np.array_equal(got.feasible, feasible)
     np.testing.assert_allclose(got.could_pk, could_pk, rtol=1e-12, atol=0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_the_capacity_kernel_matches_its_numpy_oracle(n_u, seed):
+    """Random magazines (below, at and above the reserve), salvos, channels in use and
+    launch times: each unit's engagements this cycle as the NumPy code computed them."""
+    from oracle_doctrine import capacity_numpy
+
+    from iamd.sim.battle import capacity_kernel
+
+    rng = np.random.default_rng(seed)
+    n_all = n_u + 5
+    args = (
+        rng.permutation(n_all)[:n_u].astype(np.int64),
+        rng.random(n_u) < 0.7,
+        rng.integers(1, 4, n_u),
+        rng.integers(1, 5, n_u),
+        rng.integers(1, 4, n_u),
+        rng.integers(0, 12, n_all),
+        rng.integers(0, 6, n_all),
+        rng.choice([0.0, 50.0, 100.0], n_all),
+        int(rng.integers(0, 4)),
+        float(rng.choice([49.0, 50.0, 75.0])),
+    )
+    got = capacity_kernel(*args)
+    want = capacity_numpy(*args)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == np.int64

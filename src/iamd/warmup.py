@@ -24,10 +24,13 @@ def warm_kernels() -> None:
         kinematics_row,
         table_point,
     )
+    from iamd.sim.battle import capacity_kernel
 
     site = table_point(0.0, 0.0)
     self_threats(site[None], np.stack([site, site])[None], np.zeros(1, dtype=bool))
     yes, no = np.ones((1, 1), dtype=bool), np.zeros(1, dtype=bool)
+    one_i = np.ones(1, dtype=np.int64)
+    capacity_kernel(one_i - 1, yes[0], one_i, one_i, one_i, one_i, one_i, np.zeros(1), 0, 0.0)
     screen(np.ones((1, 1)), np.zeros(1, dtype=np.int64), np.eye(6)[None], np.ones(1), yes[0],
            no, yes, yes, yes, yes[0], yes[0], np.ones(1, dtype=np.int64), 0.0, np.zeros(1),
            no, np.zeros(1))  # fmt: skip

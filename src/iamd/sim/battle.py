@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from iamd.c2.assess import assess
@@ -63,6 +64,7 @@ class NodeUnits:
     per_cycle : launches that fit in one of the node's cycles (at least 1).
     aircraft : the unit's aircraft (-1: a ground or ship unit).
     unit : the units' indices in the world.
+    air_rows : the rows of the aircraft units.
     """
 
     engage_all: BOOL
@@ -76,6 +78,7 @@ class NodeUnits:
     per_cycle: I64
     aircraft: I64
     unit: I64
+    air_rows: I64
 
     @staticmethod
     def of(eng: Engine, k: int) -> NodeUnits:
@@ -97,6 +100,7 @@ class NodeUnits:
             per_cycle=np.maximum(np.array(per_cycle, dtype=np.int64), 1),
             aircraft=np.array([x.aircraft for x in units], dtype=np.int64),
             unit=np.array(us, dtype=np.int64),
+            air_rows=np.array([j for j, x in enumerate(units) if x.aircraft >= 0], dtype=np.int64),
         )
 
 
@@ -157,14 +161,39 @@ def capacity(eng: Engine, k: int, t_s: float) -> I64:
     rounds beyond the reserve (in salvos), launches per cycle; 0 before its next launch or
     for an aircraft that cannot be tasked."""
     f = eng.node_fig[k]
-    idx = f.unit
-    rounds = np.where(f.kinetic, (eng.rounds[idx] - eng.doctrine.reserve) // f.salvo, 10**6)
-    cap = np.minimum(np.minimum(f.channels - eng.busy[idx], rounds), f.per_cycle)
-    cap = np.where(t_s >= eng.next_launch[idx], cap, 0)
-    for j in np.flatnonzero(f.aircraft >= 0):  # aircraft units (a few)
+    cap = capacity_kernel(
+        f.unit, f.kinetic, f.salvo, f.channels, f.per_cycle, eng.rounds, eng.busy,
+        eng.next_launch, int(eng.doctrine.reserve), float(t_s),
+    )  # fmt: skip
+    for j in f.air_rows.tolist():  # aircraft units (a few)
         if not aircraft.available(eng, int(f.aircraft[j]), t_s):
             cap[j] = 0
-    return np.maximum(cap, 0).astype(np.int64)
+    return cap
+
+
+@njit(cache=True)
+def capacity_kernel(
+    unit: I64,
+    kinetic: BOOL,
+    salvo: I64,
+    channels: I64,
+    per_cycle: I64,
+    rounds: I64,
+    busy: I64,
+    next_launch_s: F64,
+    reserve: int,
+    t_s: float,
+) -> I64:
+    """Kernel of :func:`capacity` for units ``unit`` (u,) with the figures of
+    :class:`NodeUnits` (u,) and the engine's per-unit ``rounds``, ``busy`` and
+    ``next_launch_s`` (all units): (u,) engagements, aircraft not yet checked."""
+    cap = np.empty(unit.shape[0], dtype=np.int64)
+    for j in range(unit.shape[0]):
+        i = unit[j]
+        salvos = (rounds[i] - reserve) // salvo[j] if kinetic[j] else 10**6
+        c = min(min(channels[j] - busy[i], salvos), per_cycle[j])
+        cap[j] = max(c, 0) if t_s >= next_launch_s[i] else 0
+    return cap
 
 
 def on_cycle(eng: Engine, t_s: float, k: int) -> None:
