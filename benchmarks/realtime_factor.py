@@ -16,6 +16,9 @@ default), 2,000x with ideal tracking.
 ``src``): each seed runs in a fresh process with that tree, then with this one, one
 after the other on the same core, and the table gives both times and their ratio
 (process start and compilation are not counted; both trees' kernels are warmed first).
+With ``--repeat N`` each seed runs N times on each tree, in alternating order (A B B A
+...), and the least time of each tree counts: on a machine whose speed drifts, the least
+of a few runs is the steadier estimate of a tree's own cost.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ def main() -> None:
     parser.add_argument("--scenario", default="regional-raid")
     parser.add_argument("--tracking", choices=["gnn", "ideal"], default="gnn")
     parser.add_argument("--against", type=Path, help="another commit's src directory")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per seed and tree with --against (least counts)"
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child: one seed
     args = parser.parse_args()
     if args.against is not None:
@@ -122,9 +128,17 @@ def compare(args: argparse.Namespace) -> None:
 
     ratios, factors, peaks = [], [], []
     sim_s = load_scenario(args.scenario).spec.duration_s
-    print(f"{args.scenario}, seconds of wall time per replication: {args.against} / {here}")
+    least = f" (least of {args.repeat} runs each, alternating)" if args.repeat > 1 else ""
+    print(
+        f"{args.scenario}, seconds of wall time per replication{least}: {args.against} / {here}"
+    )
     for k in range(args.runs):
-        base, new = one(args.against, k), one(here, k)
+        runs: dict[Path, list[dict[str, float]]] = {args.against: [], here: []}
+        for r in range(max(args.repeat, 1)):  # A B, then B A, ...
+            for src in (args.against, here) if r % 2 == 0 else (here, args.against):
+                runs[src].append(one(src, k))
+        base = min(runs[args.against], key=lambda x: x["wall_s"])
+        new = min(runs[here], key=lambda x: x["wall_s"])
         ratios.append(base["wall_s"] / new["wall_s"])
         factors.append(sim_s / new["wall_s"])
         peaks.append(new.get("peak_mb", math.nan))
