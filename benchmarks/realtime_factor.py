@@ -129,9 +129,7 @@ def compare(args: argparse.Namespace) -> None:
     ratios, factors, peaks = [], [], []
     sim_s = load_scenario(args.scenario).spec.duration_s
     least = f" (least of {args.repeat} runs each, alternating)" if args.repeat > 1 else ""
-    print(
-        f"{args.scenario}, seconds of wall time per replication{least}: {args.against} / {here}"
-    )
+    print(f"{args.scenario}, seconds of wall time per replication{least}: {args.against} / {here}")
     for k in range(args.runs):
         runs: dict[Path, list[dict[str, float]]] = {args.against: [], here: []}
         for r in range(max(args.repeat, 1)):  # A B, then B A, ...
