@@ -25,6 +25,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from iamd.c2.envelope import path_sphere
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 BOOL = NDArray[np.bool_]
@@ -176,16 +178,8 @@ def _self_threats(unit_m: F64, path_m: F64, ballistic: BOOL, radius_m: float) ->
     centre = np.zeros((k, 3))
     bound = np.zeros(k)
     for j in range(k):
-        if ballistic[j]:
-            continue
-        for i in range(s):
-            for c in range(3):
-                centre[j, c] += path_m[j, i, c] / s
-        for i in range(s):
-            d0 = path_m[j, i, 0] - centre[j, 0]
-            d1 = path_m[j, i, 1] - centre[j, 1]
-            d2 = path_m[j, i, 2] - centre[j, 2]
-            bound[j] = max(bound[j], math.sqrt(d0 * d0 + d1 * d1 + d2 * d2))
+        if not ballistic[j]:
+            centre[j, 0], centre[j, 1], centre[j, 2], bound[j] = path_sphere(path_m, j)
     for u in range(n_u):  # fire units (tens)
         norm = math.sqrt(unit_m[u, 0] ** 2 + unit_m[u, 1] ** 2 + unit_m[u, 2] ** 2)
         up[0], up[1], up[2] = unit_m[u, 0] / norm, unit_m[u, 1] / norm, unit_m[u, 2] / norm

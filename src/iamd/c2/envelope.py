@@ -182,6 +182,23 @@ class Opportunity:
 
 
 @njit(cache=True, inline="always")
+def path_sphere(path_m: F64, k: int) -> tuple[float, float, float, float]:
+    """A bounding sphere of path ``k`` of ``path_m`` (k, s, 3), ECEF: the centre (the
+    samples' mean, m) and the radius (the farthest sample's distance from it, m)."""
+    s_n = path_m.shape[1]
+    cx = cy = cz = 0.0
+    for s in range(s_n):
+        cx += path_m[k, s, 0] / s_n
+        cy += path_m[k, s, 1] / s_n
+        cz += path_m[k, s, 2] / s_n
+    radius = 0.0
+    for s in range(s_n):
+        d2 = (path_m[k, s, 0] - cx) ** 2 + (path_m[k, s, 1] - cy) ** 2
+        radius = max(radius, math.sqrt(d2 + (path_m[k, s, 2] - cz) ** 2))
+    return cx, cy, cz, radius
+
+
+@njit(cache=True, inline="always")
 def _time_needed_s(
     units: tuple[F64, ...],
     tables: tuple[F64, F64, F64],
@@ -257,16 +274,9 @@ def _opportunities(
         unit_alt[u] = altitude_of(ecef[u, 0], ecef[u, 1], ecef[u, 2])
     for k in range(k_n):
         # bounding sphere and altitude band of the path: units beyond them are skipped
-        cx = cy = cz = 0.0
-        for s in range(s_n):
-            cx += path_m[k, s, 0] / s_n
-            cy += path_m[k, s, 1] / s_n
-            cz += path_m[k, s, 2] / s_n
-        radius = 0.0
+        cx, cy, cz, radius = path_sphere(path_m, k)
         lowest, highest = math.inf, -math.inf
         for s in range(s_n):
-            d2 = (path_m[k, s, 0] - cx) ** 2 + (path_m[k, s, 1] - cy) ** 2
-            radius = max(radius, math.sqrt(d2 + (path_m[k, s, 2] - cz) ** 2))
             alt[s] = altitude_of(path_m[k, s, 0], path_m[k, s, 1], path_m[k, s, 2])
             tau = path_t_s[k, s] - t_now_s
             if tau > 0.0 and path_t_s[k, s] < t_impact_s[k]:
