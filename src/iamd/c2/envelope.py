@@ -31,7 +31,7 @@ from iamd.physics.flyout_table import (
     N_ALT,
     N_GROUND,
     FlyoutTable,
-    ground_range_m,
+    ground_range_xyz_m,
     lookup_tof_s,
 )
 from iamd.scenario.catalog import InterceptorClass
@@ -198,45 +198,80 @@ def path_sphere(path_m: F64, k: int) -> tuple[float, float, float, float]:
     return cx, cy, cz, radius
 
 
+UnitFigures = tuple[
+    float, float, float, float, float, float, float, float, float,
+    float, float, float, float, float, float, float, float,
+]  # fmt: skip
+"""One unit's figures as scalars (see :func:`_unit_figures`)."""
+
+
+@njit(cache=True, inline="always")
+def _unit_figures(
+    units: tuple[F64, ...], tables: tuple[F64, F64, F64], u: int, c: int
+) -> UnitFigures:
+    """Unit ``u``'s figures as a tuple of floats, read once per unit so that the per-point
+    test below touches no array (each array a kernel passes on or slices costs a
+    reference count in Numba, which cost more than the test's arithmetic): its ECEF
+    position and altitude, range and altitude bands (m), reaction (s), laser power (W),
+    divergence (rad), extinction (1/m), slew (s), dash speed (m/s), launch range (m), and
+    the cell sizes (m) of fly-out table ``c``."""
+    ecef, min_r, max_r, min_a, max_a, react, power, div, ext, slew, dash, launch_r = units
+    _, g_step, a_step = tables
+    ux, uy, uz = ecef[u, 0], ecef[u, 1], ecef[u, 2]
+    return (
+        ux, uy, uz, altitude_of(ux, uy, uz), min_r[u], max_r[u], min_a[u], max_a[u],
+        react[u], power[u], div[u], ext[u], slew[u], dash[u], launch_r[u],
+        g_step[c] if c >= 0 else 1.0, a_step[c] if c >= 0 else 1.0,
+    )  # fmt: skip
+
+
 @njit(cache=True, inline="always")
 def _time_needed_s(
-    units: tuple[F64, ...],
-    tables: tuple[F64, F64, F64],
-    table: I64,
-    laser: BOOL,
-    u: int,
-    p: F64,
+    f: UnitFigures,
+    laser: bool,
+    tof: F64,
+    px: float,
+    py: float,
+    pz: float,
     alt: float,
-    unit_alt: float,
     fluence: float,
 ) -> float:
-    """Time from the decision to an intercept at ``p`` (3,), ``alt`` m high, by unit
-    ``u`` (``unit_alt`` m high), s (inf when the point is outside its envelope or reach).
-    An aircraft (``dash`` > 0) first flies to within its launch range of the point, then
-    fires."""
-    ecef, min_r, max_r, min_a, max_a, react, power, div, ext, slew, dash, launch_r = units
-    if alt < min_a[u] or alt > max_a[u]:
+    """Time from the decision to an intercept at ECEF (``px``, ``py``, ``pz``), ``alt``
+    m high, by the unit of figures ``f`` (:func:`_unit_figures`), s (inf when the point is
+    outside its envelope or reach). ``tof`` (g, h) is its fly-out table. An aircraft
+    (``dash`` > 0) first flies to within its launch range of the point, then fires."""
+    ux, uy, uz, unit_alt, min_r, max_r, min_a, max_a = f[:8]
+    react, power, div, ext, slew, dash, launch_r, g_step, a_step = f[8:]
+    if alt < min_a or alt > max_a:
         return math.inf
     fly_s = 0.0
-    if dash[u] > 0.0:  # an aircraft: the missile leg is from its launch point
-        ground = ground_range_m(ecef[u], p)
-        fly_s = max(ground - launch_r[u], 0.0) / dash[u]
-        ground = min(ground, launch_r[u])
+    if dash > 0.0:  # an aircraft: the missile leg is from its launch point
+        ground = ground_range_xyz_m(ux, uy, uz, px, py, pz)
+        fly_s = max(ground - launch_r, 0.0) / dash
+        ground = min(ground, launch_r)
         climb = alt - unit_alt
         rng = math.sqrt(ground * ground + climb * climb)
     else:
-        dx, dy, dz = p[0] - ecef[u, 0], p[1] - ecef[u, 1], p[2] - ecef[u, 2]
+        dx, dy, dz = px - ux, py - uy, pz - uz
         rng = math.sqrt(dx * dx + dy * dy + dz * dz)
-    if rng < min_r[u] or rng > max_r[u]:
+    if rng < min_r or rng > max_r:
         return math.inf
-    if laser[u]:
-        dwell = laser_dwell_one_s(rng, power[u], div[u], ext[u], fluence)
-        return float(react[u] + slew[u] + dwell)
-    tof, g_step, a_step = tables
-    c = table[u]
-    if dash[u] <= 0.0:
-        ground = ground_range_m(ecef[u], p)
-    return float(react[u] + fly_s + lookup_tof_s(tof[c], g_step[c], a_step[c], ground, alt))
+    if laser:
+        return float(react + slew + laser_dwell_one_s(rng, power, div, ext, fluence))
+    if dash <= 0.0:
+        ground = ground_range_xyz_m(ux, uy, uz, px, py, pz)
+    return float(react + fly_s + lookup_tof_s(tof, g_step, a_step, ground, alt))
+
+
+@njit(cache=True, inline="always")
+def _on_segment(path_m: F64, k: int, a: int, b: int, frac: float) -> tuple[float, float, float]:
+    """The point ``frac`` of the way from sample ``a`` to sample ``b`` of path ``k`` of
+    ``path_m`` (k, s, 3), m."""
+    return (
+        path_m[k, a, 0] + frac * (path_m[k, b, 0] - path_m[k, a, 0]),
+        path_m[k, a, 1] + frac * (path_m[k, b, 1] - path_m[k, a, 1]),
+        path_m[k, a, 2] + frac * (path_m[k, b, 2] - path_m[k, a, 2]),
+    )
 
 
 @njit(cache=True)
@@ -266,12 +301,10 @@ def _opportunities(
         units[5],
         units[10],
     )
+    tof_all = tables[0]
     n_u, k_n, s_n = ecef.shape[0], path_m.shape[0], path_m.shape[1]
-    p = np.empty(3)
+    no_table = np.full((2, 2), math.inf)
     alt = np.empty(s_n)
-    unit_alt = np.empty(n_u)
-    for u in range(n_u):
-        unit_alt[u] = altitude_of(ecef[u, 0], ecef[u, 1], ecef[u, 2])
     for k in range(k_n):
         # bounding sphere and altitude band of the path: units beyond them are skipped
         cx, cy, cz, radius = path_sphere(path_m, k)
@@ -282,6 +315,7 @@ def _opportunities(
             if tau > 0.0 and path_t_s[k, s] < t_impact_s[k]:
                 lowest = min(lowest, alt[s])
                 highest = max(highest, alt[s])
+        fluence = fluence_j_m2[k]
         for u in range(n_u):
             if highest < min_a[u] or lowest > max_a[u]:
                 continue  # no sample ahead inside the altitude band
@@ -290,14 +324,18 @@ def _opportunities(
             )
             if gap - radius > max_r[u] and dash[u] <= 0.0:
                 continue
+            c = table[u]
+            f = _unit_figures(units, tables, u, c)
+            tof = tof_all[c] if c >= 0 else no_table
+            laser_u = laser[u]
             first = -1
             for s in range(s_n):
                 tau = path_t_s[k, s] - t_now_s
                 if tau <= 0.0 or path_t_s[k, s] >= t_impact_s[k]:
                     continue
                 need = _time_needed_s(
-                    units, tables, table, laser, u, path_m[k, s], alt[s], unit_alt[u],
-                    fluence_j_m2[k],
+                    f, laser_u, tof, path_m[k, s, 0], path_m[k, s, 1], path_m[k, s, 2],
+                    alt[s], fluence,
                 )  # fmt: skip
                 if need < math.inf:
                     later[u, k] = True
@@ -307,36 +345,28 @@ def _opportunities(
             if first < 0:
                 continue
             # refine on the segment before the first feasible sample
-            lo_f, hi_f = 0.0, 1.0
             if first > 0:
                 a, b = first - 1, first
+                lo_f, hi_f = 0.0, 1.0
                 for _ in range(PIP_BISECTIONS):
                     mid = 0.5 * (lo_f + hi_f)
                     t_mid = path_t_s[k, a] + mid * (path_t_s[k, b] - path_t_s[k, a])
-                    for c in range(3):
-                        p[c] = path_m[k, a, c] + mid * (path_m[k, b, c] - path_m[k, a, c])
+                    px, py, pz = _on_segment(path_m, k, a, b, mid)
                     need = _time_needed_s(
-                        units, tables, table, laser, u, p, altitude_of(p[0], p[1], p[2]),
-                        unit_alt[u], fluence_j_m2[k],
-                    )  # fmt: skip
+                        f, laser_u, tof, px, py, pz, altitude_of(px, py, pz), fluence
+                    )
                     if t_mid - t_now_s > 0.0 and t_mid - t_now_s >= need:
                         hi_f = mid
                     else:
                         lo_f = mid
                 t_hit = path_t_s[k, a] + hi_f * (path_t_s[k, b] - path_t_s[k, a])
-                for c in range(3):
-                    p[c] = path_m[k, a, c] + hi_f * (path_m[k, b, c] - path_m[k, a, c])
+                px, py, pz = _on_segment(path_m, k, a, b, hi_f)
             else:
                 t_hit = path_t_s[k, 0]
-                for c in range(3):
-                    p[c] = path_m[k, 0, c]
-            need = _time_needed_s(
-                units, tables, table, laser, u, p, altitude_of(p[0], p[1], p[2]), unit_alt[u],
-                fluence_j_m2[k],
-            )  # fmt: skip
+                px, py, pz = path_m[k, 0, 0], path_m[k, 0, 1], path_m[k, 0, 2]
+            need = _time_needed_s(f, laser_u, tof, px, py, pz, altitude_of(px, py, pz), fluence)
             slack = (t_hit - t_now_s) - need
-            for c in range(3):
-                pip[u, k, c] = p[c]
+            pip[u, k, 0], pip[u, k, 1], pip[u, k, 2] = px, py, pz
             flyout[u, k] = need - react[u]
             if slack <= commit_s:
                 feasible[u, k] = True

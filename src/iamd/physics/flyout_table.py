@@ -94,14 +94,21 @@ def table_point(ground_m: float, alt_m: float) -> F64:
 
 
 @njit(cache=True, inline="always")
-def ground_range_m(launcher_m: F64, point_m: F64) -> float:
-    """Ground range (m) from a launcher (3,) to a point (3,), measured as the tables
-    measure it: the central angle between them times ``a``."""
-    ax, ay, az = launcher_m[0], launcher_m[1], launcher_m[2]
-    bx, by, bz = point_m[0], point_m[1], point_m[2]
+def ground_range_xyz_m(ax: float, ay: float, az: float, bx: float, by: float, bz: float) -> float:
+    """Ground range (m) from a launcher at ECEF (``ax``, ``ay``, ``az``) to a point
+    (``bx``, ``by``, ``bz``), m, measured as the tables measure it: the central angle
+    between them times ``a``."""
     cx, cy, cz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
     angle = math.atan2(math.sqrt(cx * cx + cy * cy + cz * cz), ax * bx + ay * by + az * bz)
     return float(WGS84_A_M * angle)
+
+
+@njit(cache=True, inline="always")
+def ground_range_m(launcher_m: F64, point_m: F64) -> float:
+    """:func:`ground_range_xyz_m` from a launcher (3,) to a point (3,), m."""
+    return ground_range_xyz_m(
+        launcher_m[0], launcher_m[1], launcher_m[2], point_m[0], point_m[1], point_m[2]
+    )
 
 
 @njit(cache=True)
