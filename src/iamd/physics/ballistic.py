@@ -131,16 +131,25 @@ def integrate(
     return states[:, : used + 1], t_impact, impact, steps
 
 
-@njit(cache=True)
-def _accel_one(p: F64, v: F64, beta: float, sphere: bool, out: F64) -> tuple[float, float]:
-    """Gravity plus drag at one state into ``out`` (3,); returns the drag rate
-    ``rho |v| / beta`` (1/s) and the altitude (m)."""
-    r2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2]
+Vec3 = tuple[float, float, float]
+State = tuple[float, float, float, float, float, float]
+
+
+@njit(cache=True, inline="always")
+def _accel_one(
+    p: Vec3, v: Vec3, beta: float, sphere: bool
+) -> tuple[float, float, float, float, float]:
+    """Gravity plus drag (m/s^2, ECEF) at position ``p`` (m) and velocity ``v`` (m/s);
+    then the drag rate ``rho |v| / beta`` (1/s) and the altitude (m). Scalars in and out:
+    arrays passed to or sliced in a kernel's inner loop cost a reference count each."""
+    px, py, pz = p
+    vx, vy, vz = v
+    r2 = px * px + py * py + pz * pz
     r = math.sqrt(r2)
     if sphere:
         ground = EARTH_MEAN_RADIUS_M
     else:
-        s2 = p[2] * p[2] / max(r2, 1.0)
+        s2 = pz * pz / max(r2, 1.0)
         ground = (
             WGS84_A_M
             * WGS84_B_M
@@ -148,37 +157,37 @@ def _accel_one(p: F64, v: F64, beta: float, sphere: bool, out: F64) -> tuple[flo
         )
     alt = r - ground
     rho = RHO0_KG_M3 * math.exp(min(-alt, 0.0) / SCALE_HEIGHT_M)
-    speed = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    speed = math.sqrt(vx * vx + vy * vy + vz * vz)
     drag = rho * speed / (2.0 * beta)
     g = -GM_EARTH_M3_S2 / (r2 * r)
-    for c in range(3):
-        out[c] = g * p[c] - drag * v[c]
-    return 2.0 * drag, alt
+    return g * px - drag * vx, g * py - drag * vy, g * pz - drag * vz, 2.0 * drag, alt
 
 
-@njit(cache=True)
-def _rk4_one(x: F64, h: float, beta: float, sphere: bool, a1: F64, work: F64, out: F64) -> None:
-    """One RK4 step of one state ``x`` (6,) into ``out`` (6,); ``a1`` (3,) is the
-    acceleration at ``x``; ``work`` (8, 3) scratch."""
+@njit(cache=True, inline="always")
+def _rk4_one(x: State, h: float, beta: float, sphere: bool, a1: Vec3) -> State:
+    """One RK4 step of length ``h`` (s) from state ``x`` (position m, velocity m/s) whose
+    acceleration is ``a1``: the state at its end."""
     half = 0.5 * h
-    p0, v0 = x[:3], x[3:]
-    v1, a2, v2, a3, v3, a4, q = work[0], work[1], work[2], work[3], work[4], work[5], work[6]
-    for c in range(3):
-        v1[c] = v0[c] + half * a1[c]
-        q[c] = p0[c] + half * v0[c]
-    _accel_one(q, v1, beta, sphere, a2)
-    for c in range(3):
-        v2[c] = v0[c] + half * a2[c]
-        q[c] = p0[c] + half * v1[c]
-    _accel_one(q, v2, beta, sphere, a3)
-    for c in range(3):
-        v3[c] = v0[c] + h * a3[c]
-        q[c] = p0[c] + h * v2[c]
-    _accel_one(q, v3, beta, sphere, a4)
+    p0x, p0y, p0z, v0x, v0y, v0z = x
+    a1x, a1y, a1z = a1
+    v1x, v1y, v1z = v0x + half * a1x, v0y + half * a1y, v0z + half * a1z
+    q = (p0x + half * v0x, p0y + half * v0y, p0z + half * v0z)
+    a2x, a2y, a2z, _, _ = _accel_one(q, (v1x, v1y, v1z), beta, sphere)
+    v2x, v2y, v2z = v0x + half * a2x, v0y + half * a2y, v0z + half * a2z
+    q = (p0x + half * v1x, p0y + half * v1y, p0z + half * v1z)
+    a3x, a3y, a3z, _, _ = _accel_one(q, (v2x, v2y, v2z), beta, sphere)
+    v3x, v3y, v3z = v0x + h * a3x, v0y + h * a3y, v0z + h * a3z
+    q = (p0x + h * v2x, p0y + h * v2y, p0z + h * v2z)
+    a4x, a4y, a4z, _, _ = _accel_one(q, (v3x, v3y, v3z), beta, sphere)
     sixth = h / 6.0
-    for c in range(3):
-        out[c] = p0[c] + sixth * (v0[c] + 2.0 * v1[c] + 2.0 * v2[c] + v3[c])
-        out[3 + c] = v0[c] + sixth * (a1[c] + 2.0 * a2[c] + 2.0 * a3[c] + a4[c])
+    return (
+        p0x + sixth * (v0x + 2.0 * v1x + 2.0 * v2x + v3x),
+        p0y + sixth * (v0y + 2.0 * v1y + 2.0 * v2y + v3y),
+        p0z + sixth * (v0z + 2.0 * v1z + 2.0 * v2z + v3z),
+        v0x + sixth * (a1x + 2.0 * a2x + 2.0 * a3x + a4x),
+        v0y + sixth * (a1y + 2.0 * a2y + 2.0 * a3y + a4y),
+        v0z + sixth * (a1z + 2.0 * a2z + 2.0 * a3z + a4z),
+    )
 
 
 @njit(cache=True)
@@ -198,56 +207,53 @@ def _integrate(
     t_impact = np.full(n, np.nan)
     impact = np.full((n, 3), np.nan)
     steps = np.full(n, max_steps, dtype=np.int64)
-    x = np.empty(6)
-    x_new = np.empty(6)
-    xs = np.empty(6)
-    a = np.empty(3)
-    a_end = np.empty(3)
-    work = np.empty((8, 3))
     used = 0
     for i in range(n):
-        for c in range(3):
-            x[c] = pos_m[i, c]
-            x[3 + c] = vel_m_s[i, c]
-        states[i, 0] = x
+        x = (pos_m[i, 0], pos_m[i, 1], pos_m[i, 2], vel_m_s[i, 0], vel_m_s[i, 1], vel_m_s[i, 2])
+        _store(states, i, 0, x)
         dt = dt_s[i]
         beta = beta_kg_m2[i]
-        rate, alt_prev = _accel_one(x[:3], x[3:], beta, sphere, a)
+        ax, ay, az, rate, alt_prev = _accel_one(x[:3], x[3:], beta, sphere)
+        a = (ax, ay, az)
         last = max_steps
         for k in range(1, max_steps + 1):
-            _rk4_one(x, dt, beta, sphere, a, work, x_new)
-            rate_end, alt = _accel_one(x_new[:3], x_new[3:], beta, sphere, a_end)
+            x_new = _rk4_one(x, dt, beta, sphere, a)
+            ex, ey, ez, rate_end, alt = _accel_one(x_new[:3], x_new[3:], beta, sphere)
             worst = max(rate, rate_end if not math.isnan(rate_end) else math.inf)
             parts = min(math.ceil(dt * worst / stiff_step), max_parts)
             if parts > 1:  # drag too stiff for one step: take it in parts
                 h = dt / parts
-                for c in range(6):
-                    xs[c] = x[c]
+                xs = x
                 for _ in range(parts):
-                    _accel_one(xs[:3], xs[3:], beta, sphere, a_end)
-                    _rk4_one(xs, h, beta, sphere, a_end, work, x_new)
-                    for c in range(6):
-                        xs[c] = x_new[c]
-                rate_end, alt = _accel_one(x_new[:3], x_new[3:], beta, sphere, a_end)
+                    sx, sy, sz, _, _ = _accel_one(xs[:3], xs[3:], beta, sphere)
+                    xs = _rk4_one(xs, h, beta, sphere, (sx, sy, sz))
+                x_new = xs
+                ex, ey, ez, rate_end, alt = _accel_one(x_new[:3], x_new[3:], beta, sphere)
             if alt <= 0.0 and k > 1:
                 frac = alt_prev / (alt_prev - alt)
-                for c in range(3):
-                    impact[i, c] = x[c] + frac * (x_new[c] - x[c])
+                impact[i, 0] = x[0] + frac * (x_new[0] - x[0])
+                impact[i, 1] = x[1] + frac * (x_new[1] - x[1])
+                impact[i, 2] = x[2] + frac * (x_new[2] - x[2])
                 t_impact[i] = (k - 1 + frac) * dt
                 steps[i] = k - 1
                 last = k
                 break
-            for c in range(6):
-                x[c] = x_new[c]
-            for c in range(3):
-                a[c] = a_end[c]
+            x = x_new
+            a = (ex, ey, ez)
             rate = rate_end
             alt_prev = alt
-            states[i, k] = x
+            _store(states, i, k, x)
         for k in range(last, max_steps + 1):  # frozen after impact
-            states[i, k] = x
+            _store(states, i, k, x)
         used = max(used, last)
     return states, t_impact, impact, steps, used
+
+
+@njit(cache=True, inline="always")
+def _store(states: F64, i: int, k: int, x: State) -> None:
+    """Write state ``x`` as step ``k`` of missile ``i`` of ``states`` (n, m, 6)."""
+    for c in range(6):
+        states[i, k, c] = x[c]
 
 
 def vacuum_speed_m_s(
