@@ -130,7 +130,7 @@ def _target_accel(y: F64, ballistic: bool, beta: float) -> tuple[float, float, f
     return _free_accel(y[6], y[7], y[8], y[9], y[10], y[11], beta)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _derivative(
     y: F64,
     t_flight_s: float,
@@ -210,8 +210,10 @@ def _rk4(
     aim: F64,
     use_aim: bool,
     work: F64,
-) -> F64:
-    """One RK4 step of the 12-element state; ``work`` is (5, 12) scratch."""
+    out: F64,
+) -> None:
+    """One RK4 step of the 12-element state into ``out`` (12,); ``work`` is (5, 12)
+    scratch."""
     k1, k2, k3, k4, tmp = work[0], work[1], work[2], work[3], work[4]
     _derivative(y, t_flight_s, kin, ballistic, beta_t, aim, use_aim, k1)
     for j in range(12):
@@ -223,10 +225,8 @@ def _rk4(
     for j in range(12):
         tmp[j] = y[j] + dt * k3[j]
     _derivative(tmp, t_flight_s + dt, kin, ballistic, beta_t, aim, use_aim, k4)
-    out = np.empty(12)
     for j in range(12):
         out[j] = y[j] + dt / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
-    return out
 
 
 @njit(cache=True)
@@ -389,6 +389,7 @@ def fly(
     y = y0.copy()
     t = t0_s
     work = np.empty((5, 12))
+    y1 = np.empty(12)  # the step's end; swapped with y after each step
     info = np.full(N_INFO, np.nan)
     info[INFO_T_EST] = math.inf
     closing = closing0
@@ -440,7 +441,7 @@ def fly(
         dt = max(dt, 1e-9)
         if use_aim:
             dt = min(dt, max(t_aim_s - TERMINAL_S - t, DT_MIN_S))
-        y1 = _rk4(y, t_fl, dt, kin, ballistic, beta_t, aim, use_aim, work)
+        _rk4(y, t_fl, dt, kin, ballistic, beta_t, aim, use_aim, work, y1)
         t1 = t + dt
         # the closest approach to the estimate
         est1 = (y1[6] - y1[0], y1[7] - y1[1], y1[8] - y1[2])
@@ -476,7 +477,7 @@ def fly(
                 _record(info, t, dt, dt, y, y1, rel, rel1, rel_v)
                 return y1, t1, SELF_DESTRUCT, closing, info
             rel, rel_v = rel1, rel_v1
-        y = y1
+        y, y1 = y1, y
         t = t1
         if altitude_of(y[0], y[1], y[2]) < -GROUND_TOLERANCE_M:
             status = GROUND
