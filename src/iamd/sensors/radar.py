@@ -400,7 +400,9 @@ def scan(
     k = int(hit.sum())
     sig = np.array([site.sigma_range_m, site.sigma_angle_rad, site.sigma_angle_rad])
     noise = rng_noise.normal(0.0, 1.0, (k, 3)) * sig
-    rae = np.stack([r[hit], az[hit], el[hit]], axis=1) + noise
+    rae = np.empty((k, 3))
+    rae[:, 0], rae[:, 1], rae[:, 2] = r[hit], az[hit], el[hit]
+    rae += noise
     if n_fa:
         fa = np.stack(
             [

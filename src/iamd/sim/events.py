@@ -58,6 +58,9 @@ class EventLog:
     value: list[F64] = field(default_factory=list)
     ecef_m: list[F64] = field(default_factory=list)
     detail: list[list[str]] = field(default_factory=list)
+    rows: list[tuple[float, str, int, str, str, str, int, float, str]] = field(default_factory=list)
+    """Single rows without a position, held as Python values until :meth:`flush` turns
+    them into one chunk (building arrays for each would cost more than the row)."""
 
     def add(
         self,
@@ -73,6 +76,13 @@ class EventLog:
         detail: str = "",
     ) -> None:
         """Append one row, or a batch when ``threat`` is an array."""
+        if ecef_m is None and np.ndim(threat) == 0 and np.ndim(t_s) == 0 and np.ndim(value) == 0:
+            self.rows.append(
+                (float(t_s), kind, int(threat), unit, owner, interceptor, int(engagement),
+                 float(value), detail)
+            )  # fmt: skip
+            return
+        self.flush()
         ids = np.atleast_1d(np.asarray(threat, dtype=np.int64))
         k = ids.shape[0]
         if k == 0:
@@ -89,9 +99,29 @@ class EventLog:
         self.ecef_m.append(pos)
         self.detail.append([detail] * k)
 
+    def flush(self) -> None:
+        """Append the single rows held in :attr:`rows` as one chunk, in their order."""
+        if not self.rows:
+            return
+        t_s, kind, threat, unit, owner, interceptor, engagement, value, detail = zip(
+            *self.rows, strict=True
+        )
+        self.t_s.append(np.array(t_s, dtype=np.float64))
+        self.kind.append(list(kind))
+        self.threat.append(np.array(threat, dtype=np.int64))
+        self.unit.append(list(unit))
+        self.owner.append(list(owner))
+        self.interceptor.append(list(interceptor))
+        self.engagement.append(np.array(engagement, dtype=np.int64))
+        self.value.append(np.array(value, dtype=np.float64))
+        self.ecef_m.append(np.full((len(self.rows), 3), np.nan))
+        self.detail.append(list(detail))
+        self.rows = []
+
     def table(self) -> pa.Table:
         """The log as an Arrow table in time order (ties in processing order), positions as
         lat/lon/alt."""
+        self.flush()
         if not self.t_s:
             return pa.table({"t_s": pa.array([], pa.float64()), "kind": pa.array([], pa.string())})
         t = np.concatenate(self.t_s)

@@ -42,12 +42,15 @@ class TrackLog:
         self, t_s: float, owner: I64, ids: I64, x: F64, p: F64, track: I64 | None = None
     ) -> None:
         """Log states of tracks on threats ``ids`` (track identities default to them)."""
-        self.t_s.append(np.full(ids.shape[0], t_s))
-        self.owner.append(np.broadcast_to(owner, ids.shape).astype(np.int64))
+        n = ids.shape[0]
+        times, owners = np.empty(n), np.empty(n, np.int64)
+        times[:], owners[:] = t_s, owner  # a scalar or (n,)
+        self.t_s.append(times)
+        self.owner.append(owners)
         self.threat.append(ids)
         self.track.append(ids if track is None else track)
         self.state.append(x)
-        self.sigma_m.append(np.sqrt(np.trace(p[:, :3, :3], axis1=1, axis2=2)))
+        self.sigma_m.append(np.sqrt(p[:, 0, 0] + p[:, 1, 1] + p[:, 2, 2]))
 
 
 @dataclass(slots=True)

@@ -85,6 +85,7 @@ class _Stream:
         self.pending: list[tuple[float, str, int, float, float, int]] = []
 
     def take(self, t_s: float, log: Any) -> list[list[Any]]:
+        log.flush()
         for k in range(self.seen, len(log.t_s)):  # new chunks of the log since the last call
             kinds = log.kind[k]
             if not kinds or kinds[0] not in LIVE_KINDS:
