@@ -93,9 +93,9 @@ def interpolate_states(
 ) -> None:
     """Cubic Hermite states of threats ``idx`` (k,) at times ``t_s`` (k,) into ``out`` (k, 6).
 
-    The sample before ``t`` is found by bisection on ``search_key`` (m,); with ``h`` the
-    sample spacing, ``u = (t - t_0) / h`` clamped to [0, 1] and ``p, v`` the sampled
-    positions and velocities at both ends, the position is
+    The sample before ``t`` is found by bisection on the threat's stretch of
+    ``search_key`` (m,); with ``h`` the sample spacing, ``u = (t - t_0) / h`` clamped to
+    [0, 1] and ``p, v`` the sampled positions and velocities at both ends, the position is
 
     .. math:: p(u) = p_0 + u \\left(h v_0 + u \\left(3 \\Delta p - 2 h v_0 - h v_1
               + u (h v_0 + h v_1 - 2 \\Delta p)\\right)\\right)
@@ -108,7 +108,8 @@ def interpolate_states(
         t = t_s[q]
         lo = offset[i]
         hi = offset[i + 1] - 1
-        j = np.searchsorted(search_key, i * KEY_STRIDE_S + t, side="right") - 1
+        # the same keys, searched within the threat's own samples only (fewer cache misses)
+        j = lo + np.searchsorted(search_key[lo : hi + 1], i * KEY_STRIDE_S + t, side="right") - 1
         j = max(min(j, hi - 1), lo)
         j1 = min(j + 1, hi)
         t0 = sample_t_s[j]
