@@ -113,7 +113,7 @@ def _warm_sensing_and_assessment() -> None:
 
 def _warm_tracking() -> None:
     """The tracker's kernels: prediction, association and update, the stand-alone
-    assignment, and the fusion of partners' pictures."""
+    assignment, the fusion of partners' pictures, and the track-quality scoring."""
     from iamd.tracking.association import gnn, linear_assignment
     from iamd.tracking.filters import predict, update
     from iamd.tracking.fusion import (
@@ -123,6 +123,7 @@ def _warm_tracking() -> None:
         fuse,
         predict_and_fuse,
     )
+    from iamd.tracking.metrics import ospa_gospa, pairwise_sum, quality
     from iamd.tracking.tracker import (
         PositionSensor,
         RadarSensor,
@@ -151,3 +152,6 @@ def _warm_tracking() -> None:
     radar = RadarSensor(x[0, :3].copy(), np.eye(3), np.ones(3))
     radar.to_position(np.ones((1, 3)))
     radar.position_cov(np.ones((1, 3)))
+    frame = (x[:, :3], one, x[:, :3], one)
+    quality([frame, frame], errors=[ospa_gospa(x[:, :3], x[:, :3])] * 2)
+    pairwise_sum(np.ones(300), 0, 300)
