@@ -6,8 +6,6 @@ covariances equal to a relative 1e-9.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -36,11 +34,13 @@ from iamd.tracking.association import components, gate_pairs, gnn, linear_assign
 from iamd.tracking.filters import predict, rae_model, update
 from iamd.tracking.fusion import (
     Fused,
+    adopt_best,
     best_per_label,
     covariance_intersection,
     fuse,
     fuse_all,
-    predict_and_fuse,
+    fuse_own_and_partners,
+    stack_partners,
 )
 from iamd.tracking.ideal import MotionModel
 from iamd.tracking.tracker import (
@@ -388,38 +388,84 @@ def test_best_row_per_label_equals_lexsort(seed: int, n: int, labels: int, ties:
 
 
 @SETTINGS
-@given(seed=seeds, sizes=st.lists(st.integers(0, 12), min_size=1, max_size=4))
-def test_predict_and_fuse_equals_the_two_steps(seed: int, sizes: list[int]) -> None:
-    """Predicting stacked pictures and fusing them in one call: as :func:`predict` of the
-    whole batch, then the fusion of each partner in turn."""
+@given(
+    seed=seeds,
+    own=st.integers(0, 12),
+    sizes=st.lists(st.integers(0, 12), max_size=3),
+    known=st.booleans(),
+)
+def test_a_fused_picture_equals_prediction_then_fusion(
+    seed: int, own: int, sizes: list[int], known: bool
+) -> None:
+    """A node's fused picture in one call (:func:`fuse_own_and_partners`): as its
+    confirmed tracks and the partners' pictures each predicted to the picture time
+    (:func:`motion_of`, :func:`predict`), then fused one partner after the other
+    (:func:`fuse_all`); and the per-threat rows it leaves (:func:`adopt_best`): each
+    label's most certain track."""
     rng = np.random.default_rng(seed)
-    total = sum(sizes)
-    x, p = random_states(rng, total)
-    p = p * 0.05
-    dt = rng.uniform(0.0, 8.0, total)
-    q = rng.uniform(0.1, 10.0, total)
-    ballistic = rng.random(total) < 0.5
-    beta = rng.uniform(1e3, 1e4, total)
-    t_hit = rng.uniform(0, 10, total)
-    ids = np.arange(total, dtype=np.int64)
-    label, sources, updates = ids % 5, 1 + ids % 2, ids % 3
-    offset = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    n, *got = predict_and_fuse(
-        x, p, dt, q, ballistic, beta, t_hit, ids, label, sources, updates, offset, 3.0
-    )
-    xp, pp = predict(x, p, dt, q, ballistic, beta)
+    t_now, labels = 100.0, 6
+
+    def columns(n: int) -> tuple[np.ndarray, ...]:
+        x, p = random_states(rng, n)
+        ids = rng.integers(0, 10**6, n)
+        return x, p * 0.05, rng.uniform(80.0, 100.0, n), ids, rng.integers(-1, labels, n)
+
+    x, p, t_s, ids, label = columns(own)
+    updates = rng.integers(1, 9, own)
+    tracks = Tracks(x, p, t_s, ids, rng.random(own) < 0.7, updates, 0 * updates, 0 * updates,
+                    t_s - rng.uniform(0.0, 5.0, own), label)  # fmt: skip
+    partners = []
+    for n in sizes:
+        x, p, _, ids, label = columns(n)
+        t_pic = float(rng.uniform(80.0, 100.0))
+        partners.append(Fused(x, p, t_pic, rng.uniform(70.0, 80.0, n), ids, label,
+                              rng.integers(1, 3, n), rng.integers(1, 9, n)))  # fmt: skip
+    cfg = TrackerConfig(q_fast_m2_s3=50.0)
+    motion = MotionModel(rng.random(labels) < 0.5, rng.uniform(1e3, 1e4, labels),
+                         rng.uniform(0.1, 9.0, labels))  # fmt: skip
+    model = (motion.q_m2_s3, motion.ballistic, motion.beta_kg_m2) if known else (
+        np.zeros(0), np.zeros(0, bool), np.zeros(0))  # fmt: skip
+    n, *got = fuse_own_and_partners(
+        (tracks.x, tracks.p, tracks.t_s, tracks.confirmed, tracks.t_hit_s, tracks.track_id,
+         tracks.label, tracks.updates),
+        stack_partners(partners),
+        t_now,
+        (cfg.ballistic_speed_m_s, cfg.q_m2_s3, 50.0, *model, known),
+        3.0,
+    )  # fmt: skip
+    c = np.flatnonzero(tracks.confirmed)
+    mine = Fused(tracks.x[c], tracks.p[c], 0.0, tracks.t_hit_s[c], tracks.track_id[c],
+                 tracks.label[c], np.ones(c.size, np.int64), tracks.updates[c])  # fmt: skip
+    every = [mine, *partners]  # predicted in one batch: ballistic tracks share a step count
+    x0, p0 = np.concatenate([f.x for f in every]), np.concatenate([f.p for f in every])
+    label0 = np.concatenate([f.label for f in every])
+    t0 = np.concatenate([tracks.t_s[c], *(np.full(f.x.shape[0], f.t_s) for f in partners)])
+    q, fast, beta = motion_of(x0, label0, cfg, motion if known else None)
+    xp, pp = predict(x0, p0, t_now - t0, q, fast, beta)
+    cut = np.cumsum([0] + [f.x.shape[0] for f in every])
     pictures = [
-        Fused(xp[a:b], pp[a:b], 0.0, t_hit[a:b], ids[a:b], label[a:b], sources[a:b], updates[a:b])
-        for a, b in itertools.pairwise(offset)
+        Fused(xp[a:b], pp[a:b], t_now, f.t_hit_s, f.track_id, f.label, f.sources, f.updates)
+        for f, a, b in zip(every, cut[:-1], cut[1:], strict=True)
     ]
     want = fuse_all(pictures, 3.0)
     assert n == want.x.shape[0]
     for a, b in zip(
-        got[2:], (want.t_hit_s, want.track_id, want.label, want.sources, want.updates), strict=True
+        got,
+        (want.x, want.p, want.t_hit_s, want.track_id, want.label, want.sources, want.updates),
+        strict=True,
     ):
         np.testing.assert_array_equal(a[:n], b)
-    np.testing.assert_array_equal(got[0][:n], want.x)
-    np.testing.assert_array_equal(got[1][:n], want.p)
+    # the per-threat rows
+    rows = (np.zeros((labels, 6)), np.zeros((labels, 6, 6)), np.zeros(labels),
+            np.ones(labels, bool), np.zeros(labels, np.int64))  # fmt: skip
+    adopt_best(want.x, want.p, want.label, want.updates, t_now, *rows)
+    best = best_per_label(want.p, want.label, n, labels)
+    took = best >= 0
+    np.testing.assert_array_equal(rows[3], took)
+    np.testing.assert_array_equal(rows[0][took], want.x[best[took]])
+    np.testing.assert_array_equal(rows[1][took], want.p[best[took]])
+    np.testing.assert_array_equal(rows[4][took], want.updates[best[took]])
+    assert (rows[2][took] == t_now).all() and (rows[2][~took] == 0.0).all()
 
 
 @SETTINGS

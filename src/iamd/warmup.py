@@ -118,10 +118,11 @@ def _warm_tracking() -> None:
     from iamd.tracking.filters import predict, update
     from iamd.tracking.fusion import (
         Fused,
-        best_per_label,
+        adopt_best,
         covariance_intersection,
         fuse,
-        predict_and_fuse,
+        fuse_own_and_partners,
+        stack_partners,
     )
     from iamd.tracking.metrics import ospa_gospa, pairwise_sum, quality
     from iamd.tracking.tracker import (
@@ -145,10 +146,15 @@ def _warm_tracking() -> None:
     one = np.ones(1, dtype=np.int64)
     pic = Fused(x, p, 0.0, np.zeros(1), one, one, one, one)
     fuse(pic, pic, 3.0)
-    q, fast, beta = motion_of(x, one, TrackerConfig(), None)
-    off = np.array([0, 1], dtype=np.int64)
-    predict_and_fuse(x, p, np.ones(1), q, fast, beta, np.zeros(1), one, one, one, one, off, 3.0)
-    best_per_label(p, one, 1, 2)
+    motion_of(x, one, TrackerConfig(), None)
+    own = (x, p, np.zeros(1), np.ones(1, dtype=bool), np.zeros(1), one, one, one)
+    model = (np.ones(2), np.ones(2, dtype=bool), np.ones(2), True)
+    for partners in ([], [pic]):
+        n, fx, fp, _, _, label, _, updates = fuse_own_and_partners(
+            own, stack_partners(partners), 1.0, (700.0, 1.0, 1.0, *model), 3.0
+        )
+        rows = (np.zeros((2, 6)), np.zeros((2, 6, 6)), np.zeros(2), np.zeros(2, dtype=bool))
+        adopt_best(fx[:n], fp[:n], label[:n], updates[:n], 1.0, *rows, np.zeros(2, np.int64))
     radar = RadarSensor(x[0, :3].copy(), np.eye(3), np.ones(3))
     radar.to_position(np.ones((1, 3)))
     radar.position_cov(np.ones((1, 3)))

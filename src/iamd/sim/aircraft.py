@@ -133,12 +133,11 @@ def launch_range_m(world: World, u: int) -> float:
 def refresh_units(eng: Engine, k: int, t_s: float) -> None:
     """Node ``k``'s aircraft where they are at ``t_s`` in its envelopes, with the reaction
     of their state (a ground alert's launch before the missile's own)."""
-    env = eng.node_env[k]
-    for j, u in enumerate(eng.node_units[k]):  # the node's units (tens)
-        a = eng.w.units[u].aircraft
-        if a >= 0:
-            env.ecef_m[j] = eng.fleet.position(a, t_s)
-            env.reaction_s[j] = eng.w.units[u].ic.reaction_s + reaction_s(eng, a)
+    env, fig = eng.node_env[k], eng.node_fig[k]
+    for j in fig.air_rows.tolist():  # the node's aircraft (a few)
+        a = int(fig.aircraft[j])
+        env.ecef_m[j] = eng.fleet.position(a, t_s)
+        env.reaction_s[j] = eng.w.units[int(fig.unit[j])].ic.reaction_s + reaction_s(eng, a)
 
 
 def _leg(eng: Engine, a: int, t_s: float, to_m: F64, speed_m_s: float, state: int) -> float:

@@ -22,8 +22,14 @@ from numpy.typing import NDArray
 
 from iamd.scenario.schema import Tracking
 from iamd.sim.events import Kind
-from iamd.tracking.fusion import Fused, best_per_label, predict_and_fuse, stack
-from iamd.tracking.tracker import MeasurementModel, TrackerConfig, Tracks, motion_of, step
+from iamd.tracking.fusion import (
+    Fused,
+    PartnerStack,
+    adopt_best,
+    fuse_own_and_partners,
+    stack_partners,
+)
+from iamd.tracking.tracker import MeasurementModel, TrackerConfig, Tracks, step
 
 if TYPE_CHECKING:
     from iamd.sim.engine import Engine
@@ -99,6 +105,7 @@ class NetState:
     dirty: list[bool]
     sharing: list[bool]
     mail: dict[int, Report | TrackMessage]
+    stacked: list[tuple[list[Fused], PartnerStack] | None]
     next_mail: int = 0
     reports_lost: int = 0
     reports_late: int = 0
@@ -114,6 +121,7 @@ class NetState:
             dirty=[True] * n_owners,
             sharing=[False] * n_owners,
             mail={},
+            stacked=[None] * n_owners,
         )
 
     def post(self, item: Report | TrackMessage) -> int:
@@ -227,28 +235,46 @@ def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
 
     Every picture is predicted to ``t_s`` in one batch, then the partners' are fused in
     one by one (in owner order, so the result is reproducible): one compiled call
-    (:func:`iamd.tracking.fusion.predict_and_fuse`).
+    (:func:`iamd.tracking.fusion.fuse_own_and_partners`). The partners' pictures are
+    stacked once per change of what the node holds (:func:`_partners`).
     """
     net = eng.net
     assert net is not None
-    drop_s = eng.w.scenario.spec.tracking.drop_after_s
-    tr = net.local[o]
-    c = np.flatnonzero(tr.confirmed)
-    others = [net.inbox[o][k] for k in sorted(net.inbox[o]) if t_s - net.inbox[o][k].t_s <= drop_s]
-    ones = np.ones(c.size, np.int64)  # own tracks first; every row predicted below
-    mine = Fused(tr.x[c], tr.p[c], t_s, tr.t_hit_s[c], tr.track_id[c], tr.label[c], ones,
-                 tr.updates[c])  # fmt: skip
-    x0, p0, t_hit0, track_id0, label0, sources0, updates0, offset = stack([mine, *others])
-    t0 = np.empty(x0.shape[0])
-    t0[: c.size] = tr.t_s[c]
-    for i, f in enumerate(others):  # partners (a few)
-        t0[offset[i + 1] : offset[i + 2]] = f.t_s
-    q, ballistic, beta = motion_of(x0, label0, net.cfg, eng.w.motion)
-    n, x, p, t_hit, track_id, label, sources, updates = predict_and_fuse(
-        x0, p0, np.ascontiguousarray(t_s - t0), q, ballistic, beta, t_hit0, track_id0, label0,
-        sources0, updates0, offset, float(net.cfg.missed_distance),
-    )  # fmt: skip
+    tr, cfg, mo = net.local[o], net.cfg, eng.w.motion
+    q_fast = cfg.q_m2_s3 if cfg.q_fast_m2_s3 is None else cfg.q_fast_m2_s3
+    model = (mo.q_m2_s3, mo.ballistic, mo.beta_kg_m2) if mo is not None else _NO_MODEL
+    n, x, p, t_hit, track_id, label, sources, updates = fuse_own_and_partners(
+        (tr.x, tr.p, tr.t_s, tr.confirmed, tr.t_hit_s, tr.track_id, tr.label, tr.updates),
+        _partners(eng, o, t_s),
+        float(t_s),
+        (float(cfg.ballistic_speed_m_s), float(cfg.q_m2_s3), float(q_fast), *model, mo is not None),
+        float(cfg.missed_distance),
+    )
     return Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
+
+
+_NO_MODEL = (np.zeros(0), np.zeros(0, np.bool_), np.zeros(0))
+
+
+def _partners(eng: Engine, o: int, t_s: float) -> PartnerStack:
+    """The partners' pictures owner ``o`` holds and that are not older than the track drop
+    time, in owner order, stacked (:func:`iamd.tracking.fusion.stack_partners`); restacked
+    only when that list changes."""
+    net = eng.net
+    assert net is not None
+    drop_s = eng.w.scenario.spec.tracking.drop_after_s
+    box = net.inbox[o]
+    held = [box[k] for k in sorted(box) if t_s - box[k].t_s <= drop_s]
+    last = net.stacked[o]
+    if (
+        last is not None
+        and len(last[0]) == len(held)
+        and all(a is b for a, b in zip(last[0], held, strict=True))
+    ):
+        return last[1]
+    stacked = stack_partners(held)
+    net.stacked[o] = (held, stacked)
+    return stacked
 
 
 def prune(eng: Engine, o: int, t_s: float) -> None:
@@ -283,14 +309,9 @@ def refresh_picture(eng: Engine, o: int, t_s: float) -> None:
         return
     pic = fused_picture(eng, o, t_s)
     pics = eng.pictures
-    best = best_per_label(pic.p, pic.label, pic.x.shape[0], pics.active.shape[1])
-    lab = np.flatnonzero(best >= 0)
-    rows = best[lab]
-    pics.active[o] = False
-    pics.active[o, lab] = True
-    pics.x[o, lab] = pic.x[rows]
-    pics.p[o, lab] = pic.p[rows]
-    pics.t_s[o, lab] = t_s
-    pics.updates[o, lab] = pic.updates[rows]
+    adopt_best(
+        pic.x, pic.p, pic.label, pic.updates, t_s,
+        pics.x[o], pics.p[o], pics.t_s[o], pics.active[o], pics.updates[o],
+    )  # fmt: skip
     net.dirty[o] = False
     net.built_t_s[o] = t_s

@@ -22,10 +22,11 @@ from numpy.typing import NDArray
 from iamd.tracking.association import assign, gate, mahalanobis_one
 from iamd.tracking.filters import invert, invert_into, predict_kernel
 from iamd.tracking.ideal import MotionModel
-from iamd.tracking.tracker import TrackerConfig, Tracks, predict_tracks
+from iamd.tracking.tracker import TrackerConfig, Tracks, motion_kernel, predict_tracks
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+BOOL = NDArray[np.bool_]
 
 
 @njit(cache=True)
@@ -299,27 +300,87 @@ def _fuse_pictures_entry(
     return fuse_pictures(x, p, t_hit_s, track_id, label, sources, updates, offset, gate_sigma)
 
 
+PartnerStack = tuple[F64, F64, F64, F64, I64, I64, I64, I64, I64]
+"""Partners' pictures stacked (:func:`stack_partners`)."""
+
+
 @njit(cache=True)
-def predict_and_fuse(
-    x: F64,
-    p: F64,
-    dt_s: F64,
-    q_m2_s3: F64,
-    ballistic: NDArray[np.bool_],
-    beta_kg_m2: F64,
-    t_hit_s: F64,
-    track_id: I64,
-    label: I64,
-    sources: I64,
-    updates: I64,
-    offset: I64,
+def fuse_own_and_partners(
+    own: tuple[F64, F64, F64, BOOL, F64, I64, I64, I64],
+    partners: PartnerStack,
+    t_s: float,
+    motion: tuple[float, float, float, F64, BOOL, F64, bool],
     gate_sigma: float,
 ) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
-    """Predict stacked pictures to one time, ``dt_s`` (N,) ahead each (one batch, see
-    :func:`iamd.tracking.filters.predict`), then fuse them (:func:`fuse_pictures`, same
-    arguments and result)."""
-    xp, pp = predict_kernel(x, p, dt_s, q_m2_s3, ballistic, beta_kg_m2)
-    return fuse_pictures(xp, pp, t_hit_s, track_id, label, sources, updates, offset, gate_sigma)
+    """A node's fused picture at ``t_s``: its confirmed tracks and its partners' pictures
+    predicted to ``t_s`` in one batch (:func:`iamd.tracking.filters.predict_kernel`: its
+    ballistic tracks share a step count) and fused (:func:`fuse_pictures`), the pictures
+    stacked as :func:`stack` stacks them, own tracks first.
+
+    Parameters
+    ----------
+    own : the node's track table, as :class:`~iamd.tracking.tracker.Tracks`: x (n, 6),
+        p (n, 6, 6), t_s, confirmed, t_hit_s, track_id, label, updates (n,).
+    partners : the partners' pictures stacked: x (m, 6), p (m, 6, 6), each row's picture
+        time, t_hit_s, track_id, label, sources, updates (m,), and the offsets (g + 1,) of
+        each picture's rows.
+    motion : the arguments of :func:`iamd.tracking.tracker.motion_kernel` after the
+        states and labels (speed threshold, slow and fast process noise, the class
+        models and whether they are known).
+
+    Returns
+    -------
+    As :func:`fuse_pictures`.
+    """
+    x, p, t0, confirmed, t_hit, track_id, label, updates = own
+    px, pp, pt0, pt_hit, ptrack_id, plabel, psources, pupdates, poffset = partners
+    n_own = 0
+    for i in range(x.shape[0]):
+        n_own += confirmed[i]
+    total = n_own + px.shape[0]
+    x0, p0, dt = np.empty((total, 6)), np.empty((total, 6, 6)), np.empty(total)
+    hit0, id0, lab0 = np.empty(total), np.empty(total, np.int64), np.empty(total, np.int64)
+    src0, upd0 = np.empty(total, np.int64), np.empty(total, np.int64)
+    r = 0
+    for i in range(x.shape[0]):
+        if confirmed[i]:
+            x0[r], p0[r], dt[r] = x[i], p[i], t_s - t0[i]
+            hit0[r], id0[r], lab0[r], src0[r], upd0[r] = (
+                t_hit[i],
+                track_id[i],
+                label[i],
+                1,
+                updates[i],
+            )
+            r += 1
+    for j in range(px.shape[0]):
+        x0[r], p0[r], dt[r] = px[j], pp[j], t_s - pt0[j]
+        hit0[r], id0[r], lab0[r] = pt_hit[j], ptrack_id[j], plabel[j]
+        src0[r], upd0[r] = psources[j], pupdates[j]
+        r += 1
+    offset = np.empty(poffset.size + 1, np.int64)
+    offset[0] = 0
+    for g in range(poffset.size):
+        offset[g + 1] = n_own + poffset[g]
+    speed, q_slow, q_fast, class_q, class_ballistic, class_beta, known = motion
+    q, fast, beta = np.empty(total), np.empty(total, np.bool_), np.empty(total)
+    motion_kernel(x0, lab0, speed, q_slow, q_fast, class_q, class_ballistic, class_beta, known,
+                  q, fast, beta)  # fmt: skip
+    xp, pp0 = predict_kernel(x0, p0, dt, q, fast, beta)
+    return fuse_pictures(xp, pp0, hit0, id0, lab0, src0, upd0, offset, gate_sigma)
+
+
+def stack_partners(pictures: list[Fused]) -> PartnerStack:
+    """Partners' pictures stacked for :func:`fuse_own_and_partners`: the columns of
+    :func:`stack`, each row's picture time after the states and covariances, and the
+    offsets (g + 1,)."""
+    if not pictures:
+        none_i = np.zeros(0, np.int64)
+        return (np.zeros((0, 6)), np.zeros((0, 6, 6)), np.zeros(0), np.zeros(0), none_i, none_i,
+                none_i, none_i, np.zeros(1, np.int64))  # fmt: skip
+    x, p, t_hit, track_id, label, sources, updates, offset = stack(pictures)
+    t0 = np.repeat(np.array([f.t_s for f in pictures], dtype=np.float64), np.diff(offset))
+    return x, p, t0, t_hit, track_id, label, sources, updates, offset
 
 
 @njit(cache=True)
@@ -342,6 +403,35 @@ def best_per_label(p: F64, label: I64, n_rows: int, n_labels: int) -> I64:
             best[lab] = r
             best_trace[lab] = tr
     return best
+
+
+@njit(cache=True)
+def adopt_best(
+    x: F64,
+    p: F64,
+    label: I64,
+    updates: I64,
+    t_s: float,
+    pic_x: F64,
+    pic_p: F64,
+    pic_t_s: F64,
+    pic_active: BOOL,
+    pic_updates: I64,
+) -> None:
+    """Rows of a per-threat picture (one per label: ``pic_x`` (L, 6), ``pic_p`` (L, 6, 6),
+    ``pic_t_s``, ``pic_active``, ``pic_updates`` (L,), written in place) from a fused
+    picture ``x`` (n, 6), ``p`` (n, 6, 6), ``label``, ``updates`` (n,) at ``t_s``: each
+    label's row takes its most certain track (:func:`best_per_label`); a label without
+    one goes inactive."""
+    best = best_per_label(p, label, x.shape[0], pic_active.shape[0])
+    for lab in range(best.size):
+        r = best[lab]
+        pic_active[lab] = r >= 0
+        if r >= 0:
+            pic_x[lab] = x[r]
+            pic_p[lab] = p[r]
+            pic_t_s[lab] = t_s
+            pic_updates[lab] = updates[r]
 
 
 def stack(pictures: list[Fused]) -> tuple[F64, F64, F64, I64, I64, I64, I64, I64]:
