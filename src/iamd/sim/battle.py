@@ -209,7 +209,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     firm = eng.pictures.firm(o)
     firm = firm[~eng.known_dead[firm]]
     units = eng.node_units[k]
-    busy = bool(eng.busy[units].sum()) if units else False
+    busy = bool(eng.busy[eng.node_fig[k].unit].sum())  # an index array: no list conversion
     if firm.size == 0 and not busy:
         eng.node_awake[k] = False
         return
