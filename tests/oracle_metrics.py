@@ -82,7 +82,6 @@ def ospa_gospa_numpy(
     return o, float((local + c_m**p / 2.0 * (n + k - 2 * m)) ** (1.0 / p))
 
 
-
 def quality_numpy(
     frames: list[tuple[F64, I64, F64, I64]],
     c_m: float = 1000.0,

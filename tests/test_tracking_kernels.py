@@ -49,6 +49,7 @@ from iamd.tracking.tracker import (
     TrackerConfig,
     Tracks,
     associate,
+    motion_figures,
     motion_of,
     step,
 )
@@ -423,14 +424,12 @@ def test_a_fused_picture_equals_prediction_then_fusion(
     cfg = TrackerConfig(q_fast_m2_s3=50.0)
     motion = MotionModel(rng.random(labels) < 0.5, rng.uniform(1e3, 1e4, labels),
                          rng.uniform(0.1, 9.0, labels))  # fmt: skip
-    model = (motion.q_m2_s3, motion.ballistic, motion.beta_kg_m2) if known else (
-        np.zeros(0), np.zeros(0, bool), np.zeros(0))  # fmt: skip
     n, *got = fuse_own_and_partners(
         (tracks.x, tracks.p, tracks.t_s, tracks.confirmed, tracks.t_hit_s, tracks.track_id,
          tracks.label, tracks.updates),
         stack_partners(partners),
         t_now,
-        (cfg.ballistic_speed_m_s, cfg.q_m2_s3, 50.0, *model, known),
+        motion_figures(cfg, motion if known else None),
         3.0,
     )  # fmt: skip
     c = np.flatnonzero(tracks.confirmed)

@@ -29,7 +29,7 @@ from iamd.tracking.fusion import (
     fuse_own_and_partners,
     stack_partners,
 )
-from iamd.tracking.tracker import MeasurementModel, TrackerConfig, Tracks, step
+from iamd.tracking.tracker import MeasurementModel, TrackerConfig, Tracks, motion_figures, step
 
 if TYPE_CHECKING:
     from iamd.sim.engine import Engine
@@ -240,20 +240,15 @@ def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
     """
     net = eng.net
     assert net is not None
-    tr, cfg, mo = net.local[o], net.cfg, eng.w.motion
-    q_fast = cfg.q_m2_s3 if cfg.q_fast_m2_s3 is None else cfg.q_fast_m2_s3
-    model = (mo.q_m2_s3, mo.ballistic, mo.beta_kg_m2) if mo is not None else _NO_MODEL
+    tr = net.local[o]
     n, x, p, t_hit, track_id, label, sources, updates = fuse_own_and_partners(
         (tr.x, tr.p, tr.t_s, tr.confirmed, tr.t_hit_s, tr.track_id, tr.label, tr.updates),
         _partners(eng, o, t_s),
         float(t_s),
-        (float(cfg.ballistic_speed_m_s), float(cfg.q_m2_s3), float(q_fast), *model, mo is not None),
-        float(cfg.missed_distance),
+        motion_figures(net.cfg, eng.w.motion),
+        float(net.cfg.missed_distance),
     )
     return Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
-
-
-_NO_MODEL = (np.zeros(0), np.zeros(0, np.bool_), np.zeros(0))
 
 
 def _partners(eng: Engine, o: int, t_s: float) -> PartnerStack:

@@ -22,7 +22,13 @@ from numpy.typing import NDArray
 from iamd.tracking.association import assign, gate, mahalanobis_one
 from iamd.tracking.filters import invert, invert_into, predict_kernel
 from iamd.tracking.ideal import MotionModel
-from iamd.tracking.tracker import TrackerConfig, Tracks, motion_kernel, predict_tracks
+from iamd.tracking.tracker import (
+    MotionFigures,
+    TrackerConfig,
+    Tracks,
+    motion_kernel,
+    predict_tracks,
+)
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -309,7 +315,7 @@ def fuse_own_and_partners(
     own: tuple[F64, F64, F64, BOOL, F64, I64, I64, I64],
     partners: PartnerStack,
     t_s: float,
-    motion: tuple[float, float, float, F64, BOOL, F64, bool],
+    motion: MotionFigures,
     gate_sigma: float,
 ) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
     """A node's fused picture at ``t_s``: its confirmed tracks and its partners' pictures
@@ -324,9 +330,7 @@ def fuse_own_and_partners(
     partners : the partners' pictures stacked: x (m, 6), p (m, 6, 6), each row's picture
         time, t_hit_s, track_id, label, sources, updates (m,), and the offsets (g + 1,) of
         each picture's rows.
-    motion : the arguments of :func:`iamd.tracking.tracker.motion_kernel` after the
-        states and labels (speed threshold, slow and fast process noise, the class
-        models and whether they are known).
+    motion : the motion models (:func:`iamd.tracking.tracker.motion_figures`).
 
     Returns
     -------
@@ -345,13 +349,8 @@ def fuse_own_and_partners(
     for i in range(x.shape[0]):
         if confirmed[i]:
             x0[r], p0[r], dt[r] = x[i], p[i], t_s - t0[i]
-            hit0[r], id0[r], lab0[r], src0[r], upd0[r] = (
-                t_hit[i],
-                track_id[i],
-                label[i],
-                1,
-                updates[i],
-            )
+            hit0[r], id0[r], lab0[r] = t_hit[i], track_id[i], label[i]
+            src0[r], upd0[r] = 1, updates[i]
             r += 1
     for j in range(px.shape[0]):
         x0[r], p0[r], dt[r] = px[j], pp[j], t_s - pt0[j]

@@ -258,6 +258,29 @@ class StepReport:
     deleted_ids: I64
 
 
+MotionFigures = tuple[float, float, float, F64, BOOL, F64, bool]
+"""The arguments of :func:`motion_kernel` after the states and labels."""
+
+
+def motion_figures(cfg: TrackerConfig, motion: MotionModel | None) -> MotionFigures:
+    """The configuration's speed threshold (m/s) and slow and fast process noise
+    (m^2/s^3), then the threat classes' models (q, ballistic, beta) and whether they are
+    known, as :func:`motion_kernel` takes them."""
+    q_fast = cfg.q_m2_s3 if cfg.q_fast_m2_s3 is None else cfg.q_fast_m2_s3
+    model = (
+        (motion.q_m2_s3, motion.ballistic, motion.beta_kg_m2) if motion is not None else _NO_MODEL
+    )
+    return (
+        float(cfg.ballistic_speed_m_s),
+        float(cfg.q_m2_s3),
+        float(q_fast),
+        np.ascontiguousarray(model[0], dtype=np.float64),
+        np.ascontiguousarray(model[1], dtype=np.bool_),
+        np.ascontiguousarray(model[2], dtype=np.float64),
+        motion is not None,
+    )
+
+
 def motion_of(
     x: F64, label: I64, cfg: TrackerConfig, motion: MotionModel | None
 ) -> tuple[F64, BOOL, F64]:
@@ -269,21 +292,10 @@ def motion_of(
     """
     n = x.shape[0]
     q, fast, beta = np.empty(n), np.empty(n, np.bool_), np.empty(n)
-    q_fast = cfg.q_m2_s3 if cfg.q_fast_m2_s3 is None else cfg.q_fast_m2_s3
-    known = motion is not None
-    model = (
-        (motion.q_m2_s3, motion.ballistic, motion.beta_kg_m2) if motion is not None else _NO_MODEL
-    )
     motion_kernel(
         np.ascontiguousarray(x, dtype=np.float64),
         np.ascontiguousarray(label, dtype=np.int64),
-        float(cfg.ballistic_speed_m_s),
-        float(cfg.q_m2_s3),
-        float(q_fast),
-        np.ascontiguousarray(model[0], dtype=np.float64),
-        np.ascontiguousarray(model[1], dtype=np.bool_),
-        np.ascontiguousarray(model[2], dtype=np.float64),
-        known,
+        *motion_figures(cfg, motion),
         q,
         fast,
         beta,
