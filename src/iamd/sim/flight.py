@@ -86,6 +86,8 @@ class Flights:
     state : (m,) ``WAITING``, ``GUIDED`` or ``ENDED``.
     status : (m,) how its end game ended (``flyout.STATUS_NAMES``).
     ending : (m, N_INFO) its end game (``flyout.INFO_*``).
+    by_node : each node's flights in launch order, those seen ended dropped (a superset
+        of its flights not ended: each use checks ``state``).
     """
 
     y: F64
@@ -103,6 +105,7 @@ class Flights:
     status: I64
     ending: F64
     n: int = 0
+    by_node: dict[int, list[int]] = field(default_factory=dict)
     path_t_s: list[float] = field(default_factory=list)
     path_flight: list[int] = field(default_factory=list)
     path_x: list[F64] = field(default_factory=list)
@@ -193,6 +196,7 @@ def launch(
     fl.unit[f] = u
     fl.threat[f] = i
     fl.node[f] = spec.node
+    fl.by_node.setdefault(spec.node, []).append(f)
     fl.kin[f] = kin
     fl.state[f] = WAITING
     fl.status[f] = FLYING
@@ -210,10 +214,11 @@ def uplink(eng: Engine, k: int, t_s: float) -> None:
     give them its latest tracks, and fly the end game of those that reach their target
     before the node's next cycle."""
     fl = eng.flights
-    if fl.n == 0:
+    launched = fl.by_node.get(k)
+    if not launched:
         return
-    mine = np.flatnonzero((fl.node[: fl.n] == k) & (fl.state[: fl.n] != ENDED))
-    mine = mine[fl.t_launch_s[mine] <= t_s]
+    launched = fl.by_node[k] = [f for f in launched if fl.state[f] != ENDED]
+    mine = np.array([f for f in launched if fl.t_launch_s[f] <= t_s], dtype=np.int64)
     if mine.size == 0:
         return
     fl.state[mine] = GUIDED
