@@ -2,9 +2,10 @@
 
 Copies ``src/`` to a temporary directory (so no compiled kernel is cached there), then in
 fresh processes on one core times ``warm_kernels()`` from that copy: once cold (every
-kernel compiled and cached), then warm (loaded from the cache). Then times, five times,
-a fresh process from its start until it has imported the Monte Carlo worker's module and
-warmed the kernels: what a pool worker does before its first replication.
+kernel compiled and cached, ``warm_kernels(everything=True)``), then warm (every kernel
+loaded from the cache). Then times, five times, a fresh process from its start until it
+has imported the Monte Carlo worker's module and loaded the kernels a replication runs
+(``warm_kernels()``): what a pool worker does before its first replication.
 
     python benchmarks/startup.py
 
@@ -23,16 +24,19 @@ import tempfile
 import time
 from pathlib import Path
 
-CHILD = (
+WORKER = (
     "import iamd.analysis.montecarlo, iamd.warmup, time; iamd.warmup.warm_kernels(); "
     "print(time.time(), flush=True)"
 )
+"""What a Monte Carlo worker does before its first replication."""
+EVERY_KERNEL = WORKER.replace("warm_kernels()", "warm_kernels(everything=True)")
+"""The same with every kernel, those no replication runs too."""
 
 
-def timed(src: Path) -> float:
+def timed(src: Path, child: str = WORKER) -> float:
     """Seconds from the start of a fresh interpreter on ``src`` until its kernels are warm
     (the child's clock when it is ready: its exit, which unloads them, is not counted)."""
-    cmd = [sys.executable, "-c", CHILD]
+    cmd = [sys.executable, "-c", child]
     if hasattr(os, "sched_getaffinity"):
         cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd]
     t0 = time.time()
@@ -47,10 +51,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "src"
         shutil.copytree(here, copy, ignore=shutil.ignore_patterns("__pycache__"))
-        cold = timed(copy)
-        warm = timed(copy)
+        cold = timed(copy, EVERY_KERNEL)
+        warm = timed(copy, EVERY_KERNEL)
     print(f"cold: {cold:.1f} s to compile and cache every kernel (target 90 s)")
-    print(f"warm: {warm:.2f} s for a fresh process to load them (first load of the copy)")
+    print(f"warm: {warm:.2f} s for a fresh process to load them all (first load of the copy)")
     ready = [timed(here) for _ in range(5)]
     print(
         f"warm worker ready: median {statistics.median(ready):.2f} s "

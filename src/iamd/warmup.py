@@ -1,32 +1,36 @@
-"""Load (or, the first time after an install, compile) every compiled kernel at once.
+"""Load (or, the first time after an install, compile) the compiled kernels at once.
 
 The first call of a Numba kernel in a process loads its machine code from the cache, or
 compiles it; both map executable memory. A process that caps its own address space (the
 browser's live runs) warms the kernels before the cap, so that loading them is never what
-the cap refuses; a long-lived worker can warm them before its first replication.
+the cap refuses; a Monte Carlo worker warms those a replication runs before its first one.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from iamd.geo import WGS84_A_M
 
-def warm_kernels() -> None:
-    """Run each compiled entry point once on a tiny input."""
+
+def warm_kernels(everything: bool = False) -> None:
+    """Run each compiled entry point a replication uses once on a tiny input.
+
+    With ``everything``, also those it does not: building the fly-out table of a class and
+    launch altitude not yet on disk, and the stand-alone tracking functions (``gnn``,
+    ``linear_assignment``, ``fuse``, ``covariance_intersection``). Every kernel loaded
+    costs a process some 15 ms, so a worker loads only what its replications run.
+    """
     from iamd.c2.doctrine import screen, self_threats
     from iamd.c2.envelope import UnitEnvelopes, opportunities
     from iamd.physics.ballistic import integrate
     from iamd.physics.flyout import fly_many, launch_state
-    from iamd.physics.flyout_table import (
-        FlyoutTable,
-        build_table,
-        fly_to_point,
-        kinematics_row,
-        table_point,
-    )
+    from iamd.physics.flyout_table import FlyoutTable, kinematics_row
     from iamd.sim.battle import capacity_kernel
 
-    site = table_point(0.0, 0.0)
+    site = _table_point(0.0, 0.0)
     self_threats(site[None], np.stack([site, site])[None], np.zeros(1, dtype=bool))
     yes, no = np.ones((1, 1), dtype=bool), np.zeros(1, dtype=bool)
     one_i = np.ones(1, dtype=np.int64)
@@ -36,13 +40,11 @@ def warm_kernels() -> None:
            no, np.zeros(1))  # fmt: skip
     integrate(site[None], np.array([[0.0, 100.0, 100.0]]), np.array([1e4]), np.array([1.0]), 2)
     kin = np.asarray(kinematics_row(1.0, 500.0, 1e4, 30.0, 10.0, 50.0, 0.0, 1.0, 100.0))
-    tof, speed = build_table(kin, 0.0, 0.0, 1000.0, 1000.0, 2, 2)
-    table = FlyoutTable(tof, speed, 1000.0, 1000.0, 0.0, 0.0)
-    table.tof(np.zeros(1), np.zeros(1))
-    fly_to_point(kin, 0.0, 0.0, 1000.0, 500.0)
+    tof = np.array([[1.0, 2.0], [2.0, 3.0]])
+    FlyoutTable(tof, tof, 1000.0, 1000.0, 0.0, 0.0).tof(np.zeros(1), np.zeros(1))
     y = np.zeros((1, 12))
-    y[0, :6] = launch_state(site, table_point(1000.0, 500.0), 0.0, 0.0)
-    y[0, 6:9] = table_point(1000.0, 500.0)
+    y[0, :6] = launch_state(site, _table_point(1000.0, 500.0), 0.0, 0.0)
+    y[0, 6:9] = _table_point(1000.0, 500.0)
     for end_game in (False, True):
         fly_many(
             y,
@@ -67,10 +69,44 @@ def warm_kernels() -> None:
         one, one, one, one, np.zeros(1, dtype=np.int64), tof[None], 1e3 * one, 1e3 * one,
         0 * one, 0 * one,
     )  # fmt: skip
-    path = np.stack([site, table_point(500.0, 200.0)])[None]
+    path = np.stack([site, _table_point(500.0, 200.0)])[None]
     opportunities(units, 0.0, np.array([[0.0, 10.0]]), path, np.array([1e9]), np.zeros(1), 1.0)
     _warm_tracking()
     _warm_sensing_and_assessment()
+    if everything:
+        _warm_the_rest(kin)
+
+
+def _table_point(ground_m: float, alt_m: float) -> np.ndarray:
+    """:func:`iamd.physics.flyout_table.table_point` without its kernel."""
+    phi = ground_m / WGS84_A_M
+    r = WGS84_A_M + alt_m
+    return np.array([r * math.cos(phi), r * math.sin(phi), 0.0])
+
+
+def _warm_the_rest(kin: np.ndarray) -> None:
+    """What no replication runs: building a fly-out table (a class and launch altitude
+    not on disk yet), and the tracking and scoring functions of the API."""
+    from iamd.physics.flyout_table import build_table, fly_to_point, table_point
+    from iamd.tracking.association import gnn, linear_assignment
+    from iamd.tracking.filters import update
+    from iamd.tracking.fusion import Fused, covariance_intersection, fuse
+    from iamd.tracking.metrics import pairwise_sum
+
+    pairwise_sum(np.ones(300), 0, 300)
+    build_table(kin, 0.0, 0.0, 1000.0, 1000.0, 2, 2)
+    fly_to_point(kin, 0.0, 0.0, 1000.0, 500.0)
+    table_point(0.0, 0.0)
+    gnn(1, 1, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1), 1.0)
+    linear_assignment(np.zeros((1, 1)))
+    x = np.zeros((1, 6))
+    x[0, 0] = 6.4e6
+    p = np.eye(6)[None] * 1e4
+    update(x, p, np.zeros((1, 3)), np.zeros((1, 3, 6)), np.eye(3)[None])
+    covariance_intersection(x, p, x, p)
+    one = np.ones(1, dtype=np.int64)
+    pic = Fused(x, p, 0.0, np.zeros(1), one, one, one, one)
+    fuse(pic, pic, 3.0)
 
 
 def _warm_sensing_and_assessment() -> None:
@@ -112,19 +148,12 @@ def _warm_sensing_and_assessment() -> None:
 
 
 def _warm_tracking() -> None:
-    """The tracker's kernels: prediction, association and update, the stand-alone
-    assignment, the fusion of partners' pictures, and the track-quality scoring."""
-    from iamd.tracking.association import gnn, linear_assignment
-    from iamd.tracking.filters import predict, update
-    from iamd.tracking.fusion import (
-        Fused,
-        adopt_best,
-        covariance_intersection,
-        fuse,
-        fuse_own_and_partners,
-        stack_partners,
-    )
-    from iamd.tracking.metrics import ospa_gospa, pairwise_sum, quality
+    """The trackers' kernels (multi-target: prediction, association and update; ideal:
+    the radar and position updates), the fusion of partners' pictures, and the
+    track-quality scoring."""
+    from iamd.tracking.filters import predict, update_position, update_rae
+    from iamd.tracking.fusion import Fused, adopt_best, fuse_own_and_partners, stack_partners
+    from iamd.tracking.metrics import ospa_gospa, quality
     from iamd.tracking.tracker import (
         PositionSensor,
         RadarSensor,
@@ -138,14 +167,11 @@ def _warm_tracking() -> None:
     x[0, 0] = 6.4e6
     p = np.eye(6)[None] * 1e4
     predict(x, p, np.ones(1), np.ones(1), np.ones(1, dtype=bool), np.full(1, 1e4))
-    update(x, p, np.zeros((1, 3)), np.zeros((1, 3, 6)), np.eye(3)[None])
-    gnn(1, 1, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1), 1.0)
-    linear_assignment(np.zeros((1, 1)))
+    update_rae(x, p, np.ones((1, 3)), np.ones(3), x[0, :3] * 0.9, np.eye(3))  # ideal mode
+    update_position(x, p, x[:, :3], 1.0)
     step(Tracks.empty(), 0.0, x[:, :3], PositionSensor(np.ones(3)), TrackerConfig())
-    covariance_intersection(x, p, x, p)
     one = np.ones(1, dtype=np.int64)
     pic = Fused(x, p, 0.0, np.zeros(1), one, one, one, one)
-    fuse(pic, pic, 3.0)
     motion_of(x, one, TrackerConfig(), None)
     own = (x, p, np.zeros(1), np.ones(1, dtype=bool), np.zeros(1), one, one, one)
     model = (np.ones(2), np.ones(2, dtype=bool), np.ones(2), True)
@@ -160,4 +186,3 @@ def _warm_tracking() -> None:
     radar.position_cov(np.ones((1, 3)))
     frame = (x[:, :3], one, x[:, :3], one)
     quality([frame, frame], errors=[ospa_gospa(x[:, :3], x[:, :3])] * 2)
-    pairwise_sum(np.ones(300), 0, 300)

@@ -231,7 +231,7 @@ def bench(
     sc = make_scenario(targets, scans, clutter, seed)
     if progress:
         progress("iamd")
-    warm_kernels()
+    warm_kernels(everything=True)
     ms_iamd, pos_iamd, _ = run_iamd(sc)
     row: dict[str, float | int | None] = {
         "targets": targets,

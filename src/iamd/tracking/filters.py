@@ -332,7 +332,9 @@ def update(x: F64, p: F64, innovation: F64, h: F64, r: F64) -> tuple[F64, F64, F
     def c(a: F64) -> F64:
         return np.ascontiguousarray(a, dtype=np.float64)
 
-    return update_kernel(c(x), c(p), c(innovation), c(h), c(r))
+    # ``r`` as a fresh writable array: a read-only broadcast (one measurement's noise for
+    # every state) would be another compiled specialisation of the kernel
+    return update_kernel(c(x), c(p), c(innovation), c(h), np.array(r, np.float64, order="C"))
 
 
 def wrap_angle(a: F64) -> F64:

@@ -182,7 +182,7 @@ def _worker(
         def watch(t_s: float, log: Any) -> None:
             conn.send({"type": "progress", "t_s": round(t_s, 1), "events": stream.take(t_s, log)})
 
-        warm_kernels()  # compiled code is mapped before the cap, never refused by it
+        warm_kernels(everything=True)  # compiled code is mapped before the cap, never refused by it
         _limit_memory(memory_mb)
         result = simulate(scenario, seed, watch=watch)
         write_run_dir(result, partial, with_map=False)
