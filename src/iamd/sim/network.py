@@ -177,9 +177,14 @@ def absorb(eng: Engine, t_s: float, rep: Report) -> None:
         eng.log.add(t_s, "track_drop", tr.label[rows], unit=rep.sensor, owner=owner)
     hit = new.confirmed & (new.t_hit_s == rep.t_s)
     if hit.any():
-        c = new.take(hit)
+        h = np.flatnonzero(hit)  # the four columns logged, not the whole table
         eng.pictures.log.add(
-            rep.t_s, np.array(o), c.label, c.x, c.p, track=o * ID_STRIDE + c.track_id
+            rep.t_s,
+            np.array(o),
+            new.label[h],
+            new.x[h],
+            new.p[h],
+            track=o * ID_STRIDE + new.track_id[h],
         )
     if new.confirmed.any():
         wake(eng, t_s, o)
