@@ -8,11 +8,7 @@ the cap refuses; a Monte Carlo worker warms those a replication runs before its 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-
-from iamd.geo import WGS84_A_M
 
 
 def warm_kernels(everything: bool = False) -> None:
@@ -27,10 +23,12 @@ def warm_kernels(everything: bool = False) -> None:
     from iamd.c2.envelope import UnitEnvelopes, opportunities
     from iamd.physics.ballistic import integrate
     from iamd.physics.flyout import fly_many, launch_state
-    from iamd.physics.flyout_table import FlyoutTable, kinematics_row
+    from iamd.physics.flyout_table import FlyoutTable, kinematics_row, table_point
     from iamd.sim.battle import capacity_kernel
 
-    site = _table_point(0.0, 0.0)
+    point = table_point.py_func  # the cell point without loading its kernel
+
+    site = point(0.0, 0.0)
     self_threats(site[None], np.stack([site, site])[None], np.zeros(1, dtype=bool))
     yes, no = np.ones((1, 1), dtype=bool), np.zeros(1, dtype=bool)
     one_i = np.ones(1, dtype=np.int64)
@@ -43,8 +41,8 @@ def warm_kernels(everything: bool = False) -> None:
     tof = np.array([[1.0, 2.0], [2.0, 3.0]])
     FlyoutTable(tof, tof, 1000.0, 1000.0, 0.0, 0.0).tof(np.zeros(1), np.zeros(1))
     y = np.zeros((1, 12))
-    y[0, :6] = launch_state(site, _table_point(1000.0, 500.0), 0.0, 0.0)
-    y[0, 6:9] = _table_point(1000.0, 500.0)
+    y[0, :6] = launch_state(site, point(1000.0, 500.0), 0.0, 0.0)
+    y[0, 6:9] = point(1000.0, 500.0)
     for end_game in (False, True):
         fly_many(
             y,
@@ -69,19 +67,12 @@ def warm_kernels(everything: bool = False) -> None:
         one, one, one, one, np.zeros(1, dtype=np.int64), tof[None], 1e3 * one, 1e3 * one,
         0 * one, 0 * one,
     )  # fmt: skip
-    path = np.stack([site, _table_point(500.0, 200.0)])[None]
+    path = np.stack([site, point(500.0, 200.0)])[None]
     opportunities(units, 0.0, np.array([[0.0, 10.0]]), path, np.array([1e9]), np.zeros(1), 1.0)
     _warm_tracking()
     _warm_sensing_and_assessment()
     if everything:
         _warm_the_rest(kin)
-
-
-def _table_point(ground_m: float, alt_m: float) -> np.ndarray:
-    """:func:`iamd.physics.flyout_table.table_point` without its kernel."""
-    phi = ground_m / WGS84_A_M
-    r = WGS84_A_M + alt_m
-    return np.array([r * math.cos(phi), r * math.sin(phi), 0.0])
 
 
 def _warm_the_rest(kin: np.ndarray) -> None:

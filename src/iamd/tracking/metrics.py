@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit, types
@@ -250,14 +251,16 @@ def quality(
     gospas = [g for _, g in errors]
     truth_off = np.cumsum([0] + [f[0].shape[0] for f in frames], dtype=np.int64)
     est_off = np.cumsum([0] + [f[2].shape[0] for f in frames], dtype=np.int64)
-    truth_m = np.concatenate([np.empty((0, 3)), *(np.reshape(f[0], (-1, 3)) for f in frames)])
-    est_m = np.concatenate([np.empty((0, 3)), *(np.reshape(f[2], (-1, 3)) for f in frames)])
-    truth_id = np.concatenate([np.empty(0, np.int64), *(f[1] for f in frames)]).astype(np.int64)
-    est_id = np.concatenate([np.empty(0, np.int64), *(f[3] for f in frames)]).astype(np.int64)
+
+    def stacked(j: int, dtype: type, width: tuple[int, ...]) -> NDArray[Any]:
+        parts = [np.reshape(f[j], (-1, *width)) for f in frames]
+        return np.concatenate([np.empty((0, *width), dtype), *parts], dtype=dtype)
+
+    truth_m, est_m = stacked(0, np.float64, (3,)), stacked(2, np.float64, (3,))
+    truth_id, est_id = stacked(1, np.int64, ()), stacked(3, np.int64, ())
     covered, changes, assigned = _score(
-        truth_m.astype(np.float64), truth_id, truth_off, est_m.astype(np.float64), est_id,
-        est_off, float(c_m), float(p),
-    )  # fmt: skip
+        truth_m, truth_id, truth_off, est_m, est_id, est_off, float(c_m), float(p)
+    )
     total = int(truth_off[-1])
     return TrackQuality(
         ospa_m_mean=float(np.mean(ospas)) if ospas else 0.0,
