@@ -36,9 +36,12 @@ from iamd.tracking.filters import (
     innovation_cov_into,
     invert_into,
     predict,
+    predict_kernel,
     rae_covariance_ecef,
+    rae_covariance_kernel,
     rae_one,
     rae_to_ecef,
+    rae_to_ecef_kernel,
 )
 from iamd.tracking.ideal import MotionModel
 
@@ -600,47 +603,44 @@ def step(
     ValueError
         If a detection is not finite or the scan is older than a track.
     """
-    z = np.asarray(z, dtype=float)
-    m = z.shape[0]
-    if m and not np.isfinite(z).all():
-        bad = int(np.flatnonzero(~np.isfinite(z).all(axis=1))[0])
-        raise ValueError(f"detection {bad} of the scan at t={t_s} s is not finite: {z[bad]}")
+    z = np.ascontiguousarray(z, dtype=np.float64)
     if len(tr) and t_s < tr.t_s.max() - 1e-9:
         raise ValueError(f"scan at t={t_s} s is older than the tracks (t={tr.t_s.max()} s)")
-    labels = np.full(m, -1, np.int64) if det_label is None else np.asarray(det_label, np.int64)
-    labels = np.ascontiguousarray(labels)
-    z_pos = model.to_position(z) if m else np.zeros((0, 3))
-    z_var = model.max_position_var(z) if m else 0.0
-    # a fresh writable array: a read-only view (a broadcast noise) would be another
-    # compiled specialisation of the kernel
-    z_cov = np.array(model.position_cov(z), np.float64, order="C") if m else np.zeros((0, 3, 3))
-    x, p = predict_tracks(tr, t_s, cfg, motion)
+    labels = np.full(z.shape[0], -1, np.int64) if det_label is None else det_label
+    kernel_model = model.kernel_model()
+    x, p, z_pos, z_cov, bad = prepare(
+        np.ascontiguousarray(tr.x, dtype=np.float64),
+        np.ascontiguousarray(tr.p, dtype=np.float64),
+        np.ascontiguousarray(tr.t_s, dtype=np.float64),
+        np.ascontiguousarray(tr.label, dtype=np.int64),
+        float(t_s),
+        z,
+        kernel_model,
+        motion_figures(cfg, motion),
+    )
+    if bad >= 0:
+        raise ValueError(f"detection {bad} of the scan at t={t_s} s is not finite: {z[bad]}")
+    z_var = model.max_position_var(z) if z.shape[0] else 0.0
     if in_view is None:
         view = np.ones(len(tr), bool)
     elif callable(in_view):
         view = np.asarray(in_view(x[:, :3]), bool) if len(tr) else np.zeros(0, bool)
     else:
         view = np.asarray(in_view, bool)
-    kind, site, rot, sigma = model.kernel_model()
-    out = absorb(
-        np.ascontiguousarray(x),
-        np.ascontiguousarray(p),
-        tr.track_id,
-        tr.confirmed,
-        tr.updates,
-        tr.misses,
-        tr.scans,
-        tr.t_hit_s,
-        tr.label,
-        tr.next_id,
-        float(t_s),
-        np.ascontiguousarray(z),
-        np.ascontiguousarray(z_pos, dtype=np.float64),
-        z_cov,
-        labels,
-        np.ascontiguousarray(view),
-        z_var,
-        (kind, site, rot, sigma),
+    return absorb_predicted(
+        tr, x, p, t_s, z, z_pos, z_cov, labels, view, z_var, kernel_model, absorb_figures(cfg)
+    )
+
+
+AbsorbFigures = tuple[tuple[float, float, float, float], tuple[int, int, int]]
+"""The configuration's figures and counts as :func:`absorb` takes them."""
+
+
+def absorb_figures(cfg: TrackerConfig) -> AbsorbFigures:
+    """The gate radius m (nan: sized per track), Mahalanobis gate, deletion variance m^2
+    and new track's velocity deviation m/s, then ``max_misses``, ``confirm_m`` and
+    ``confirm_n`` (-1: none) of ``cfg``, as :func:`absorb` takes them."""
+    return (
         (
             np.nan if cfg.gate_radius_m is None else float(cfg.gate_radius_m),
             float(cfg.missed_distance),
@@ -653,4 +653,106 @@ def step(
             -1 if cfg.confirm_n is None else int(cfg.confirm_n),
         ),
     )
+
+
+def absorb_predicted(
+    tr: Tracks,
+    x: F64,
+    p: F64,
+    t_s: float,
+    z: F64,
+    z_pos: F64,
+    z_cov: F64,
+    det_label: I64,
+    view: BOOL,
+    z_var_m2: float,
+    model: tuple[int, F64, F64, F64],
+    figures: AbsorbFigures,
+) -> tuple[Tracks, StepReport]:
+    """Steps 2-5 of :func:`step` (:func:`absorb`) on the table ``tr`` whose states and
+    covariances, predicted to ``t_s``, are ``x`` (n, 6) and ``p`` (n, 6, 6), with the
+    outputs of :func:`prepare`; ``view`` (n,) marks the tracks the sensor could see."""
+    out = absorb(
+        x,
+        p,
+        tr.track_id,
+        tr.confirmed,
+        tr.updates,
+        tr.misses,
+        tr.scans,
+        tr.t_hit_s,
+        tr.label,
+        tr.next_id,
+        float(t_s),
+        z,
+        z_pos,
+        z_cov,
+        np.ascontiguousarray(det_label, dtype=np.int64),
+        np.ascontiguousarray(view, dtype=np.bool_),
+        z_var_m2,
+        model,
+        figures[0],
+        figures[1],
+    )
     return Tracks(*out[:10], next_id=int(out[10])), StepReport(out[11], out[12])
+
+
+@njit(cache=True)
+def prepare(
+    x: F64,
+    p: F64,
+    t_track_s: F64,
+    label: I64,
+    t_s: float,
+    z: F64,
+    model: tuple[int, F64, F64, F64],
+    motion: MotionFigures,
+) -> tuple[F64, F64, F64, F64, int]:
+    """Step 1 of :func:`step` and what association needs of the detections, in one call.
+
+    Parameters
+    ----------
+    x, p, t_track_s, label : the track table's states (n, 6), covariances (n, 6, 6), their
+        times (n,) s and labels (n,).
+    t_s : the scan's time, s.
+    z : (m, 3) the detections as measured.
+    model : the measurement model (:meth:`MeasurementModel.kernel_model`).
+    motion : the motion models (:func:`motion_figures`).
+
+    Returns
+    -------
+    The states (n, 6) and covariances (n, 6, 6) predicted to ``t_s``
+    (:func:`predict_tracks`; ``x`` and ``p`` themselves when there is no track), the
+    detections' positions (m, 3) m and covariances (m, 3, 3) m^2 (as the model's
+    ``to_position`` and ``position_cov``), and the first detection that is not finite
+    (-1: none).
+    """
+    kind, site, rot, sigma = model
+    m = z.shape[0]
+    bad = -1
+    for d in range(m):
+        if bad < 0 and not (
+            math.isfinite(z[d, 0]) and math.isfinite(z[d, 1]) and math.isfinite(z[d, 2])
+        ):
+            bad = d
+    z_pos = np.empty((m, 3))
+    z_cov = np.zeros((m, 3, 3))
+    if m and bad < 0:
+        if kind == RADAR:
+            rae_to_ecef_kernel(z, site, rot, z_pos)
+            rae_covariance_kernel(z, sigma, rot, z_cov)
+        else:
+            z_pos[:] = z
+            for c in range(3):
+                z_cov[:, c, c] = sigma[c] * sigma[c]
+    n = x.shape[0]
+    if n == 0:
+        return x, p, z_pos, z_cov, bad
+    q, fast, beta = np.empty(n), np.empty(n, np.bool_), np.empty(n)
+    motion_kernel(x, label, motion[0], motion[1], motion[2], motion[3], motion[4], motion[5],
+                  motion[6], q, fast, beta)  # fmt: skip
+    dt_s = np.empty(n)
+    for i in range(n):
+        dt_s[i] = t_s - t_track_s[i]
+    x_new, p_new = predict_kernel(x, p, dt_s, q, fast, beta)
+    return x_new, p_new, z_pos, z_cov, bad
