@@ -35,7 +35,14 @@ from iamd.c2.routes import assess_routes
 from iamd.geo import enu_rotation, geodetic2ecef
 from iamd.normal import ndtr
 from iamd.physics.truth import KEY_STRIDE_S, TruthTable
-from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage, detect_kernel, pd_swerling1
+from iamd.sensors.radar import (
+    RadarBank,
+    RadarSite,
+    bank_coverage,
+    detect_kernel,
+    pd_swerling1,
+    scan,
+)
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -84,8 +91,8 @@ def test_state_at_equals_numpy(seed: int, n: int, k: int) -> None:
     np.testing.assert_array_equal(got, state_at_numpy(truth, idx, t))
 
 
-def _bank(rng: np.random.Generator, r: int, masks: bool) -> RadarBank:
-    sites = [
+def _sites(rng: np.random.Generator, r: int, masks: bool) -> list[RadarSite]:
+    return [
         RadarSite.build(
             f"r{i}",
             "o",
@@ -111,7 +118,10 @@ def _bank(rng: np.random.Generator, r: int, masks: bool) -> RadarBank:
         )
         for i in range(r)
     ]
-    return RadarBank.of(sites)
+
+
+def _bank(rng: np.random.Generator, r: int, masks: bool) -> RadarBank:
+    return RadarBank.of(_sites(rng, r, masks))
 
 
 @SETTINGS
@@ -134,6 +144,49 @@ def test_coverage_equals_numpy(seed: int, r: int, k: int, masks: bool) -> None:
     np.testing.assert_array_equal(got[0], want[0])
     for a, b in zip(got[1:], want[1:], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(0, 300), masks=st.booleans())
+def test_scan_equals_coverage_then_detection(seed: int, k: int, masks: bool) -> None:
+    """A scan's detections: the candidates that the NumPy coverage covers and the radar
+    equation detects with the same draws, at their true range, azimuth and elevation plus
+    the same noise draws, then the false alarms; the streams left in the same state."""
+    rng = np.random.default_rng(seed)
+    site = _sites(rng, 1, masks)[0]
+    pos = geodetic2ecef(
+        np.radians(rng.uniform(25.0, 35.0, k)),
+        np.radians(rng.uniform(30.0, 40.0, k)),
+        rng.uniform(0.0, 100e3, k),
+    ).reshape(-1, 3)
+    ids = rng.permutation(10 * k + 1)[:k]
+    rcs = 10 ** rng.uniform(-3.0, 1.0, k)
+    tracked = rng.random(k) < 0.5
+    streams = [np.random.default_rng([seed, j % 2]) for j in range(4)]  # 0, 2 and 1, 3 alike
+    got = scan(site, RadarBank.of([site]), ids, pos, rcs, tracked, streams[0], streams[1])
+    ok, az, el, r = (a[0] for a in bank_coverage_numpy(RadarBank.of([site]), pos))
+    draw = streams[2].uniform(0.0, 1.0, k)
+    snr = site.ref_snr * rcs * (site.ref_range_m / np.maximum(r, 1.0)) ** 4
+    snr = np.where(tracked, snr * site.track_gain, snr)
+    hit = draw < np.where(ok, pd_swerling1(snr, site.pfa), 0.0)
+    n_fa = int(streams[2].poisson(site.false_alarms_per_scan))
+    sig = np.array([site.sigma_range_m, site.sigma_angle_rad, site.sigma_angle_rad])
+    rae = (
+        np.stack([r[hit], az[hit], el[hit]], axis=1)
+        + streams[3].normal(0.0, 1.0, (int(hit.sum()), 3)) * sig
+    )
+    fa = np.stack(
+        [
+            streams[2].uniform(0.05, 1.0, n_fa) * site.max_range_m,
+            site.boresight_rad + streams[2].uniform(-1.0, 1.0, n_fa) * site.half_sector_rad,
+            site.min_el_rad + streams[2].uniform(0.0, 1.0, n_fa) * np.radians(5.0),
+        ],
+        axis=1,
+    )
+    np.testing.assert_array_equal(got.threat, np.concatenate([ids[hit], np.full(n_fa, -1)]))
+    np.testing.assert_allclose(got.rae, np.concatenate([rae, fa]), rtol=1e-12, atol=1e-12)
+    assert streams[0].random() == streams[2].random()
+    assert streams[1].random() == streams[3].random()
 
 
 def test_coverage_sees_both_sides_of_each_limit() -> None:

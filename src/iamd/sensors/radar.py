@@ -255,8 +255,18 @@ def bank_coverage(bank: RadarBank, pos_m: F64) -> tuple[NDArray[np.bool_], F64, 
     shape = (bank.ecef_m.shape[0], pos.shape[0])
     ok = np.empty(shape, dtype=np.bool_)
     az, el, rng = np.empty(shape), np.empty(shape), np.empty(shape)
-    mask = _NO_MASKS if bank.mask_rad is None else bank.mask_rad
-    coverage_kernel(
+    coverage_kernel(*bank_figures(bank), pos, ok, az, el, rng)
+    return ok, az, el, rng
+
+
+BankFigures = tuple[F64, F64, F64, F64, F64, F64, F64, F64, F64, bool]
+"""The first ten arguments of :func:`coverage_kernel`."""
+
+
+def bank_figures(bank: RadarBank) -> BankFigures:
+    """A bank's figures as :func:`coverage_kernel` takes them (an empty mask table and
+    False when no radar has a terrain mask)."""
+    return (
         bank.ecef_m,
         bank.rot,
         bank.alt_m,
@@ -265,15 +275,9 @@ def bank_coverage(bank: RadarBank, pos_m: F64) -> tuple[NDArray[np.bool_], F64, 
         bank.min_el_rad,
         bank.max_el_rad,
         bank.max_range_m,
-        mask,
+        _NO_MASKS if bank.mask_rad is None else bank.mask_rad,
         bank.mask_rad is not None,
-        pos,
-        ok,
-        az,
-        el,
-        rng,
     )
-    return ok, az, el, rng
 
 
 _NO_MASKS = np.zeros((0, MASK_BINS))
@@ -381,28 +385,18 @@ def scan(
     -------
     Detections, false alarms last.
     """
-    cov, az2, el2, r2 = bank_coverage(bank, pos_m)
-    ok, az, el, r = cov[0], az2[0], el2[0], r2[0]
-    hit = np.empty(ok.shape[0], dtype=np.bool_)
-    detect_kernel(
-        ok,
-        r,
+    pos = np.ascontiguousarray(pos_m, dtype=np.float64).reshape(-1, 3)
+    hit, rae = scan_kernel(
+        bank_figures(bank),
+        pos,
         np.ascontiguousarray(rcs_m2, dtype=np.float64),
         np.ascontiguousarray(tracked, dtype=np.bool_),
-        rng_detect.uniform(0.0, 1.0, ok.shape[0]),
-        site.ref_snr,
-        site.ref_range_m,
-        site.track_gain,
-        site.pfa,
-        hit,
+        rng_detect.uniform(0.0, 1.0, pos.shape[0]),
+        (site.ref_snr, site.ref_range_m, site.track_gain, site.pfa),
     )
     n_fa = int(rng_detect.poisson(site.false_alarms_per_scan)) if site.false_alarms_per_scan else 0
-    k = int(hit.sum())
     sig = np.array([site.sigma_range_m, site.sigma_angle_rad, site.sigma_angle_rad])
-    noise = rng_noise.normal(0.0, 1.0, (k, 3)) * sig
-    rae = np.empty((k, 3))
-    rae[:, 0], rae[:, 1], rae[:, 2] = r[hit], az[hit], el[hit]
-    rae += noise
+    rae += rng_noise.normal(0.0, 1.0, (hit.shape[0], 3)) * sig
     if n_fa:
         fa = np.stack(
             [
@@ -415,6 +409,45 @@ def scan(
         rae = np.concatenate([rae, fa])
     threat = np.concatenate([threat_idx[hit], np.full(n_fa, -1, dtype=np.int64)])
     return Detections(threat=threat, rae=rae, sigma=sig)
+
+
+@njit(cache=True)
+def scan_kernel(
+    bank: BankFigures,
+    pos_m: F64,
+    rcs_m2: F64,
+    tracked: NDArray[np.bool_],
+    draw: F64,
+    figures: tuple[float, float, float, float],
+) -> tuple[I64, F64]:
+    """Coverage and detection of one scan of a bank of one radar, in one call.
+
+    Parameters
+    ----------
+    bank : the radar's figures (:func:`bank_figures`).
+    pos_m, rcs_m2, tracked, draw : the k candidates' ECEF positions (k, 3), cross
+        sections (k,) m^2, track mode (k,) and uniform draws (k,) (:func:`detect_kernel`).
+    figures : reference SNR, its range m, the track-mode gain and the false alarm
+        probability.
+
+    Returns
+    -------
+    The detected candidates (h,) in candidate order, and their true range m, azimuth and
+    elevation rad (h, 3).
+    """
+    k = pos_m.shape[0]
+    ok = np.empty((1, k), dtype=np.bool_)
+    az, el, rng = np.empty((1, k)), np.empty((1, k)), np.empty((1, k))
+    coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6], bank[7],
+                    bank[8], bank[9], pos_m, ok, az, el, rng)  # fmt: skip
+    hit = np.empty(k, dtype=np.bool_)
+    detect_kernel(ok[0], rng[0], rcs_m2, tracked, draw, figures[0], figures[1], figures[2],
+                  figures[3], hit)  # fmt: skip
+    idx = np.flatnonzero(hit)
+    rae = np.empty((idx.shape[0], 3))
+    for j in range(idx.shape[0]):
+        rae[j, 0], rae[j, 1], rae[j, 2] = rng[0, idx[j]], az[0, idx[j]], el[0, idx[j]]
+    return idx, rae
 
 
 @njit(cache=True)
