@@ -6,6 +6,8 @@ Decisions (coverage, feasibility) must be identical, numbers equal to a relative
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -153,7 +155,7 @@ def test_scan_equals_coverage_then_detection(seed: int, k: int, masks: bool) -> 
     equation detects with the same draws, at their true range, azimuth and elevation plus
     the same noise draws, then the false alarms; the streams left in the same state."""
     rng = np.random.default_rng(seed)
-    site = _sites(rng, 1, masks)[0]
+    site = replace(_sites(rng, 1, masks)[0], false_alarms_per_scan=rng.choice([0.0, 0.5, 3.0]))
     pos = geodetic2ecef(
         np.radians(rng.uniform(25.0, 35.0, k)),
         np.radians(rng.uniform(30.0, 40.0, k)),

@@ -106,6 +106,10 @@ def terrain_mask_rad(sectors: list[tuple[float, float, float]]) -> F64:
     return mask
 
 
+FALSE_ALARM_EL_RAD = float(np.radians(5.0))
+"""False alarms appear within this much above a radar's lowest elevation."""
+
+
 def pd_swerling1(snr: F64, pfa: float) -> F64:
     """Detection probability of a Swerling I target for linear SNR and false-alarm probability."""
     return np.asarray(pfa ** (1.0 / (1.0 + np.asarray(snr))))
@@ -137,6 +141,26 @@ class RadarSite:
     false_alarms_per_scan: float
     kill_assessment_pc: float = 1.0
     mask_rad: F64 | None = None
+
+    @property
+    def figures(self) -> tuple[float, float, float, float, float, float, float, float]:
+        """Reference SNR, its range m, track-mode gain, false alarm probability, maximum
+        range m, boresight and half sector rad, lowest elevation rad (:func:`scan_kernel`)."""
+        return (
+            self.ref_snr,
+            self.ref_range_m,
+            self.track_gain,
+            self.pfa,
+            self.max_range_m,
+            self.boresight_rad,
+            self.half_sector_rad,
+            self.min_el_rad,
+        )
+
+    @property
+    def sigma(self) -> F64:
+        """(3,) measurement standard deviations: range m, azimuth and elevation rad."""
+        return np.array([self.sigma_range_m, self.sigma_angle_rad, self.sigma_angle_rad])
 
     @staticmethod
     def build(
@@ -386,56 +410,56 @@ def scan(
     Detections, false alarms last.
     """
     pos = np.ascontiguousarray(pos_m, dtype=np.float64).reshape(-1, 3)
-    hit, rae = scan_kernel(
+    draw = rng_detect.uniform(0.0, 1.0, pos.shape[0])
+    n_fa = int(rng_detect.poisson(site.false_alarms_per_scan)) if site.false_alarms_per_scan else 0
+    threat, rae, hits = scan_kernel(
         bank_figures(bank),
+        np.ascontiguousarray(threat_idx, dtype=np.int64),
         pos,
         np.ascontiguousarray(rcs_m2, dtype=np.float64),
         np.ascontiguousarray(tracked, dtype=np.bool_),
-        rng_detect.uniform(0.0, 1.0, pos.shape[0]),
-        (site.ref_snr, site.ref_range_m, site.track_gain, site.pfa),
+        draw,
+        rng_detect.random(3 * n_fa),  # false alarms' range, azimuth, elevation draws
+        site.figures,
     )
-    n_fa = int(rng_detect.poisson(site.false_alarms_per_scan)) if site.false_alarms_per_scan else 0
-    sig = np.array([site.sigma_range_m, site.sigma_angle_rad, site.sigma_angle_rad])
-    rae += rng_noise.normal(0.0, 1.0, (hit.shape[0], 3)) * sig
-    if n_fa:
-        fa = np.stack(
-            [
-                rng_detect.uniform(0.05, 1.0, n_fa) * site.max_range_m,
-                site.boresight_rad + rng_detect.uniform(-1.0, 1.0, n_fa) * site.half_sector_rad,
-                site.min_el_rad + rng_detect.uniform(0.0, 1.0, n_fa) * np.radians(5.0),
-            ],
-            axis=1,
-        )
-        rae = np.concatenate([rae, fa])
-    threat = np.concatenate([threat_idx[hit], np.full(n_fa, -1, dtype=np.int64)])
+    sig = site.sigma
+    rae[:hits] += rng_noise.normal(0.0, 1.0, (hits, 3)) * sig
     return Detections(threat=threat, rae=rae, sigma=sig)
 
 
 @njit(cache=True)
 def scan_kernel(
     bank: BankFigures,
+    threat_idx: I64,
     pos_m: F64,
     rcs_m2: F64,
     tracked: NDArray[np.bool_],
     draw: F64,
-    figures: tuple[float, float, float, float],
-) -> tuple[I64, F64]:
-    """Coverage and detection of one scan of a bank of one radar, in one call.
+    fa_draw: F64,
+    figures: tuple[float, float, float, float, float, float, float, float],
+) -> tuple[I64, F64, int]:
+    """Coverage, detection and false alarms of one scan of a bank of one radar, in one call.
 
     Parameters
     ----------
     bank : the radar's figures (:func:`bank_figures`).
-    pos_m, rcs_m2, tracked, draw : the k candidates' ECEF positions (k, 3), cross
-        sections (k,) m^2, track mode (k,) and uniform draws (k,) (:func:`detect_kernel`).
-    figures : reference SNR, its range m, the track-mode gain and the false alarm
-        probability.
+    threat_idx, pos_m, rcs_m2, tracked, draw : the k candidates' identities (k,), ECEF
+        positions (k, 3), cross sections (k,) m^2, track mode (k,) and uniform draws (k,)
+        (:func:`detect_kernel`).
+    fa_draw : (3 f,) uniform draws of f false alarms: their ranges, then azimuths, then
+        elevations.
+    figures : reference SNR, its range m, the track-mode gain, the false alarm
+        probability, the maximum range m, the boresight and half sector rad and the
+        lowest elevation rad (:attr:`RadarSite.figures`).
 
     Returns
     -------
-    The detected candidates (h,) in candidate order, and their true range m, azimuth and
-    elevation rad (h, 3).
+    The identities (h + f,) of the h detected candidates in candidate order then -1 for
+    the false alarms; their true range m, azimuth and elevation rad (h + f, 3), the false
+    alarms' spread over the radar's range, sector and lowest ``FALSE_ALARM_EL_RAD`` of
+    elevation; and h.
     """
-    k = pos_m.shape[0]
+    k, f = pos_m.shape[0], fa_draw.shape[0] // 3
     ok = np.empty((1, k), dtype=np.bool_)
     az, el, rng = np.empty((1, k)), np.empty((1, k)), np.empty((1, k))
     coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6], bank[7],
@@ -444,10 +468,18 @@ def scan_kernel(
     detect_kernel(ok[0], rng[0], rcs_m2, tracked, draw, figures[0], figures[1], figures[2],
                   figures[3], hit)  # fmt: skip
     idx = np.flatnonzero(hit)
-    rae = np.empty((idx.shape[0], 3))
-    for j in range(idx.shape[0]):
+    h = idx.shape[0]
+    threat = np.full(h + f, -1, dtype=np.int64)
+    rae = np.empty((h + f, 3))
+    for j in range(h):
+        threat[j] = threat_idx[idx[j]]
         rae[j, 0], rae[j, 1], rae[j, 2] = rng[0, idx[j]], az[0, idx[j]], el[0, idx[j]]
-    return idx, rae
+    max_range_m, boresight_rad, half_sector_rad, min_el_rad = figures[4:]
+    for j in range(f):  # as Generator.uniform(low, high) draws: low + (high - low) * u
+        rae[h + j, 0] = (0.05 + (1.0 - 0.05) * fa_draw[j]) * max_range_m
+        rae[h + j, 1] = boresight_rad + (-1.0 + 2.0 * fa_draw[f + j]) * half_sector_rad
+        rae[h + j, 2] = min_el_rad + fa_draw[2 * f + j] * FALSE_ALARM_EL_RAD
+    return threat, rae, h
 
 
 @njit(cache=True)
