@@ -45,6 +45,7 @@ from iamd.sensors.radar import (
     pd_swerling1,
     scan,
 )
+from iamd.sim.sensing import candidates
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -91,6 +92,28 @@ def test_state_at_equals_numpy(seed: int, n: int, k: int) -> None:
     got = truth.state_at(idx, t)
     assert got.shape == (k, 6)
     np.testing.assert_array_equal(got, state_at_numpy(truth, idx, t))
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 30), k=st.integers(0, 30))
+def test_scan_candidates_equal_numpy(seed: int, n: int, k: int) -> None:
+    """A scan's candidates: positions interpolated at the scan time, cross sections, and
+    held by a confirmed track of the radar owner's (labels repeated, clutter, tentative)."""
+    rng = np.random.default_rng(seed)
+    truth = _truth(rng, n)
+    cand = np.sort(rng.permutation(n)[: min(k, n)])
+    t_s = float(rng.uniform(0.0, 4000.0))
+    rcs = rng.uniform(0.01, 10.0, n)
+    label = rng.integers(-1, n, int(rng.integers(0, 2 * n)))
+    confirmed = rng.random(label.size) < 0.6
+    pos, got_rcs, tracked = candidates(
+        cand, t_s, truth.search_key, truth.offset, truth.t_s, truth.state, rcs, label, confirmed
+    )
+    np.testing.assert_array_equal(pos, state_at_numpy(truth, cand, np.full(cand.size, t_s))[:, :3])
+    np.testing.assert_array_equal(got_rcs, rcs[cand])
+    held = np.zeros(n, dtype=bool)
+    held[label[confirmed & (label >= 0)]] = True
+    np.testing.assert_array_equal(tracked, held[cand])
 
 
 def _sites(rng: np.random.Generator, r: int, masks: bool) -> list[RadarSite]:

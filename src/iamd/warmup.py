@@ -109,6 +109,7 @@ def _warm_sensing_and_assessment() -> None:
     from iamd.geo import enu_rotation, geodetic2ecef
     from iamd.physics.truth import interpolate_states
     from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage, scan
+    from iamd.sim.sensing import candidates
 
     site = RadarSite.build("r", "o", 32.0, 35.0, 0.0, 0.0, 90.0, 0.0, 60.0, 100.0, 100.0, 13.0,
                            0.0, 1e-6, 5.0, 10.0, 1.0, 0.0, terrain_mask=[(0, 10, 1.0)])  # fmt: skip
@@ -120,6 +121,7 @@ def _warm_sensing_and_assessment() -> None:
     one = np.ones(1)
     idx = np.zeros(1, dtype=np.int64)
     interpolate_states(one, np.array([0, 1]), one, x, idx, one, np.empty((1, 6)))
+    candidates(idx, 0.0, one, np.array([0, 1]), one, x, one, idx, np.ones(1, dtype=bool))
     assets = AssetGeometry.of(
         np.zeros((2, 2)),
         one.repeat(2),

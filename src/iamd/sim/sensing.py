@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
+from iamd.physics.truth import interpolate_states
 from iamd.sensors import radar as radar_mod
 from iamd.sensors.spaceborne import in_boost, reports
 from iamd.sim import network
@@ -117,13 +119,13 @@ def _scan_to_tracker(eng: Engine, t_s: float, s: int, cand: I64) -> None:
     o = w.owners.index(site.owner)
     net = eng.net
     assert net is not None
-    pos = w.truth.state_at(cand, np.full(cand.size, t_s))[:, :3]
-    local = net.local[o]
-    held = np.zeros(w.truth.n, dtype=bool)
-    held[local.label[local.confirmed & (local.label >= 0)]] = True
-    tracked = held[cand]
+    local, tr = net.local[o], w.truth
+    pos, rcs, tracked = candidates(
+        cand, float(t_s), tr.search_key, tr.offset, tr.t_s, tr.state, w.rcs_m2, local.label,
+        local.confirmed,
+    )  # fmt: skip
     det = radar_mod.scan(
-        site, eng.site_banks[s], cand, pos, w.rcs_m2[cand], tracked, eng.rng.detect, eng.rng.noise
+        site, eng.site_banks[s], cand, pos, rcs, tracked, eng.rng.detect, eng.rng.noise
     )
     eng.last_seen[o, det.threat[det.threat >= 0]] = t_s
     eng.log.add(
@@ -142,6 +144,40 @@ def _scan_to_tracker(eng: Engine, t_s: float, s: int, cand: I64) -> None:
             in_view=lambda x: radar_mod.bank_coverage(eng.site_banks[s], x)[0][0],
         ),
     )
+
+
+@njit(cache=True)
+def candidates(
+    cand: I64,
+    t_s: float,
+    search_key: F64,
+    offset: I64,
+    sample_t_s: F64,
+    state: F64,
+    rcs_m2: F64,
+    label: I64,
+    confirmed: NDArray[np.bool_],
+) -> tuple[F64, F64, NDArray[np.bool_]]:
+    """What a radar scan needs of its candidate threats ``cand`` (k,) at ``t_s``: their
+    ECEF positions (k, 3) (:func:`iamd.physics.truth.interpolate_states` on the truth
+    table's samples), cross sections (k,) m^2 (of ``rcs_m2`` (n,)), and whether a confirmed
+    track of the radar owner's tracker (``label``, ``confirmed`` (t,)) holds each (the
+    radar then spends track-mode energy on it)."""
+    k = cand.shape[0]
+    full = np.empty((k, 6))
+    interpolate_states(search_key, offset, sample_t_s, state, cand, np.full(k, t_s), full)
+    held = np.zeros(rcs_m2.shape[0], dtype=np.bool_)
+    for i in range(label.shape[0]):
+        if confirmed[i] and label[i] >= 0:
+            held[label[i]] = True
+    pos = np.empty((k, 3))
+    rcs = np.empty(k)
+    tracked = np.empty(k, dtype=np.bool_)
+    for q in range(k):
+        pos[q, 0], pos[q, 1], pos[q, 2] = full[q, 0], full[q, 1], full[q, 2]
+        rcs[q] = rcs_m2[cand[q]]
+        tracked[q] = held[cand[q]]
+    return pos, rcs, tracked
 
 
 def on_launch_warning(eng: Engine, t_s: float, s: int) -> None:
