@@ -197,8 +197,12 @@ def exact_pricing(
     return best, cols
 
 
-def solve_lp(cols: Columns, inst: WtaInstance) -> tuple[float, F64, F64]:
-    """Linear relaxation over ``cols``: value, weapon prices (W,), target duals (T,)."""
+def solve_lp(cols: Columns, inst: WtaInstance, method: str = "highs") -> tuple[float, F64, F64]:
+    """Linear relaxation over ``cols``: value, weapon prices (W,), target duals (T,).
+
+    ``method`` is ``scipy.optimize.linprog``'s (``highs-ipm`` is the faster on a few
+    thousand columns).
+    """
     use, pick = cols.matrices(inst.weapons, inst.targets)
     res = linprog(
         np.array(cols.cost),
@@ -207,7 +211,7 @@ def solve_lp(cols: Columns, inst: WtaInstance) -> tuple[float, F64, F64]:
         A_eq=pick,
         b_eq=np.ones(inst.targets),
         bounds=(0, None),
-        method="highs",
+        method=method,
     )
     if res.status != 0:
         raise RuntimeError(f"column-generation LP failed: {res.message}")

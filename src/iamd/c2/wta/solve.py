@@ -12,8 +12,10 @@ exact
     enumeration and a MILP (:mod:`iamd.c2.wta.exact`); returns a proven lower bound and
     gap, also when stopped by the time limit.
 auto
-    The real-time choice: ``local`` with restarts from new seeds until its time budget
-    (at most ``AUTO_BUDGET_S``) runs out.
+    The real-time choice, within ``AUTO_BUDGET_S``: the Lagrangian heuristic
+    (:mod:`iamd.c2.wta.lagrangian`: subgradient prices, column generation and a MILP over
+    the generated columns) from the moves' local optimum, then ``local`` with restarts
+    from new seeds until the budget runs out. It also returns the Lagrangian lower bound.
 
 Every objective reported is recomputed by :func:`iamd.c2.wta.instance.objective`.
 """
@@ -30,12 +32,15 @@ from numpy.typing import NDArray
 from iamd.c2.wta.exact import solve_exact
 from iamd.c2.wta.greedy import greedy
 from iamd.c2.wta.instance import WtaInstance, objective, simple_lower_bound
-from iamd.c2.wta.local import local_search
+from iamd.c2.wta.lagrangian import lagrangian_heuristic
+from iamd.c2.wta.local import Q_FLOOR, improve_moves, local_search, one_shot_each
 
 I64 = NDArray[np.int64]
 
 AUTO_BUDGET_S = 2.0
 """Longest ``auto`` runs on its own; a shorter ``time_limit_s`` caps it further."""
+AUTO_MARGIN = 0.05
+"""Share of ``auto``'s budget kept back for the step that runs when its deadline comes."""
 PROVEN_GAP = 1e-6
 """Relative gap at or below which a solution is reported proven optimal."""
 
@@ -84,9 +89,13 @@ def _local(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
 
 
 def _auto(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
-    x = local_search(inst, deadline_s=deadline_s)
+    deadline_s -= AUTO_MARGIN * max(deadline_s - time.perf_counter(), 0.0)
+    q = np.maximum(1.0 - inst.p, Q_FLOOR)
+    start = improve_moves(inst, one_shot_each(inst), q, deadline_s)
+    lag = lagrangian_heuristic(inst, start, deadline_s)
+    x = local_search(inst, lag.x, deadline_s=deadline_s)
     best = objective(inst, x)
-    floor = simple_lower_bound(inst) * (1.0 + PROVEN_GAP)
+    floor = max(simple_lower_bound(inst), lag.lower_bound) * (1.0 + PROVEN_GAP)
     seed = 1
     # restarts from the best with new ejection choices, until proven or out of time
     while time.perf_counter() < deadline_s and best > floor:
@@ -95,7 +104,7 @@ def _auto(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
         if val < best:
             x, best = y, val
         seed += 1
-    return x, 0.0
+    return x, lag.lower_bound
 
 
 def _exact(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
