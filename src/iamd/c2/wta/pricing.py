@@ -39,8 +39,10 @@ Q_FLOOR = 1e-12
 def relaxed_rest(vp: float, rho: float) -> float:  # pragma: no cover - compiled
     """``min_{y >= 0} vp e^{-y} + rho y``: the cheapest completion of a column whose
     survival times value is ``vp`` when shots cost at least ``rho`` per unit of ``-ln q``."""
+    if rho <= 0.0:
+        return 0.0  # free shots (or prices that underflow): the infimum is 0
     if vp > rho:
-        return rho * (1.0 + math.log(vp / rho))
+        return rho * (1.0 + math.log(vp) - math.log(rho))  # no overflow of vp / rho
     return vp
 
 
@@ -70,8 +72,8 @@ def price_target(
     rho_min = np.inf
     for i in range(w):
         k_out[i] = 0
-        if p[i] <= 0.0:
-            continue
+        if a[i] <= 0.0:
+            continue  # the shot changes nothing in floating point
         if lam[i] <= 0.0:
             k_out[i] = mu  # free shots never hurt
             base *= math.exp(-a[i] * mu)
