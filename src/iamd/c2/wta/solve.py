@@ -39,7 +39,7 @@ I64 = NDArray[np.int64]
 
 AUTO_BUDGET_S = 2.0
 """Longest ``auto`` runs on its own; a shorter ``time_limit_s`` caps it further."""
-AUTO_MARGIN = 0.05
+AUTO_MARGIN = 0.1
 """Share of ``auto``'s budget kept back for the step that runs when its deadline comes."""
 PROVEN_GAP = 1e-6
 """Relative gap at or below which a solution is reported proven optimal."""
@@ -93,9 +93,11 @@ def _auto(inst: WtaInstance, deadline_s: float) -> tuple[I64, float]:
     q = np.maximum(1.0 - inst.p, Q_FLOOR)
     start = improve_moves(inst, one_shot_each(inst), q, deadline_s)
     lag = lagrangian_heuristic(inst, start, deadline_s)
-    x = local_search(inst, lag.x, deadline_s=deadline_s)
-    best = objective(inst, x)
+    x, best = lag.x, objective(inst, lag.x)
     floor = max(simple_lower_bound(inst), lag.lower_bound) * (1.0 + PROVEN_GAP)
+    if best > floor:
+        x = local_search(inst, x, deadline_s=deadline_s)
+        best = objective(inst, x)
     seed = 1
     # restarts from the best with new ejection choices, until proven or out of time
     while time.perf_counter() < deadline_s and best > floor:
