@@ -46,7 +46,7 @@ def wta_solve(
     """Minimise the expected surviving value sum_j v_j prod_i (1 - p_ij)^x_ij.
 
     The objective is recomputed by an independent float64 evaluator; lower_bound and gap
-    are proven (exact only; other methods report lower_bound 0).
+    are proven (exact and auto; greedy and local report a simple bound).
     """
     import numpy as np
 

@@ -53,7 +53,7 @@ class Solution:
     ----------
     x : (W, T) shots of each weapon at each target.
     objective : expected surviving value, recomputed independently.
-    lower_bound : proven lower bound on the optimum: the method's own (``exact``), or at
+    lower_bound : proven lower bound on the optimum: the method's own (``exact``, ``auto``), or at
         least :func:`~iamd.c2.wta.instance.simple_lower_bound`.
     gap : relative gap ``(objective - lower_bound) / objective`` (0 when both are 0).
     proven_optimal : gap <= ``PROVEN_GAP``.
