@@ -31,12 +31,9 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-Q_FLOOR = 1e-12
-"""Survival probabilities are floored here so that their logarithm is finite."""
-
 
 @njit(cache=True)
-def relaxed_rest(vp: float, rho: float) -> float:  # pragma: no cover - compiled
+def relaxed_rest(vp: float, rho: float) -> float:
     """``min_{y >= 0} vp e^{-y} + rho y``: the cheapest completion of a column whose
     survival times value is ``vp`` when shots cost at least ``rho`` per unit of ``-ln q``."""
     if rho <= 0.0:
@@ -47,16 +44,14 @@ def relaxed_rest(vp: float, rho: float) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def price_target(
-    v: float, p: F64, a: F64, lam: F64, mu: int, cand: I64, k_out: I64
-) -> float:  # pragma: no cover - compiled
+def price_target(v: float, p: F64, a: F64, lam: F64, mu: int, cand: I64, k_out: I64) -> float:
     """Minimum of ``v prod q^k + lam . k`` over ``k`` in ``0..mu`` for one target.
 
     Parameters
     ----------
     v : the target's value.
     p : (W,) kill probabilities of each weapon's shot on this target.
-    a : (W,) ``-ln max(1 - p, Q_FLOOR)``.
+    a : (W,) ``-ln max(1 - p, Q_FLOOR)`` (:data:`iamd.c2.wta.local.Q_FLOOR`).
     lam : (W,) prices of a shot of each weapon, >= 0, in units of value.
     mu : most shots of a weapon.
     cand : (W,) work space.
@@ -177,16 +172,14 @@ def price_target(
 
 
 @njit(cache=True)
-def price_targets(
-    v: F64, pt: F64, at: F64, lam: F64, mu: int, kt_out: I64, cost_out: F64
-) -> None:  # pragma: no cover - compiled
+def price_targets(v: F64, pt: F64, at: F64, lam: F64, mu: int, kt_out: I64, cost_out: F64) -> None:
     """Every target's best column under prices ``lam`` (see :func:`price_target`).
 
     Parameters
     ----------
     v : (T,) target values.
     pt : (T, W) kill probabilities, target-major.
-    at : (T, W) ``-ln max(1 - p, Q_FLOOR)``, target-major.
+    at : (T, W) ``-ln max(1 - p, Q_FLOOR)`` (:data:`iamd.c2.wta.local.Q_FLOOR`), target-major.
     lam : (W,) shot prices, >= 0 (value units).
     mu : most shots of a weapon.
     kt_out : (T, W) written with each target's optimal shot counts.
