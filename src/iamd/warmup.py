@@ -78,6 +78,7 @@ def warm_kernels(everything: bool = False) -> None:
 def _warm_the_rest(kin: np.ndarray) -> None:
     """What no replication runs: building a fly-out table (a class and launch altitude
     not on disk yet), and the tracking and scoring functions of the API."""
+    from iamd.c2.wta.pricing import warm_pricing
     from iamd.physics.flyout_table import build_table, fly_to_point, table_point
     from iamd.tracking.association import gnn, linear_assignment
     from iamd.tracking.filters import update
@@ -85,6 +86,7 @@ def _warm_the_rest(kin: np.ndarray) -> None:
     from iamd.tracking.metrics import pairwise_sum
 
     pairwise_sum(np.ones(300), 0, 300)
+    warm_pricing()
     build_table(kin, 0.0, 0.0, 1000.0, 1000.0, 2, 2)
     fly_to_point(kin, 0.0, 0.0, 1000.0, 500.0)
     table_point(0.0, 0.0)

@@ -189,3 +189,9 @@ def price_targets(v: F64, pt: F64, at: F64, lam: F64, mu: int, kt_out: I64, cost
     cand = np.empty(w, np.int64)
     for j in range(t):
         cost_out[j] = price_target(v[j], pt[j], at[j], lam, mu, cand, kt_out[j])
+
+
+def warm_pricing() -> None:
+    """Load (or, the first time after an install, compile) :func:`price_targets`."""
+    one = np.ones(1)
+    price_targets(one, one[None], one[None], one, 1, np.zeros((1, 1), np.int64), np.zeros(1))
