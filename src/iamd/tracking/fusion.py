@@ -26,6 +26,7 @@ from iamd.tracking.tracker import (
     MotionFigures,
     TrackerConfig,
     Tracks,
+    motion_figures,
     motion_kernel,
     predict_tracks,
 )
@@ -289,23 +290,6 @@ def fuse_pictures(
     return n, ox, op, ot, oid, olab, osrc, oupd
 
 
-@njit(cache=True)
-def _fuse_pictures_entry(
-    x: F64,
-    p: F64,
-    t_hit_s: F64,
-    track_id: I64,
-    label: I64,
-    sources: I64,
-    updates: I64,
-    offset: I64,
-    gate_sigma: float,
-) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
-    """:func:`fuse_pictures` for calls from Python (see
-    :func:`iamd.tracking.association._assign_rows_entry`)."""
-    return fuse_pictures(x, p, t_hit_s, track_id, label, sources, updates, offset, gate_sigma)
-
-
 PartnerStack = tuple[F64, F64, F64, F64, I64, I64, I64, I64, I64]
 """Partners' pictures stacked (:func:`stack_partners`)."""
 
@@ -455,16 +439,25 @@ def stack(pictures: list[Fused]) -> tuple[F64, F64, F64, I64, I64, I64, I64, I64
 
 
 def fuse_all(pictures: list[Fused], gate: float) -> Fused:
-    """Fuse ``pictures[1:]`` one by one into ``pictures[0]`` (all at the same time; see
-    :func:`fuse_pictures`)."""
+    """Fuse ``pictures[1:]`` one by one into ``pictures[0]`` (see :func:`fuse_pictures`).
+
+    One call of the simulation's kernel (:func:`fuse_own_and_partners`, with no tracks of
+    one's own): each picture is first predicted to ``pictures[0].t_s``, which changes
+    nothing when they share that time (save making each covariance exactly symmetric).
+    """
     if len(pictures) == 1:
         return pictures[0]
-    n, x, p, t_hit, track_id, label, sources, updates = _fuse_pictures_entry(
-        *stack(pictures), float(gate)
+    t_s = float(pictures[0].t_s)
+    n, x, p, t_hit, track_id, label, sources, updates = fuse_own_and_partners(
+        _NO_TRACKS, stack_partners(pictures), t_s, motion_figures(TrackerConfig(), None), gate
     )
-    return Fused(
-        x[:n], p[:n], pictures[0].t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n]
-    )
+    return Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
+
+
+_NONE_I = np.zeros(0, np.int64)
+_NO_TRACKS = (np.zeros((0, 6)), np.zeros((0, 6, 6)), np.zeros(0), np.zeros(0, np.bool_),
+              np.zeros(0), _NONE_I, _NONE_I, _NONE_I)  # fmt: skip
+"""An empty track table as :func:`fuse_own_and_partners` takes one."""
 
 
 def fuse(own: Fused, other: Fused, gate: float) -> Fused:
