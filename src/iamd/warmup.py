@@ -19,23 +19,24 @@ def warm_kernels(everything: bool = False) -> None:
     ``linear_assignment``, ``fuse``, ``covariance_intersection``). Every kernel loaded
     costs a process some 15 ms, so a worker loads only what its replications run.
     """
-    from iamd.c2.doctrine import screen, self_threats
     from iamd.c2.envelope import UnitEnvelopes, opportunities
     from iamd.physics.ballistic import integrate
     from iamd.physics.flyout import fly_many, launch_state
     from iamd.physics.flyout_table import FlyoutTable, kinematics_row, table_point
-    from iamd.sim.battle import capacity_kernel
+    from iamd.sensors.radar import RadarBank, bank_figures
+    from iamd.sim.battle import screen_cycle
 
     point = table_point.py_func  # the cell point without loading its kernel
 
     site = point(0.0, 0.0)
-    self_threats(site[None], np.stack([site, site])[None], np.zeros(1, dtype=bool))
     yes, no = np.ones((1, 1), dtype=bool), np.zeros(1, dtype=bool)
     one_i = np.ones(1, dtype=np.int64)
-    capacity_kernel(one_i - 1, yes[0], one_i, one_i, one_i, one_i, one_i, np.zeros(1), 0, 0.0)
-    screen(np.ones((1, 1)), np.zeros(1, dtype=np.int64), np.eye(6)[None], np.ones(1), yes[0],
-           no, yes, yes, yes, yes[0], yes[0], np.ones(1, dtype=np.int64), 0.0, np.zeros(1),
-           no, np.zeros(1))  # fmt: skip
+    zero_i, table = one_i - 1, np.zeros((1, 1))
+    screen_cycle(0, 0.0, zero_i, site[None], np.stack([site, site])[None], no, table, table,
+                 0.0, (zero_i, yes[0], no, one_i, one_i, one_i, no),
+                 (one_i, one_i, zero_i, np.zeros(1)), 0, np.ones((1, 1)), zero_i,
+                 np.eye(6)[None], np.ones(1), yes[0], np.ones(1), 0.5, yes, yes, 0.0,
+                 np.zeros(1), no, bank_figures(RadarBank.of([])), site[None, None])  # fmt: skip
     integrate(site[None], np.array([[0.0, 100.0, 100.0]]), np.array([1e4]), np.array([1.0]), 2)
     kin = np.asarray(kinematics_row(1.0, 500.0, 1e4, 30.0, 10.0, 50.0, 0.0, 1.0, 100.0))
     tof = np.array([[1.0, 2.0], [2.0, 3.0]])

@@ -148,7 +148,7 @@ def self_threats(
     if n_u == 0 or k == 0:
         return np.zeros((n_u, k), dtype=bool)
     return np.asarray(
-        _self_threats(
+        self_threats_kernel(
             np.ascontiguousarray(unit_m, dtype=np.float64),
             np.ascontiguousarray(path_m, dtype=np.float64),
             np.ascontiguousarray(ballistic, dtype=np.bool_),
@@ -165,7 +165,7 @@ def _across(v0: float, v1: float, v2: float, up: F64) -> tuple[float, float, flo
 
 
 @njit(cache=True)
-def _self_threats(unit_m: F64, path_m: F64, ballistic: BOOL, radius_m: float) -> BOOL:
+def self_threats_kernel(unit_m: F64, path_m: F64, ballistic: BOOL, radius_m: float) -> BOOL:
     """Kernel of :func:`self_threats` (same arguments, all non-empty): per unit and threat,
     the end point's horizontal distance (ballistic) or the least horizontal distance to
     the path's segments (route), stopping at the first segment within ``radius_m``."""

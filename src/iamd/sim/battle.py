@@ -17,16 +17,18 @@ from numpy.typing import NDArray
 
 from iamd.c2.assess import assess
 from iamd.c2.doctrine import (
+    SELF_DEFENCE_RADIUS_M,
     UPPER_TIER,
     Candidates,
     assign,
     hold_for_cheaper,
-    screen,
-    self_threats,
+    screen_kernel,
+    self_threats_kernel,
 )
 from iamd.c2.envelope import opportunities
 from iamd.c2.wta.weighted import assign_weighted
 from iamd.sensors import radar as radar_mod
+from iamd.sensors.radar import coverage_kernel
 from iamd.sim import aircraft, engagement, flight, network
 from iamd.sim.events import Kind
 from iamd.tracking.ideal import drop_stale
@@ -145,32 +147,6 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
     eng.cache_p_hit[o][stale] = ta.p_hit
 
 
-def covered(eng: Engine, o: int, points_m: F64, t_s: float) -> NDArray[np.bool_]:
-    """Which points (k, 3) some radar feeding picture ``o`` covers (fire-control support).
-
-    The radars are owner ``o``'s and those of the partners whose data reach it now.
-    """
-    bank = eng.radar_bank(eng.live_owners(o, t_s))
-    if points_m.shape[0] == 0 or bank is None:
-        return np.zeros(points_m.shape[0], dtype=bool)
-    return np.asarray(radar_mod.bank_coverage(bank, points_m)[0].any(axis=0))
-
-
-def capacity(eng: Engine, k: int, t_s: float) -> I64:
-    """Engagements each of node ``k``'s units can start this cycle, (u,): free channels,
-    rounds beyond the reserve (in salvos), launches per cycle; 0 before its next launch or
-    for an aircraft that cannot be tasked."""
-    f = eng.node_fig[k]
-    cap = capacity_kernel(
-        f.unit, f.kinetic, f.salvo, f.channels, f.per_cycle, eng.rounds, eng.busy,
-        eng.next_launch, int(eng.doctrine.reserve), float(t_s),
-    )  # fmt: skip
-    for j in f.air_rows.tolist():  # aircraft units (a few)
-        if not aircraft.available(eng, int(f.aircraft[j]), t_s):
-            cap[j] = 0
-    return cap
-
-
 @njit(cache=True)
 def capacity_kernel(
     unit: I64,
@@ -246,41 +222,20 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     eng.next_due[k][eligible] = t_s + opp.due_in_s.min(axis=0)
     eng.due_stamp[k][eligible] = eng.cache_updates[o][eligible]
     fig = eng.node_fig[k]
-    idx = fig.unit
-    at_me = self_threats(
-        eng.node_env[k].ecef_m, eng.cache_path[o][eligible], w.motion.ballistic[eligible]
-    )
-    fresh = (eng.later_pk_t[:, eligible] >= t_s - LATER_PK_FRESH_S) & (
-        np.arange(len(w.nodes)) != k
-    )[:, None]
-    ammo = (eng.rounds[idx] + eng.reloads[idx] > 0) | fig.laser
-    # a better layer out of loaded rounds takes nothing before its reload
-    loaded = (eng.rounds[idx] > doc.reserve) | fig.laser
-    cap = capacity(eng, k, t_s)
-    scr = screen(
-        eng.node_pk[k],
-        w.truth.class_idx[eligible],
-        eng.pictures.p[o, eligible],
-        eng.node_divert_m[k],
-        fig.engage_all,
-        eng.cache_p_hit[o][eligible] >= max(doc.min_hit_probability, 1e-12),
-        at_me,
-        opp.later,
-        opp.feasible,
-        loaded,
-        ammo,
-        cap,
-        doc.min_pk,
-        eng.node_yield_pk[k],
-        eng.node_last_ditch[k],
-        np.where(fresh, eng.later_pk[:, eligible], 0.0).max(axis=0),
-    )
-    eng.later_pk[k, eligible] = scr.could_pk
-    eng.later_pk_t[k, eligible] = t_s
-    pk, later_ok = scr.pk, scr.later_ok
-    uu, rr = np.nonzero(scr.feasible)
-    fc = covered(eng, o, opp.pip_m[uu, rr], t_s)
-    uu, rr = uu[fc], rr[fc]
+    grounded = np.zeros(len(units), dtype=bool)
+    for j in fig.air_rows.tolist():  # aircraft units (a few)
+        grounded[j] = not aircraft.available(eng, int(fig.aircraft[j]), t_s)
+    bank = eng.radar_bank(eng.live_owners(o, t_s))
+    pk, later_ok, at_me, cap, uu, rr = screen_cycle(
+        k, t_s, eligible, eng.node_env[k].ecef_m, eng.cache_path[o], w.motion.ballistic,
+        eng.later_pk, eng.later_pk_t, t_s - LATER_PK_FRESH_S,
+        (fig.unit, fig.kinetic, fig.laser, fig.salvo, fig.channels, fig.per_cycle, grounded),
+        (eng.rounds, eng.reloads, eng.busy, eng.next_launch), int(doc.reserve),
+        eng.node_pk[k], w.truth.class_idx, eng.pictures.p[o], eng.node_divert_m[k],
+        fig.engage_all, eng.cache_p_hit[o], max(doc.min_hit_probability, 1e-12),
+        opp.later, opp.feasible, float(doc.min_pk), eng.node_yield_pk[k], eng.node_last_ditch[k],
+        _NO_RADARS if bank is None else radar_mod.bank_figures(bank), opp.pip_m,
+    )  # fmt: skip
     if uu.size == 0:
         return
     cost, layer = fig.cost_usd, fig.layer
@@ -315,6 +270,128 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
             float(pk[j, r]),
             float(opp.flyout_s[j, r]),
         )
+
+
+_NO_RADARS = radar_mod.bank_figures(radar_mod.RadarBank.of([]))
+"""A bank of no radar: it covers nothing."""
+
+
+@njit(cache=True)
+def screen_cycle(
+    k: int,
+    t_s: float,
+    eligible: I64,
+    unit_m: F64,
+    path_m: F64,
+    ballistic: BOOL,
+    later_pk: F64,
+    later_pk_t_s: F64,
+    fresh_after_s: float,
+    units: tuple[I64, BOOL, BOOL, I64, I64, I64, BOOL],
+    stocks: tuple[I64, I64, I64, F64],
+    reserve: int,
+    pk_class: F64,
+    class_idx: I64,
+    cov: F64,
+    divert_m: F64,
+    engage_all: BOOL,
+    p_hit: F64,
+    min_hit: float,
+    later: BOOL,
+    feasible_now: BOOL,
+    min_pk: float,
+    yield_below_pk: F64,
+    last_ditch: BOOL,
+    bank: radar_mod.BankFigures,
+    pip_m: F64,
+) -> tuple[F64, BOOL, BOOL, I64, I64, I64]:
+    """The screening of node ``k``'s cycle at ``t_s`` in one call: which of its u units
+    come under which of its k ``eligible`` threats (:func:`self_threats`), what the other
+    nodes could still get (fresh since ``fresh_after_s``), ammunition, reserve and
+    capacity (:func:`capacity_kernel`, zero for ``grounded`` aircraft), the doctrine's
+    screen (:func:`iamd.c2.doctrine.screen_kernel`), and the feasible pairs whose
+    predicted intercept point a radar of ``bank`` covers (fire-control support).
+
+    Parameters
+    ----------
+    eligible : (k,) the threats; ``path_m`` (n, s, 3), ``ballistic``, ``class_idx``,
+        ``cov`` (n, 6, 6) and ``p_hit`` (n,) are indexed by threat.
+    unit_m : (u, 3) the units' sites, ECEF m.
+    later_pk, later_pk_t_s : (nodes, n) the best kill probability each node could still
+        get and when it said so; row ``k`` is written with this node's.
+    units : the units' world indices, kinetic, laser, salvo, channels, launches per cycle
+        and grounded flags (u,) (:class:`NodeUnits`).
+    stocks : the rounds, reloads, engagements held and next launch time s of every unit.
+    min_hit : a threat whose asset hit probability reaches this threatens a defended asset.
+    later, feasible_now : (u, k) from :func:`iamd.c2.envelope.opportunities`; pip_m
+        (u, k, 3) its predicted intercept points, ECEF m.
+    pk_class, divert_m, engage_all, min_pk, yield_below_pk, last_ditch : as
+        :func:`iamd.c2.doctrine.screen` takes them.
+
+    Returns
+    -------
+    pk (u, k), later_ok (u, k) and at_me (u, k) of the screen, the units' capacity (u,),
+    and the unit and threat rows of the supported feasible pairs, in row-major order.
+    """
+    unit, kinetic, laser, salvo, channels, per_cycle, grounded = units
+    rounds, reloads, busy, next_launch_s = stocks
+    n_u, n_k = unit.shape[0], eligible.shape[0]
+    path = np.empty((n_k, path_m.shape[1], 3))
+    ballistic_k = np.empty(n_k, dtype=np.bool_)
+    class_k = np.empty(n_k, dtype=np.int64)
+    cov_k = np.empty((n_k, 6, 6))
+    threatening = np.empty(n_k, dtype=np.bool_)
+    elsewhere = np.empty(n_k)
+    for j in range(n_k):
+        e = eligible[j]
+        path[j] = path_m[e]
+        ballistic_k[j] = ballistic[e]
+        class_k[j] = class_idx[e]
+        cov_k[j] = cov[e]
+        threatening[j] = p_hit[e] >= min_hit
+        best = -np.inf
+        for r in range(later_pk.shape[0]):
+            v = later_pk[r, e] if later_pk_t_s[r, e] >= fresh_after_s and r != k else 0.0
+            best = max(best, v)
+        elsewhere[j] = best
+    if n_u and n_k:
+        at_me = self_threats_kernel(unit_m, path, ballistic_k, SELF_DEFENCE_RADIUS_M)
+    else:
+        at_me = np.zeros((n_u, n_k), dtype=np.bool_)
+    ammo = np.empty(n_u, dtype=np.bool_)
+    loaded = np.empty(n_u, dtype=np.bool_)
+    for j in range(n_u):
+        i = unit[j]
+        ammo[j] = rounds[i] + reloads[i] > 0 or laser[j]
+        loaded[j] = rounds[i] > reserve or laser[j]
+    cap = capacity_kernel(
+        unit, kinetic, salvo, channels, per_cycle, rounds, busy, next_launch_s, reserve, t_s
+    )
+    for j in range(n_u):
+        if grounded[j]:
+            cap[j] = 0
+    pk, _, later_ok, feasible, could_pk = screen_kernel(
+        pk_class, class_k, cov_k, divert_m, engage_all, threatening, at_me, later,
+        feasible_now, loaded, ammo, cap, min_pk, yield_below_pk, last_ditch, elsewhere,
+    )  # fmt: skip
+    for j in range(n_k):
+        later_pk[k, eligible[j]] = could_pk[j]
+        later_pk_t_s[k, eligible[j]] = t_s
+    uu, rr = np.nonzero(feasible)
+    m = uu.shape[0]
+    points = np.empty((m, 3))
+    for q in range(m):
+        points[q] = pip_m[uu[q], rr[q]]
+    n_r = bank[0].shape[0]
+    ok = np.empty((n_r, m), dtype=np.bool_)
+    az, el, rng = np.empty((n_r, m)), np.empty((n_r, m)), np.empty((n_r, m))
+    coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6], bank[7],
+                    bank[8], bank[9], points, ok, az, el, rng)  # fmt: skip
+    keep = np.zeros(m, dtype=np.bool_)
+    for q in range(m):
+        for r in range(n_r):
+            keep[q] = keep[q] or ok[r, q]
+    return pk, later_ok, at_me, cap, uu[keep], rr[keep]
 
 
 def assign_wta(
