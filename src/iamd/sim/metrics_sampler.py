@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from iamd.sim.events import Kind
 from iamd.sim.network import ID_STRIDE, fused_picture
 from iamd.tracking.ideal import extrapolate
-from iamd.tracking.metrics import TrackQuality, ospa_gospa, quality
+from iamd.tracking.metrics import TrackQuality, quality, score_frames
 
 if TYPE_CHECKING:
     from iamd.sim.engine import Engine
@@ -80,12 +80,11 @@ def track_quality(samples: Samples, owners: tuple[str, ...], mode: str) -> dict[
     """The ``tracking`` block of ``summary.json``: overall figures and one set per owner."""
     by_owner = sorted(samples.frames.items())
     # each frame's OSPA and GOSPA once (one assignment), for its owner and for the whole
-    errors = {o: [ospa_gospa(f[0], f[2], OSPA_C_M, 1.0) for f in frames] for o, frames in by_owner}
-    per: dict[str, TrackQuality] = {
-        owners[o]: quality(frames, OSPA_C_M, 1.0, errors[o]) for o, frames in by_owner
-    }
+    scored = {o: score_frames(frames, OSPA_C_M, 1.0) for o, frames in by_owner}
+    per: dict[str, TrackQuality] = {owners[o]: scored[o][0] for o, _ in by_owner}
     everything = [f for _, frames in by_owner for f in frames]
-    q = quality(everything, OSPA_C_M, 1.0, [e for o, _ in by_owner for e in errors[o]])
+    errors = np.concatenate([np.empty((0, 2)), *(scored[o][1] for o, _ in by_owner)])
+    q = quality(everything, OSPA_C_M, 1.0, errors)
     # identities are per owner: count changes and false tracks within each picture
     q = TrackQuality(
         q.ospa_m_mean,

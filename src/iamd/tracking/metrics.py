@@ -179,8 +179,12 @@ def ospa_gospa(
     serves both. OSPA is zero when both sets are empty and ``c_m`` when exactly one is;
     GOSPA counts ``c^p / 2`` per missed truth and per false track.
     """
-    o, g = _ospa_gospa(_rows(truth_m), _rows(est_m), float(c_m), float(p))
-    return float(o), float(g)
+    truth, est = _rows(truth_m), _rows(est_m)
+    n, k = truth.shape[0], est.shape[0]
+    errors = np.empty((1, 2))
+    _score(truth, np.arange(n), np.array([0, n]), est, np.arange(k), np.array([0, k]),
+           float(c_m), float(p), errors, True)  # fmt: skip
+    return float(errors[0, 0]), float(errors[0, 1])
 
 
 def _rows(points_m: F64) -> F64:
@@ -231,11 +235,11 @@ def quality(
     frames: list[tuple[F64, I64, F64, I64]],
     c_m: float = 1000.0,
     p: float = 1.0,
-    errors: list[tuple[float, float]] | None = None,
+    errors: list[tuple[float, float]] | F64 | None = None,
 ) -> TrackQuality:
     """Score frames ``(truth_pos (n, 3), truth_id (n,), track_pos (k, 3), track_id (k,))``.
 
-    ``errors`` are the frames' ``(OSPA, GOSPA)`` when already computed
+    ``errors`` are the frames' ``(OSPA, GOSPA)`` (f, 2) when already computed
     (:func:`ospa_gospa`, same ``c_m`` and ``p``), one per frame.
 
     Truths are matched to tracks as in the CLEAR MOT metrics (Bernardin and
@@ -243,12 +247,19 @@ def quality(
     instant while that track is still within ``c_m``; the others are matched by the
     optimal assignment. An identity change is a truth matched to a different track
     than at its previous match; a spurious track is one never matched to a truth.
-    One compiled pass over the frames (:func:`_score`).
     """
-    if errors is None:
-        errors = [ospa_gospa(f[0], f[2], c_m, p) for f in frames]
-    ospas = [o for o, _ in errors]
-    gospas = [g for _, g in errors]
+    return score_frames(frames, c_m, p, errors)[0]
+
+
+def score_frames(
+    frames: list[tuple[F64, I64, F64, I64]],
+    c_m: float = 1000.0,
+    p: float = 1.0,
+    errors: list[tuple[float, float]] | F64 | None = None,
+) -> tuple[TrackQuality, F64]:
+    """:func:`quality` and each frame's ``(OSPA, GOSPA)`` (f, 2), the given ``errors`` or
+    those computed (:func:`ospa_gospa`) in the same compiled pass over the frames
+    (:func:`_score`)."""
     truth_off = np.cumsum([0] + [f[0].shape[0] for f in frames], dtype=np.int64)
     est_off = np.cumsum([0] + [f[2].shape[0] for f in frames], dtype=np.int64)
 
@@ -258,18 +269,23 @@ def quality(
 
     truth_m, est_m = stacked(0, np.float64, (3,)), stacked(2, np.float64, (3,))
     truth_id, est_id = stacked(1, np.int64, ()), stacked(3, np.int64, ())
+    given = errors is not None
+    errs = np.array(errors, np.float64).reshape(-1, 2) if given else np.empty((len(frames), 2))
     covered, changes, assigned = _score(
-        truth_m, truth_id, truth_off, est_m, est_id, est_off, float(c_m), float(p)
-    )
+        truth_m, truth_id, truth_off, est_m, est_id, est_off, float(c_m), float(p), errs,
+        not given,
+    )  # fmt: skip
+    ospas, gospas = errs[:, 0].copy(), errs[:, 1].copy()
     total = int(truth_off[-1])
-    return TrackQuality(
-        ospa_m_mean=float(np.mean(ospas)) if ospas else 0.0,
-        gospa_mean=float(np.mean(gospas)) if gospas else 0.0,
+    q = TrackQuality(
+        ospa_m_mean=float(np.mean(ospas)) if frames else 0.0,
+        gospa_mean=float(np.mean(gospas)) if frames else 0.0,
         completeness=covered / total if total else 1.0,
         spurious_tracks=int(np.setdiff1d(est_id, assigned).size),
         id_changes=int(changes),
         instants=len(frames),
     )
+    return q, errs
 
 
 @njit(cache=True)
@@ -282,10 +298,13 @@ def _score(
     est_off: I64,
     c_m: float,
     p: float,
+    errors: F64,
+    with_errors: bool,
 ) -> tuple[int, int, I64]:
     """The frames of :func:`quality`, stacked (frame ``f`` is rows ``off[f]:off[f + 1]``):
     truths kept on a track, identity changes, and every track identity matched (with
-    repeats)."""
+    repeats); with ``with_errors``, each frame's OSPA and GOSPA (:func:`_ospa_gospa`) into
+    ``errors`` (f, 2)."""
     top = -1
     for i in range(truth_id.size):
         top = max(top, truth_id[i])
@@ -294,6 +313,8 @@ def _score(
     covered = changes = 0
     for f in range(truth_off.size - 1):
         t0, t1, e0, e1 = truth_off[f], truth_off[f + 1], est_off[f], est_off[f + 1]
+        if with_errors:
+            errors[f, 0], errors[f, 1] = _ospa_gospa(truth_m[t0:t1], est_m[e0:e1], c_m, p)
         if t1 == t0 or e1 == e0:
             continue
         ids = truth_id[t0:t1]
