@@ -4,8 +4,9 @@ Copies ``src/`` to a temporary directory (so no compiled kernel is cached there)
 fresh processes on one core times ``warm_kernels()`` from that copy: once cold (every
 kernel compiled and cached, ``warm_kernels(everything=True)``), then warm (every kernel
 loaded from the cache). Then times, five times, a fresh process from its start until it
-has imported the Monte Carlo worker's module and loaded the kernels a replication runs
-(``warm_kernels()``): what a pool worker does before its first replication.
+has imported the Monte Carlo worker's module and loaded the kernels a replication of a
+``gnn`` scenario runs (``warm_kernels(tracking="gnn")``): what a pool worker of
+regional-raid does before its first replication.
 
     python benchmarks/startup.py
 
@@ -25,11 +26,12 @@ import time
 from pathlib import Path
 
 WORKER = (
-    "import iamd.analysis.montecarlo, iamd.warmup, time; iamd.warmup.warm_kernels(); "
-    "print(time.time(), flush=True)"
+    "import iamd.analysis.montecarlo, iamd.warmup, time; "
+    "iamd.warmup.warm_kernels(tracking='gnn'); print(time.time(), flush=True)"
 )
-"""What a Monte Carlo worker does before its first replication."""
-EVERY_KERNEL = WORKER.replace("warm_kernels()", "warm_kernels(everything=True)")
+"""What a Monte Carlo worker of a ``gnn`` scenario (regional-raid) does before its first
+replication."""
+EVERY_KERNEL = WORKER.replace("tracking='gnn'", "everything=True")
 """The same with every kernel, those no replication runs too."""
 
 

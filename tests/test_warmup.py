@@ -1,6 +1,6 @@
 """A Monte Carlo worker warms only the kernels a replication runs: after
-``warm_kernels()`` no kernel compiles (or loads) during a replication, in either tracking
-mode."""
+``warm_kernels(tracking=mode)`` no kernel compiles (or loads) during a replication in that
+tracking mode."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def signatures():
                 out[value.py_func.__module__ + "." + value.py_func.__name__] = len(value.signatures)
     return out
 
-warm_kernels()
+warm_kernels(tracking=sys.argv[1])
 before = signatures()
 s = load_scenario("southern-front")
 tracking = s.spec.tracking.model_copy(update={"mode": sys.argv[1]})

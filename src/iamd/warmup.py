@@ -11,13 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def warm_kernels(everything: bool = False) -> None:
+def warm_kernels(everything: bool = False, tracking: str | None = None) -> None:
     """Run each compiled entry point a replication uses once on a tiny input.
 
-    With ``everything``, also those it does not: building the fly-out table of a class and
-    launch altitude not yet on disk, and the stand-alone tracking functions (``gnn``,
-    ``linear_assignment``, ``fuse``, ``covariance_intersection``). Every kernel loaded
-    costs a process some 15 ms, so a worker loads only what its replications run.
+    ``tracking`` (``gnn`` or ``ideal``) loads only what replications in that tracking mode
+    run; None loads both modes'. With ``everything``, also what no replication runs:
+    building the fly-out table of a class and launch altitude not yet on disk, the static
+    WTA's pricing, and the stand-alone tracking functions (``gnn``, ``linear_assignment``,
+    ``fuse``, ``covariance_intersection``, ``motion_of``). Every kernel loaded costs a
+    process some 5-70 ms, so a worker loads only what its replications run.
     """
     from iamd.c2.envelope import UnitEnvelopes, opportunities
     from iamd.physics.ballistic import integrate
@@ -70,8 +72,8 @@ def warm_kernels(everything: bool = False) -> None:
     )  # fmt: skip
     path = np.stack([site, point(500.0, 200.0)])[None]
     opportunities(units, 0.0, np.array([[0.0, 10.0]]), path, np.array([1e9]), np.zeros(1), 1.0)
-    _warm_tracking()
-    _warm_sensing_and_assessment()
+    _warm_tracking(everything or tracking != "ideal", everything or tracking != "gnn")
+    _warm_sensing_and_assessment(everything or tracking != "ideal")
     if everything:
         _warm_the_rest(kin)
 
@@ -85,6 +87,7 @@ def _warm_the_rest(kin: np.ndarray) -> None:
     from iamd.tracking.filters import update
     from iamd.tracking.fusion import Fused, covariance_intersection, fuse
     from iamd.tracking.metrics import pairwise_sum
+    from iamd.tracking.tracker import RadarSensor, TrackerConfig, motion_of
 
     pairwise_sum(np.ones(300), 0, 300)
     warm_pricing()
@@ -99,13 +102,15 @@ def _warm_the_rest(kin: np.ndarray) -> None:
     update(x, p, np.zeros((1, 3)), np.zeros((1, 3, 6)), np.eye(3)[None])
     covariance_intersection(x, p, x, p)
     one = np.ones(1, dtype=np.int64)
+    motion_of(x, one, TrackerConfig(), None)
+    RadarSensor(x[0, :3].copy(), np.eye(3), np.ones(3)).to_position(np.ones((1, 3)))
     pic = Fused(x, p, 0.0, np.zeros(1), one, one, one, one)
     fuse(pic, pic, 3.0)
 
 
-def _warm_sensing_and_assessment() -> None:
-    """Radar coverage and detection, truth interpolation, and the threat assessment (route
-    and ballistic, with the asset hit test)."""
+def _warm_sensing_and_assessment(gnn: bool) -> None:
+    """Radar coverage and detection, truth interpolation (and the ``gnn`` scan's
+    candidates), and the threat assessment (route and ballistic, with the asset hit test)."""
     from iamd.c2.assess import assess
     from iamd.c2.assets import AssetGeometry
     from iamd.c2.routes import assess_routes
@@ -124,7 +129,8 @@ def _warm_sensing_and_assessment() -> None:
     one = np.ones(1)
     idx = np.zeros(1, dtype=np.int64)
     interpolate_states(one, np.array([0, 1]), one, x, idx, one, np.empty((1, 6)))
-    candidates(idx, 0.0, one, np.array([0, 1]), one, x, one, idx, np.ones(1, dtype=bool))
+    if gnn:
+        candidates(idx, 0.0, one, np.array([0, 1]), one, x, one, idx, np.ones(1, dtype=bool))
     assets = AssetGeometry.of(
         np.zeros((2, 2)),
         one.repeat(2),
@@ -143,32 +149,30 @@ def _warm_sensing_and_assessment() -> None:
            np.eye(6)[None].repeat(2, axis=0))  # fmt: skip
 
 
-def _warm_tracking() -> None:
-    """The trackers' kernels (multi-target: prediction, association and update; ideal:
-    the radar and position updates), the fusion of partners' pictures, and the
-    track-quality scoring."""
+def _warm_tracking(gnn: bool, ideal: bool) -> None:
+    """The trackers' kernels (``gnn``, the multi-target tracker: prediction, association
+    and update, and the fusion of partners' pictures; ``ideal``: the radar and position
+    updates), the prediction of shared tracks and the track-quality scoring."""
     from iamd.tracking.filters import predict, update_position, update_rae
     from iamd.tracking.fusion import Fused, adopt_best, fuse_own_and_partners, stack_partners
     from iamd.tracking.metrics import ospa_gospa, quality
-    from iamd.tracking.tracker import (
-        PositionSensor,
-        RadarSensor,
-        TrackerConfig,
-        Tracks,
-        motion_of,
-        step,
-    )
+    from iamd.tracking.tracker import PositionSensor, RadarSensor, TrackerConfig, Tracks, step
 
     x = np.zeros((1, 6))
     x[0, 0] = 6.4e6
     p = np.eye(6)[None] * 1e4
     predict(x, p, np.ones(1), np.ones(1), np.ones(1, dtype=bool), np.full(1, 1e4))
-    update_rae(x, p, np.ones((1, 3)), np.ones(3), x[0, :3] * 0.9, np.eye(3))  # ideal mode
-    update_position(x, p, x[:, :3], 1.0)
-    step(Tracks.empty(), 0.0, x[:, :3], PositionSensor(np.ones(3)), TrackerConfig())
     one = np.ones(1, dtype=np.int64)
+    frame = (x[:, :3], one, x[:, :3], one)
+    quality([frame, frame], errors=[ospa_gospa(x[:, :3], x[:, :3])] * 2)
+    if ideal:
+        update_rae(x, p, np.ones((1, 3)), np.ones(3), x[0, :3] * 0.9, np.eye(3))
+        update_position(x, p, x[:, :3], 1.0)
+        RadarSensor(x[0, :3].copy(), np.eye(3), np.ones(3)).position_cov(np.ones((1, 3)))
+    if not gnn:
+        return
+    step(Tracks.empty(), 0.0, x[:, :3], PositionSensor(np.ones(3)), TrackerConfig())
     pic = Fused(x, p, 0.0, np.zeros(1), one, one, one, one)
-    motion_of(x, one, TrackerConfig(), None)
     own = (x, p, np.zeros(1), np.ones(1, dtype=bool), np.zeros(1), one, one, one)
     model = (np.ones(2), np.ones(2, dtype=bool), np.ones(2), True)
     for partners in ([], [pic]):
@@ -177,8 +181,3 @@ def _warm_tracking() -> None:
         )
         rows = (np.zeros((2, 6)), np.zeros((2, 6, 6)), np.zeros(2), np.zeros(2, dtype=bool))
         adopt_best(fx[:n], fp[:n], label[:n], updates[:n], 1.0, *rows, np.zeros(2, np.int64))
-    radar = RadarSensor(x[0, :3].copy(), np.eye(3), np.ones(3))
-    radar.to_position(np.ones((1, 3)))
-    radar.position_cov(np.ones((1, 3)))
-    frame = (x[:, :3], one, x[:, :3], one)
-    quality([frame, frame], errors=[ospa_gospa(x[:, :3], x[:, :3])] * 2)

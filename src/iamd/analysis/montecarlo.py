@@ -103,22 +103,22 @@ def batches_of(todo: list[int], size: int) -> list[list[int]]:
     return [todo[k : k + size] for k in range(0, len(todo), size)]
 
 
-def start_worker(parent_pid: int) -> None:
-    """A pool worker's start: end with the parent, and load the compiled kernels from the
-    cache before the first replication arrives."""
+def start_worker(parent_pid: int, tracking: str | None = None) -> None:
+    """A pool worker's start: end with the parent, and load the compiled kernels its
+    replications run (in ``tracking`` mode) from the cache before the first one arrives."""
     from iamd.warmup import warm_kernels
 
     exit_with_parent(parent_pid)
-    warm_kernels()
+    warm_kernels(tracking=tracking)
 
 
 class _Pool:
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, tracking: str | None = None) -> None:
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=get_context("spawn"),
             initializer=start_worker,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), tracking),
         )
 
     def submit(self, fn: Callable[..., list[Row]], *args: Any) -> Future[list[Row]]:
@@ -129,7 +129,7 @@ class _Pool:
 
 
 class _Dask:
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, tracking: str | None = None) -> None:
         from distributed import Client
 
         try:
@@ -138,7 +138,8 @@ class _Dask:
             raise IamdError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         from iamd.warmup import warm_kernels
 
-        self.client.run(warm_kernels)  # each worker loads (or compiles) the kernels once
+        # each worker loads (or compiles) the kernels once
+        self.client.run(warm_kernels, False, tracking)
 
     def submit(self, fn: Callable[..., list[Row]], *args: Any) -> Any:
         return self.client.submit(fn, *args, pure=False)
@@ -311,10 +312,11 @@ def _run_locked(
     if until and ci_reached(store.table(), *until)[0]:
         queue, outcome.stopped_by_ci = [], True
     executor: _Pool | _Dask | None = None
+    tracking = job.scenario.spec.tracking.mode
     if scheduler:
-        executor = _Dask(scheduler)
+        executor = _Dask(scheduler, tracking)
     elif n_workers > 1 and queue:
-        executor = _Pool(n_workers)
+        executor = _Pool(n_workers, tracking)
     round_size = max(n_workers, 1) if until else len(queue)
     provenance = job.provenance()
     try:
