@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numba import njit
+from oracle_radar import bank_coverage_numpy
 from oracle_tracking import (
     associate_numpy,
     covariance_intersection_numpy,
@@ -30,6 +31,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from iamd.geo import enu_rotation, geodetic2ecef
+from iamd.sensors.radar import RadarBank, RadarSite
 from iamd.tracking.association import components, gate_pairs, gnn, linear_assignment
 from iamd.tracking.filters import predict, rae_model, update
 from iamd.tracking.fusion import (
@@ -304,6 +306,7 @@ def test_covariance_intersection_equals_numpy(seed: int, k: int) -> None:
     per_track_gate=st.booleans(),
     confirm_n=st.sampled_from([None, 3]),
     max_misses=st.sampled_from([None, 2]),
+    view=st.sampled_from(["mask", "coverage", "blind"]),
 )
 def test_step_equals_numpy(
     seed: int,
@@ -312,9 +315,12 @@ def test_step_equals_numpy(
     per_track_gate: bool,
     confirm_n: int | None,
     max_misses: int | None,
+    view: str,
 ) -> None:
     """Eight scans of targets with misses and clutter: the same tables (identities,
-    confirmations, counts, labels) and reports; states to a relative 1e-9."""
+    confirmations, counts, labels) and reports; states to a relative 1e-9. The sensor's
+    view of the tracks is a mask, a radar's coverage of their predicted positions (the
+    oracle tests them with the NumPy coverage), or nothing (a launch warning's)."""
     rng = np.random.default_rng(seed)
     x, _ = random_states(rng, targets)
     x[:, 3:] *= 0.2
@@ -327,6 +333,10 @@ def test_step_equals_numpy(
         delete_pos_var_m2=rng.choice([3e6, 3e4]),
     )
     got = want = Tracks.empty()
+    # a radar over part of the targets' area (or none at all)
+    site = RadarSite.build("r", "o", 32.0, 35.0, 0.0, 0.0, 360.0, 0.0, 90.0, 400.0, 100.0, 13.0,
+                           0.0, 1e-6, 5.0, 10.0, 1.0, 0.0)  # fmt: skip
+    bank = RadarBank.of([site] if view == "coverage" else [])
     for k in range(8):
         t_s = 2.0 * k
         seen = rng.random(targets) < 0.8
@@ -337,9 +347,15 @@ def test_step_equals_numpy(
         if isinstance(model, RadarSensor):
             z = rae_model_numpy(np.pad(pos, ((0, 0), (0, 3))), model.site_ecef_m, model.rot)[0]
         labels = np.concatenate([np.flatnonzero(seen), np.full(len(clutter), -1)])
-        view = rng.random(len(got)) < 0.9
-        got, rep = step(got, t_s, z, model, cfg, labels, view)
-        want, rep_want = step_numpy(want, t_s, z, model, cfg, labels, view)
+        if view == "mask":
+            mask = rng.random(len(got)) < 0.9
+            got, rep = step(got, t_s, z, model, cfg, labels, mask)
+            want, rep_want = step_numpy(want, t_s, z, model, cfg, labels, mask)
+        else:
+            got, rep = step(got, t_s, z, model, cfg, labels, bank)
+            want, rep_want = step_numpy(
+                want, t_s, z, model, cfg, labels, lambda x: bank_coverage_numpy(bank, x)[0].any(0)
+            )
         for name in ("track_id", "confirmed", "updates", "misses", "scans", "t_hit_s", "label"):
             assert np.array_equal(getattr(got, name), getattr(want, name)), (k, name)
         assert got.next_id == want.next_id

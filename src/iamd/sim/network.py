@@ -13,7 +13,6 @@ detection came from (the scoring label; tracks on false alarms are not engaged).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iamd.scenario.schema import Tracking
+from iamd.sensors.radar import RadarBank
 from iamd.sim.events import Kind
 from iamd.tracking.fusion import (
     Fused,
@@ -82,7 +82,9 @@ class Report:
     z: F64
     labels: I64
     model: MeasurementModel
-    in_view: Callable[[F64], BOOL] | None
+    view: RadarBank
+    """The sensor's coverage: the tracks it could have seen count a miss (none for a
+    launch warning: a bank of no radar)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +165,7 @@ def absorb(eng: Engine, t_s: float, rep: Report) -> None:
     if len(tr) and rep.t_s < float(tr.t_s.max()):
         net.reports_late += 1  # out of sequence: dropped
         return
-    new, report = step(
-        tr, rep.t_s, rep.z, rep.model, net.cfg, rep.labels, rep.in_view, eng.w.motion
-    )
+    new, report = step(tr, rep.t_s, rep.z, rep.model, net.cfg, rep.labels, rep.view, eng.w.motion)
     net.local[o] = new
     net.dirty[o] = True
     owner = eng.w.owners[o]

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
+NO_VIEW = radar_mod.RadarBank.of([])
+"""A launch warning's view of the tracks: it sees none (so none counts a miss)."""
 WINDOW_MARGIN_S = 15.0
 """Widening of sensor windows: more than the truth sampling of any threat (10 s)."""
 
@@ -141,7 +143,7 @@ def _scan_to_tracker(eng: Engine, t_s: float, s: int, cand: I64) -> None:
             z=det.rae[order],
             labels=det.threat[order],
             model=RadarSensor(site.ecef_m, site.rot, det.sigma),
-            in_view=lambda x: radar_mod.bank_coverage(eng.site_banks[s], x)[0][0],
+            view=eng.site_banks[s],
         ),
     )
 
@@ -205,7 +207,7 @@ def on_launch_warning(eng: Engine, t_s: float, s: int) -> None:
                 z=z[order],
                 labels=ids[order],
                 model=PositionSensor(np.full(3, sp.sc.sigma_pos_m)),
-                in_view=lambda x: np.zeros(x.shape[0], dtype=bool),
+                view=NO_VIEW,
             ),
         )
     elif ids.size:

@@ -22,7 +22,6 @@ simulation). Tracks faster than ``ballistic_speed_m_s`` are predicted with gravi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,6 +29,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from iamd.sensors.radar import BankFigures, RadarBank, bank_figures, coverage_kernel
 from iamd.tracking.association import assign, gate, mahalanobis_one
 from iamd.tracking.filters import (
     gain_update,
@@ -588,48 +588,54 @@ def step(
     model: MeasurementModel,
     cfg: TrackerConfig,
     det_label: I64 | None = None,
-    in_view: BOOL | Callable[[F64], BOOL] | None = None,
+    in_view: BOOL | RadarBank | None = None,
     motion: MotionModel | None = None,
 ) -> tuple[Tracks, StepReport]:
     """Absorb one scan's detections ``z`` (m, k) taken at ``t_s``.
 
     ``det_label`` (m,) are truth labels carried along for scoring; ``in_view`` (n,)
-    marks the tracks the sensor could have seen (default all), or is a function of
-    their predicted positions (n, 3) returning that mask: only those count a miss.
+    marks the tracks the sensor could have seen (default all), or is the sensor's
+    coverage (a :class:`~iamd.sensors.radar.RadarBank`; one with no radar sees nothing),
+    which decides from the tracks' predicted positions: only those in view count a miss.
     ``motion`` gives labelled tracks their class's motion model (see :func:`motion_of`).
+    One compiled call (:func:`step_kernel`).
 
     Raises
     ------
     ValueError
-        If a detection is not finite or the scan is older than a track.
+        If a detection is not finite, the scan is older than a track, or ``in_view``
+        is a mask of another length than the table.
     """
     z = np.ascontiguousarray(z, dtype=np.float64)
-    if len(tr) and t_s < tr.t_s.max() - 1e-9:
-        raise ValueError(f"scan at t={t_s} s is older than the tracks (t={tr.t_s.max()} s)")
-    labels = np.full(z.shape[0], -1, np.int64) if det_label is None else det_label
-    kernel_model = model.kernel_model()
-    x, p, z_pos, z_cov, bad = prepare(
-        np.ascontiguousarray(tr.x, dtype=np.float64),
-        np.ascontiguousarray(tr.p, dtype=np.float64),
-        np.ascontiguousarray(tr.t_s, dtype=np.float64),
-        np.ascontiguousarray(tr.label, dtype=np.int64),
-        float(t_s),
-        z,
-        kernel_model,
-        motion_figures(cfg, motion),
-    )
-    if bad >= 0:
+    n, m = len(tr), z.shape[0]
+    if m and not np.isfinite(z).all():
+        bad = int(np.flatnonzero(~np.isfinite(z).all(axis=1))[0])
         raise ValueError(f"detection {bad} of the scan at t={t_s} s is not finite: {z[bad]}")
-    z_var = model.max_position_var(z) if z.shape[0] else 0.0
-    if in_view is None:
-        view = np.ones(len(tr), bool)
-    elif callable(in_view):
-        view = np.asarray(in_view(x[:, :3]), bool) if len(tr) else np.zeros(0, bool)
+    if n and t_s < tr.t_s.max() - 1e-9:
+        raise ValueError(f"scan at t={t_s} s is older than the tracks (t={tr.t_s.max()} s)")
+    labels = np.full(m, -1, np.int64) if det_label is None else det_label
+    if isinstance(in_view, RadarBank):
+        mask, bank = _ALL_IN_VIEW, bank_figures(in_view)
     else:
-        view = np.asarray(in_view, bool)
-    return absorb_predicted(
-        tr, x, p, t_s, z, z_pos, z_cov, labels, view, z_var, kernel_model, absorb_figures(cfg)
-    )
+        mask, bank = np.ones(n, np.bool_) if in_view is None else in_view, _NO_BANK
+        if np.shape(mask) != (n,):
+            raise ValueError(f"in_view has shape {np.shape(mask)}, the table {n} tracks")
+    figures, counts = absorb_figures(cfg)
+    out = step_kernel(
+        (tr.x, tr.p, tr.t_s, tr.track_id, tr.confirmed, tr.updates, tr.misses, tr.scans,
+         tr.t_hit_s, tr.label),
+        tr.next_id, float(t_s), z, np.ascontiguousarray(labels, dtype=np.int64),
+        model.max_position_var(z) if m else 0.0, model.kernel_model(),
+        motion_figures(cfg, motion), figures, counts,
+        np.ascontiguousarray(mask, dtype=np.bool_), bank, bank is not _NO_BANK,
+    )  # fmt: skip
+    return Tracks(*out[:10], next_id=int(out[10])), StepReport(out[11], out[12])
+
+
+_ALL_IN_VIEW = np.ones(0, np.bool_)
+"""The mask :func:`step_kernel` takes when the sensor's coverage decides."""
+_NO_BANK = bank_figures(RadarBank.of([]))
+"""The coverage :func:`step_kernel` takes when a mask decides."""
 
 
 AbsorbFigures = tuple[tuple[float, float, float, float], tuple[int, int, int]]
@@ -655,46 +661,60 @@ def absorb_figures(cfg: TrackerConfig) -> AbsorbFigures:
     )
 
 
-def absorb_predicted(
-    tr: Tracks,
-    x: F64,
-    p: F64,
+@njit(cache=True)
+def step_kernel(
+    table: tuple[F64, F64, F64, I64, BOOL, I64, I64, I64, F64, I64],
+    next_id: int,
     t_s: float,
     z: F64,
-    z_pos: F64,
-    z_cov: F64,
     det_label: I64,
-    view: BOOL,
     z_var_m2: float,
     model: tuple[int, F64, F64, F64],
-    figures: AbsorbFigures,
-) -> tuple[Tracks, StepReport]:
-    """Steps 2-5 of :func:`step` (:func:`absorb`) on the table ``tr`` whose states and
-    covariances, predicted to ``t_s``, are ``x`` (n, 6) and ``p`` (n, 6, 6), with the
-    outputs of :func:`prepare`; ``view`` (n,) marks the tracks the sensor could see."""
-    out = absorb(
-        x,
-        p,
-        tr.track_id,
-        tr.confirmed,
-        tr.updates,
-        tr.misses,
-        tr.scans,
-        tr.t_hit_s,
-        tr.label,
-        tr.next_id,
-        float(t_s),
-        z,
-        z_pos,
-        z_cov,
-        np.ascontiguousarray(det_label, dtype=np.int64),
-        np.ascontiguousarray(view, dtype=np.bool_),
-        z_var_m2,
-        model,
-        figures[0],
-        figures[1],
-    )
-    return Tracks(*out[:10], next_id=int(out[10])), StepReport(out[11], out[12])
+    motion: MotionFigures,
+    figures: tuple[float, float, float, float],
+    counts: tuple[int, int, int],
+    view_mask: BOOL,
+    bank: BankFigures,
+    use_bank: bool,
+) -> tuple[F64, F64, F64, I64, BOOL, I64, I64, I64, F64, I64, int, I64, I64]:
+    """:func:`step` in one call: :func:`prepare`, the tracks in the sensor's view, then
+    :func:`absorb`.
+
+    Parameters
+    ----------
+    table : the track table's columns x, p, t_s, track_id, confirmed, updates, misses,
+        scans, t_hit_s, label (:class:`Tracks`); next_id its next identity.
+    t_s, z, det_label, z_var_m2, model, figures, counts : as :func:`absorb` takes them.
+    motion : the motion models (:func:`motion_figures`).
+    view_mask : (n,) the tracks in the sensor's view, unless ``use_bank``: then those whose
+        predicted position a radar of ``bank`` (:func:`iamd.sensors.radar.bank_figures`)
+        covers.
+
+    Returns
+    -------
+    As :func:`absorb`.
+    """
+    x, p, t_track_s, track_id, confirmed, updates, misses, scans, t_hit_s, label = table
+    xp, pp, z_pos, z_cov = prepare(x, p, t_track_s, label, t_s, z, model, motion)
+    n = xp.shape[0]
+    if use_bank:
+        pos = np.empty((n, 3))
+        for i in range(n):
+            pos[i, 0], pos[i, 1], pos[i, 2] = xp[i, 0], xp[i, 1], xp[i, 2]
+        n_r = bank[0].shape[0]
+        ok = np.empty((n_r, n), dtype=np.bool_)
+        az, el, rng = np.empty((n_r, n)), np.empty((n_r, n)), np.empty((n_r, n))
+        coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6],
+                        bank[7], bank[8], bank[9], pos, ok, az, el, rng)  # fmt: skip
+        view = np.zeros(n, dtype=np.bool_)
+        for i in range(n):
+            for r in range(n_r):
+                view[i] = view[i] or ok[r, i]
+    else:
+        view = view_mask
+    return absorb(xp, pp, track_id, confirmed, updates, misses, scans, t_hit_s, label,
+                  next_id, t_s, z, z_pos, z_cov, det_label, view, z_var_m2, model, figures,
+                  counts)  # fmt: skip
 
 
 @njit(cache=True)
@@ -707,7 +727,7 @@ def prepare(
     z: F64,
     model: tuple[int, F64, F64, F64],
     motion: MotionFigures,
-) -> tuple[F64, F64, F64, F64, int]:
+) -> tuple[F64, F64, F64, F64]:
     """Step 1 of :func:`step` and what association needs of the detections, in one call.
 
     Parameters
@@ -722,22 +742,15 @@ def prepare(
     Returns
     -------
     The states (n, 6) and covariances (n, 6, 6) predicted to ``t_s``
-    (:func:`predict_tracks`; ``x`` and ``p`` themselves when there is no track), the
+    (:func:`predict_tracks`; ``x`` and ``p`` themselves when there is no track), and the
     detections' positions (m, 3) m and covariances (m, 3, 3) m^2 (as the model's
-    ``to_position`` and ``position_cov``), and the first detection that is not finite
-    (-1: none).
+    ``to_position`` and ``position_cov``).
     """
     kind, site, rot, sigma = model
     m = z.shape[0]
-    bad = -1
-    for d in range(m):
-        if bad < 0 and not (
-            math.isfinite(z[d, 0]) and math.isfinite(z[d, 1]) and math.isfinite(z[d, 2])
-        ):
-            bad = d
     z_pos = np.empty((m, 3))
     z_cov = np.zeros((m, 3, 3))
-    if m and bad < 0:
+    if m:
         if kind == RADAR:
             rae_to_ecef_kernel(z, site, rot, z_pos)
             rae_covariance_kernel(z, sigma, rot, z_cov)
@@ -747,7 +760,7 @@ def prepare(
                 z_cov[:, c, c] = sigma[c] * sigma[c]
     n = x.shape[0]
     if n == 0:
-        return x, p, z_pos, z_cov, bad
+        return x, p, z_pos, z_cov
     q, fast, beta = np.empty(n), np.empty(n, np.bool_), np.empty(n)
     motion_kernel(x, label, motion[0], motion[1], motion[2], motion[3], motion[4], motion[5],
                   motion[6], q, fast, beta)  # fmt: skip
@@ -755,4 +768,4 @@ def prepare(
     for i in range(n):
         dt_s[i] = t_s - t_track_s[i]
     x_new, p_new = predict_kernel(x, p, dt_s, q, fast, beta)
-    return x_new, p_new, z_pos, z_cov, bad
+    return x_new, p_new, z_pos, z_cov
