@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit, types
-from numba.typed import Dict
+from numba import njit
 from numpy.typing import NDArray
 
 from iamd.tracking.association import assign, gate
@@ -127,15 +126,15 @@ def _continue(
     """Match truths to estimates, keeping each truth's previous track while it is within c."""
     n, k = truth_m.shape[0], est_m.shape[0]
     a = np.full(n, -1, np.int64)
-    first_of = Dict.empty(key_type=types.int64, value_type=types.int64)
-    for e in range(k):  # an identity's first row
-        if est_id[e] not in first_of:
-            first_of[est_id[e]] = e
+    # an identity's first row: the first of its run in a stable sort of the identities
+    order = np.argsort(est_id, kind="mergesort")
+    ids = est_id[order]
     taken = np.zeros(k, np.bool_)
     for t in range(n):  # the previous track, if still near; one truth per track
         prev = last[truth_id[t]]
-        if prev >= 0 and prev in first_of:
-            e = first_of[prev]
+        q = np.searchsorted(ids, prev) if prev >= 0 else k
+        if q < k and ids[q] == prev:
+            e = order[q]
             if not taken[e] and _distance(truth_m, t, est_m, e) < c_m:
                 a[t] = e
                 taken[e] = True
