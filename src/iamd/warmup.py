@@ -8,6 +8,10 @@ the cap refuses; a Monte Carlo worker warms those a replication runs before its 
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
 import numpy as np
 
 
@@ -21,6 +25,49 @@ def warm_kernels(everything: bool = False, tracking: str | None = None) -> None:
     ``fuse``, ``covariance_intersection``, ``motion_of``). Every kernel loaded costs a
     process some 5-70 ms, so a worker loads only what its replications run.
     """
+    kin = _warm_flight_and_c2()
+    gnn = everything or tracking != "ideal"
+    _warm_tracking(gnn, everything or tracking != "gnn")
+    if gnn:
+        _warm_fusion()
+    _warm_sensing_and_assessment(gnn)
+    if everything:
+        _warm_tracking_api()
+        _warm_tables_and_wta(kin)
+
+
+def compile_everything(processes: int | None = None) -> None:
+    """Compile and cache every kernel, then load them all into this process (as
+    ``warm_kernels(everything=True)``): the first run after an install.
+
+    With two cores or more (``processes``: default the cores this process may use, at
+    most 2), the trackers' kernels compile in a second process meanwhile (about half of
+    the work), so the wait is the longer half's: Numba compiles one kernel at a time.
+    """
+    if processes is None:
+        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(1)
+        processes = min(2, len(cores))
+    if processes >= 2:
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            trackers = pool.submit(_warm_trackers)
+            kin = _warm_flight_and_c2()
+            _warm_fusion()
+            _warm_sensing_and_assessment(True)
+            _warm_tables_and_wta(kin)
+            trackers.result()
+    warm_kernels(everything=True)
+
+
+def _warm_trackers() -> None:
+    """Both trackers' kernels, the track-quality scoring and the tracking functions of
+    the API (what :func:`compile_everything` compiles in its second process)."""
+    _warm_tracking(True, True)
+    _warm_tracking_api()
+
+
+def _warm_flight_and_c2() -> np.ndarray:
+    """The C2 cycle's screening, ballistic flight, fly-out tables and interceptor flight,
+    and the envelope's opportunities; returns a fly-out kinematics row."""
     from iamd.c2.envelope import UnitEnvelopes, opportunities
     from iamd.physics.ballistic import integrate
     from iamd.physics.flyout import fly_many, launch_state
@@ -72,17 +119,23 @@ def warm_kernels(everything: bool = False, tracking: str | None = None) -> None:
     )  # fmt: skip
     path = np.stack([site, point(500.0, 200.0)])[None]
     opportunities(units, 0.0, np.array([[0.0, 10.0]]), path, np.array([1e9]), np.zeros(1), 1.0)
-    _warm_tracking(everything or tracking != "ideal", everything or tracking != "gnn")
-    _warm_sensing_and_assessment(everything or tracking != "ideal")
-    if everything:
-        _warm_the_rest(kin)
+    return kin
 
 
-def _warm_the_rest(kin: np.ndarray) -> None:
+def _warm_tables_and_wta(kin: np.ndarray) -> None:
     """What no replication runs: building a fly-out table (a class and launch altitude
-    not on disk yet), and the tracking and scoring functions of the API."""
+    not on disk yet) and the static WTA's pricing."""
     from iamd.c2.wta.pricing import warm_pricing
     from iamd.physics.flyout_table import build_table, fly_to_point, table_point
+
+    warm_pricing()
+    build_table(kin, 0.0, 0.0, 1000.0, 1000.0, 2, 2)
+    fly_to_point(kin, 0.0, 0.0, 1000.0, 500.0)
+    table_point(0.0, 0.0)
+
+
+def _warm_tracking_api() -> None:
+    """The tracking and scoring functions of the API that no replication runs."""
     from iamd.tracking.association import gnn, linear_assignment
     from iamd.tracking.filters import update
     from iamd.tracking.fusion import Fused, covariance_intersection, fuse
@@ -90,10 +143,6 @@ def _warm_the_rest(kin: np.ndarray) -> None:
     from iamd.tracking.tracker import RadarSensor, TrackerConfig, motion_of
 
     pairwise_sum(np.ones(300), 0, 300)
-    warm_pricing()
-    build_table(kin, 0.0, 0.0, 1000.0, 1000.0, 2, 2)
-    fly_to_point(kin, 0.0, 0.0, 1000.0, 500.0)
-    table_point(0.0, 0.0)
     gnn(1, 1, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1), 1.0)
     linear_assignment(np.zeros((1, 1)))
     x = np.zeros((1, 6))
@@ -151,10 +200,9 @@ def _warm_sensing_and_assessment(gnn: bool) -> None:
 
 def _warm_tracking(gnn: bool, ideal: bool) -> None:
     """The trackers' kernels (``gnn``, the multi-target tracker: prediction, association
-    and update, and the fusion of partners' pictures; ``ideal``: the radar and position
-    updates), the prediction of shared tracks and the track-quality scoring."""
+    and update; ``ideal``: the radar and position updates), the prediction of shared
+    tracks and the track-quality scoring."""
     from iamd.tracking.filters import predict, update_position, update_rae
-    from iamd.tracking.fusion import Fused, adopt_best, fuse_own_and_partners, stack_partners
     from iamd.tracking.metrics import ospa_gospa, quality
     from iamd.tracking.tracker import PositionSensor, RadarSensor, TrackerConfig, Tracks, step
 
@@ -169,9 +217,18 @@ def _warm_tracking(gnn: bool, ideal: bool) -> None:
         update_rae(x, p, np.ones((1, 3)), np.ones(3), x[0, :3] * 0.9, np.eye(3))
         update_position(x, p, x[:, :3], 1.0)
         RadarSensor(x[0, :3].copy(), np.eye(3), np.ones(3)).position_cov(np.ones((1, 3)))
-    if not gnn:
-        return
-    step(Tracks.empty(), 0.0, x[:, :3], PositionSensor(np.ones(3)), TrackerConfig())
+    if gnn:
+        step(Tracks.empty(), 0.0, x[:, :3], PositionSensor(np.ones(3)), TrackerConfig())
+
+
+def _warm_fusion() -> None:
+    """The fusion of partners' pictures into a node's (``gnn`` mode)."""
+    from iamd.tracking.fusion import Fused, adopt_best, fuse_own_and_partners, stack_partners
+
+    x = np.zeros((1, 6))
+    x[0, 0] = 6.4e6
+    p = np.eye(6)[None] * 1e4
+    one = np.ones(1, dtype=np.int64)
     pic = Fused(x, p, 0.0, np.zeros(1), one, one, one, one)
     own = (x, p, np.zeros(1), np.ones(1, dtype=bool), np.zeros(1), one, one, one)
     model = (np.ones(2), np.ones(2, dtype=bool), np.ones(2), True)
