@@ -305,6 +305,8 @@ def bank_figures(bank: RadarBank) -> BankFigures:
 
 
 _NO_MASKS = np.zeros((0, MASK_BINS))
+NO_RADARS = RadarBank.of([])
+"""A bank of no radar: it covers nothing (a launch warning's view of the tracks)."""
 
 
 @njit(cache=True)

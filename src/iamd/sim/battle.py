@@ -234,7 +234,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         eng.node_pk[k], w.truth.class_idx, eng.pictures.p[o], eng.node_divert_m[k],
         fig.engage_all, eng.cache_p_hit[o], max(doc.min_hit_probability, 1e-12),
         opp.later, opp.feasible, float(doc.min_pk), eng.node_yield_pk[k], eng.node_last_ditch[k],
-        _NO_RADARS if bank is None else radar_mod.bank_figures(bank), opp.pip_m,
+        radar_mod.bank_figures(radar_mod.NO_RADARS if bank is None else bank), opp.pip_m,
     )  # fmt: skip
     if uu.size == 0:
         return
@@ -270,10 +270,6 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
             float(pk[j, r]),
             float(opp.flyout_s[j, r]),
         )
-
-
-_NO_RADARS = radar_mod.bank_figures(radar_mod.RadarBank.of([]))
-"""A bank of no radar: it covers nothing."""
 
 
 @njit(cache=True)
@@ -363,6 +359,7 @@ def screen_cycle(
     for j in range(n_u):
         i = unit[j]
         ammo[j] = rounds[i] + reloads[i] > 0 or laser[j]
+        # a better layer out of loaded rounds takes nothing before its reload
         loaded[j] = rounds[i] > reserve or laser[j]
     cap = capacity_kernel(
         unit, kinetic, salvo, channels, per_cycle, rounds, busy, next_launch_s, reserve, t_s

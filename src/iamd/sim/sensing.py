@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-NO_VIEW = radar_mod.RadarBank.of([])
-"""A launch warning's view of the tracks: it sees none (so none counts a miss)."""
 WINDOW_MARGIN_S = 15.0
 """Widening of sensor windows: more than the truth sampling of any threat (10 s)."""
 
@@ -207,7 +205,7 @@ def on_launch_warning(eng: Engine, t_s: float, s: int) -> None:
                 z=z[order],
                 labels=ids[order],
                 model=PositionSensor(np.full(3, sp.sc.sigma_pos_m)),
-                view=NO_VIEW,
+                view=radar_mod.NO_RADARS,  # it sees no track: none counts a miss
             ),
         )
     elif ids.size:

@@ -29,7 +29,13 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from iamd.sensors.radar import BankFigures, RadarBank, bank_figures, coverage_kernel
+from iamd.sensors.radar import (
+    NO_RADARS,
+    BankFigures,
+    RadarBank,
+    bank_figures,
+    coverage_kernel,
+)
 from iamd.tracking.association import assign, gate, mahalanobis_one
 from iamd.tracking.filters import (
     gain_update,
@@ -634,7 +640,7 @@ def step(
 
 _ALL_IN_VIEW = np.ones(0, np.bool_)
 """The mask :func:`step_kernel` takes when the sensor's coverage decides."""
-_NO_BANK = bank_figures(RadarBank.of([]))
+_NO_BANK = bank_figures(NO_RADARS)
 """The coverage :func:`step_kernel` takes when a mask decides."""
 
 
