@@ -29,11 +29,13 @@ from iamd.c2.assess import (
     HIT_SAMPLES,
     NORMAL_2D,
     _halton,
+    assess,
+    assess_routes_into,
     impact_probability_kernel,
     kepler_time_to_ground_s,
 )
 from iamd.c2.assets import AssetGeometry
-from iamd.c2.routes import assess_routes
+from iamd.c2.routes import PATH_STEPS, assess_routes
 from iamd.geo import enu_rotation, geodetic2ecef
 from iamd.normal import ndtr
 from iamd.physics.truth import KEY_STRIDE_S, TruthTable
@@ -301,6 +303,36 @@ def test_route_assessment_equals_numpy(seed: int, n: int, k: int) -> None:
     # nearly equal normal CDFs (the cancellation magnifies their last bits: seed 4428, n 6,
     # k 21 gives 2.5e-5 apart by 2.6e-14, relative 1.06e-9)
     np.testing.assert_allclose(p_first, p0, rtol=1e-9, atol=1e-12)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 12), k=st.integers(0, 30))
+def test_route_assessment_into_caches_equals_assess(seed: int, n: int, k: int) -> None:
+    """The engine's route assessment written into its caches: each threat's path times,
+    path, impact time, value at risk and hit probability as :func:`assess` gives them, to
+    the bit (assets undefended or of equal value included); other rows untouched."""
+    rng = np.random.default_rng(seed)
+    assets = _assets(rng, n)
+    x, cov = _route_states(rng, k + 3)
+    t_track = rng.uniform(0.0, 1000.0, k + 3)
+    damage = rng.choice([0.5, 1.0, 2.0], k + 3)
+    defended = rng.random(n) < 0.7
+    threat = np.sort(rng.permutation(k + 3)[:k])
+    margin = float(rng.choice([0.0, 5e3]))
+    s = PATH_STEPS + 1
+    caches = (np.full((k + 3, s), -1.0), np.full((k + 3, s, 3), -1.0), np.full(k + 3, -1.0),
+              np.full(k + 3, -1.0), np.full(k + 3, -1.0))  # fmt: skip
+    geometry = (assets.centre_en_m, assets.extent_m, assets.origin_m, assets.rot)
+    value = np.where(defended, assets.value, 0.0)
+    assess_routes_into(threat, x, cov, t_track, damage, value, geometry, margin, caches)
+    routes, beta = np.zeros(k, dtype=bool), np.full(k, np.inf)
+    want = assess(threat, x[threat], t_track[threat], routes, beta, damage[threat], assets,
+                  margin, cov[threat], defended)  # fmt: skip
+    wants = (want.path_t_s, want.path_m, want.t_impact_s, want.value_at_risk, want.p_hit)
+    for got, expected in zip(caches, wants, strict=True):
+        np.testing.assert_array_equal(got[threat], expected)
+        others = np.setdiff1d(np.arange(k + 3), threat)
+        assert (got[others] == -1.0).all()
 
 
 def test_route_cases_are_not_vacuous() -> None:

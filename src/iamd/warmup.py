@@ -30,7 +30,7 @@ def warm_kernels(everything: bool = False, tracking: str | None = None) -> None:
     _warm_tracking(gnn, everything or tracking != "gnn")
     if gnn:
         _warm_fusion()
-    _warm_sensing_and_assessment(gnn)
+    _warm_sensing_and_assessment(gnn, everything)
     if everything:
         _warm_tracking_api()
         _warm_tables_and_wta(kin)
@@ -52,7 +52,7 @@ def compile_everything(processes: int | None = None) -> None:
             trackers = pool.submit(_warm_trackers)
             kin = _warm_flight_and_c2()
             _warm_fusion()
-            _warm_sensing_and_assessment(True)
+            _warm_sensing_and_assessment(True, True)
             _warm_tables_and_wta(kin)
             trackers.result()
     warm_kernels(everything=True)
@@ -157,12 +157,12 @@ def _warm_tracking_api() -> None:
     fuse(pic, pic, 3.0)
 
 
-def _warm_sensing_and_assessment(gnn: bool) -> None:
+def _warm_sensing_and_assessment(gnn: bool, everything: bool = False) -> None:
     """Radar coverage and detection, truth interpolation (and the ``gnn`` scan's
     candidates), and the threat assessment (route and ballistic, with the asset hit test)."""
-    from iamd.c2.assess import assess
+    from iamd.c2.assess import assess, assess_routes_into
     from iamd.c2.assets import AssetGeometry
-    from iamd.c2.routes import assess_routes
+    from iamd.c2.routes import PATH_STEPS, assess_routes
     from iamd.geo import enu_rotation, geodetic2ecef
     from iamd.physics.truth import interpolate_states
     from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage, scan
@@ -190,12 +190,19 @@ def _warm_sensing_and_assessment(gnn: bool) -> None:
         enu_rotation(0.5, 0.6)[:2],
     )
     assets.hit_en(np.zeros((1, 2)))
-    assess_routes(x, np.eye(6)[None], assets, 0.0)
     y = np.repeat(x, 2, axis=0)
     y[:, 3:] = [[0.0, 0.0, 1000.0], [100.0, 0.0, 0.0]]
-    ids = np.arange(2)
-    assess(ids, y, np.zeros(2), np.array([True, False]), np.full(2, 1e4), np.ones(2), assets, 0.0,
-           np.eye(6)[None].repeat(2, axis=0))  # fmt: skip
+    ids, cov = np.arange(2), np.eye(6)[None].repeat(2, axis=0)
+    if everything:  # the assessment of the API: route threats too
+        assess_routes(x, np.eye(6)[None], assets, 0.0)
+        assess(ids, y, np.zeros(2), np.array([True, False]), np.full(2, 1e4), np.ones(2), assets,
+               0.0, cov)  # fmt: skip
+    # a replication assesses ballistic threats by the API, route threats into its caches
+    assess(ids[:1], y[:1], np.zeros(1), ids[:1] == 0, np.full(1, 1e4), one, assets, 0.0, cov[:1])
+    routes = (assets.centre_en_m, assets.extent_m, assets.origin_m, assets.rot)
+    caches = (np.zeros((2, PATH_STEPS + 1)), np.zeros((2, PATH_STEPS + 1, 3)), np.zeros(2),
+              np.zeros(2), np.zeros(2))  # fmt: skip
+    assess_routes_into(ids[1:], y, cov, np.zeros(2), np.ones(2), assets.value, routes, 0.0, caches)
 
 
 def _warm_tracking(gnn: bool, ideal: bool) -> None:

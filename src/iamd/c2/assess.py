@@ -21,9 +21,10 @@ from numba import njit
 from numpy.typing import NDArray
 
 from iamd.c2.assets import AssetGeometry, asset_at
-from iamd.c2.routes import COV_FLOOR_M2, PATH_STEPS, assess_routes
+from iamd.c2.routes import COV_FLOOR_M2, PATH_FRACTIONS, PATH_STEPS, assess_routes, route_kernel
 from iamd.geo import GM_EARTH_M3_S2, WGS84_A_M, WGS84_B_M
 from iamd.physics.ballistic import integrate
+from iamd.tracking.metrics import pairwise_sum
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -331,3 +332,60 @@ def assess(
         path_t_s=t_track_s[:, None] + rel,
         path_m=path,
     )
+
+
+RouteCaches = tuple[F64, F64, F64, F64, F64]
+"""An owner's per-threat assessment caches: path times (n, s) s, path (n, s, 3) m, impact
+time (n,) s, value at risk (n,), hit probability (n,)."""
+
+
+@njit(cache=True)
+def assess_routes_into(
+    threat: I64,
+    x: F64,
+    cov: F64,
+    t_track_s: F64,
+    damage: F64,
+    value: F64,
+    assets: tuple[F64, F64, F64, F64],
+    margin_m: float,
+    caches: RouteCaches,
+) -> None:
+    """:func:`assess` of route threats ``threat`` (k,) in one call, written into their rows
+    of ``caches`` (:data:`RouteCaches`).
+
+    ``x`` (n, 6), ``cov`` (n, 6, 6) and ``t_track_s`` (n,) are the picture's rows (by
+    threat), ``damage`` (n,) the classes' damage, ``value`` (a,) the assets' values to the
+    assessing node (0 for those it does not defend), ``assets`` their ``centre_en_m``,
+    ``extent_m``, ``origin_m`` and ``rot`` (:class:`~iamd.c2.assets.AssetGeometry`). The
+    arithmetic is :func:`assess`'s, in its order (the value at risk summed as
+    :func:`numpy.sum` sums).
+    """
+    path_t_s, path_m, impact_t_s, value_at_risk, p_hit = caches
+    k, n_a, s = threat.shape[0], value.shape[0], PATH_FRACTIONS.shape[0]
+    xk, ck = np.empty((k, 6)), np.empty((k, 6, 6))
+    for j in range(k):
+        xk[j], ck[j] = x[threat[j]], cov[threat[j]]
+    rel, path, imp = np.empty((k, s)), np.empty((k, s, 3)), np.empty((k, 4))
+    first, p_asset, t_go = np.empty(k, np.int64), np.empty((k, n_a)), np.empty((k, n_a))
+    route_kernel(xk, ck, assets[0], assets[1], assets[2], assets[3], margin_m, PATH_FRACTIONS,
+                 rel, path, imp, first, p_asset, t_go)  # fmt: skip
+    at_risk = np.empty(n_a)
+    for j in range(k):
+        i = threat[j]
+        top = 0
+        for a in range(n_a):
+            at_risk[a] = p_asset[j, a] * value[a] * damage[i]
+            if at_risk[a] > at_risk[top]:
+                top = a
+        hit = p_asset[j, top] if n_a and value[top] > 0 else 0.0
+        p_hit[i] = hit if hit > 0 else 0.0
+        value_at_risk[i] = pairwise_sum(at_risk, 0, n_a)
+        impact_t_s[i] = t_track_s[i] + imp[j, 3]
+        for q in range(s):
+            path_t_s[i, q] = t_track_s[i] + rel[j, q]
+            path_m[i, q, 0], path_m[i, q, 1], path_m[i, q, 2] = (
+                path[j, q, 0],
+                path[j, q, 1],
+                path[j, q, 2],
+            )

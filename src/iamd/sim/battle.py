@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from iamd.c2.assess import assess
+from iamd.c2.assess import assess, assess_routes_into
 from iamd.c2.doctrine import (
     SELF_DEFENCE_RADIUS_M,
     UPPER_TIER,
@@ -127,6 +127,21 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
     stale = stale[~fresh_enough]
     if stale.size == 0:
         return
+    eng.cache_updates[o][stale] = pics.updates[o, stale]
+    margin_m = eng.doctrine.asset_margin_km * 1e3
+    ballistic = w.motion.ballistic[stale]
+    routes = stale[~ballistic]
+    if routes.size:  # route threats: one compiled call (rows do not depend on each other)
+        caches = (eng.cache_path_t[o], eng.cache_path[o], eng.cache_impact_t[o],
+                  eng.cache_value[o], eng.cache_p_hit[o])  # fmt: skip
+        a = w.assets
+        assess_routes_into(
+            routes, pics.x[o], pics.p[o], pics.t_s[o], w.damage, eng.defended_value[o],
+            (a.centre_en_m, a.extent_m, a.origin_m, a.rot), margin_m, caches,
+        )  # fmt: skip
+    stale = stale[ballistic]
+    if stale.size == 0:
+        return
     ta = assess(
         stale,
         pics.x[o, stale],
@@ -135,11 +150,10 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
         w.motion.beta_kg_m2[stale],
         w.damage[stale],
         w.assets,
-        eng.doctrine.asset_margin_km * 1e3,
+        margin_m,
         pics.p[o, stale],
         w.defended[o],
     )
-    eng.cache_updates[o][stale] = pics.updates[o, stale]
     eng.cache_path_t[o][stale] = ta.path_t_s
     eng.cache_path[o][stale] = ta.path_m
     eng.cache_impact_t[o][stale] = ta.t_impact_s

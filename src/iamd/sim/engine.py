@@ -191,6 +191,8 @@ class Engine:
         self.cache_impact_t = [np.zeros(n) for _ in world.owners]
         self.cache_value = [np.zeros(n) for _ in world.owners]
         self.cache_p_hit = [np.zeros(n) for _ in world.owners]
+        # each owner's value of each asset: 0 for those its units do not defend
+        self.defended_value = np.where(world.defended, world.assets.value[None, :], 0.0)
         self.c2_cycles = 0
         self.c2_solve_ms: list[float] = []
 
