@@ -36,7 +36,6 @@ from iamd.tracking.association import components, gate_pairs, gnn, linear_assign
 from iamd.tracking.filters import predict, rae_model, update
 from iamd.tracking.fusion import (
     Fused,
-    adopt_best,
     best_per_label,
     covariance_intersection,
     fuse,
@@ -440,6 +439,8 @@ def test_a_fused_picture_equals_prediction_then_fusion(
     cfg = TrackerConfig(q_fast_m2_s3=50.0)
     motion = MotionModel(rng.random(labels) < 0.5, rng.uniform(1e3, 1e4, labels),
                          rng.uniform(0.1, 9.0, labels))  # fmt: skip
+    rows = (np.zeros((labels, 6)), np.zeros((labels, 6, 6)), np.zeros(labels),
+            np.ones(labels, bool), np.zeros(labels, np.int64))  # fmt: skip
     n, *got = fuse_own_and_partners(
         (tracks.x, tracks.p, tracks.t_s, tracks.confirmed, tracks.t_hit_s, tracks.track_id,
          tracks.label, tracks.updates),
@@ -447,6 +448,8 @@ def test_a_fused_picture_equals_prediction_then_fusion(
         t_now,
         motion_figures(cfg, motion if known else None),
         3.0,
+        rows,
+        True,
     )  # fmt: skip
     c = np.flatnonzero(tracks.confirmed)
     mine = Fused(tracks.x[c], tracks.p[c], 0.0, tracks.t_hit_s[c], tracks.track_id[c],
@@ -470,10 +473,7 @@ def test_a_fused_picture_equals_prediction_then_fusion(
         strict=True,
     ):
         np.testing.assert_array_equal(a[:n], b)
-    # the per-threat rows
-    rows = (np.zeros((labels, 6)), np.zeros((labels, 6, 6)), np.zeros(labels),
-            np.ones(labels, bool), np.zeros(labels, np.int64))  # fmt: skip
-    adopt_best(want.x, want.p, want.label, want.updates, t_now, *rows)
+    # the per-threat rows it wrote: each label's most certain track
     best = best_per_label(want.p, want.label, n, labels)
     took = best >= 0
     np.testing.assert_array_equal(rows[3], took)

@@ -230,7 +230,7 @@ def _warm_tracking(gnn: bool, ideal: bool) -> None:
 
 def _warm_fusion() -> None:
     """The fusion of partners' pictures into a node's (``gnn`` mode)."""
-    from iamd.tracking.fusion import Fused, adopt_best, fuse_own_and_partners, stack_partners
+    from iamd.tracking.fusion import Fused, fuse_own_and_partners, stack_partners
 
     x = np.zeros((1, 6))
     x[0, 0] = 6.4e6
@@ -239,9 +239,9 @@ def _warm_fusion() -> None:
     pic = Fused(x, p, 0.0, np.zeros(1), one, one, one, one)
     own = (x, p, np.zeros(1), np.ones(1, dtype=bool), np.zeros(1), one, one, one)
     model = (np.ones(2), np.ones(2, dtype=bool), np.ones(2), True)
+    rows = (np.zeros((2, 6)), np.zeros((2, 6, 6)), np.zeros(2), np.zeros(2, dtype=bool),
+            np.zeros(2, np.int64))  # fmt: skip
     for partners in ([], [pic]):
-        n, fx, fp, _, _, label, _, updates = fuse_own_and_partners(
-            own, stack_partners(partners), 1.0, (700.0, 1.0, 1.0, *model), 3.0
+        fuse_own_and_partners(
+            own, stack_partners(partners), 1.0, (700.0, 1.0, 1.0, *model), 3.0, rows, True
         )
-        rows = (np.zeros((2, 6)), np.zeros((2, 6, 6)), np.zeros(2), np.zeros(2, dtype=bool))
-        adopt_best(fx[:n], fp[:n], label[:n], updates[:n], 1.0, *rows, np.zeros(2, np.int64))

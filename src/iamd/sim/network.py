@@ -23,9 +23,9 @@ from iamd.scenario.schema import Tracking
 from iamd.sensors.radar import RadarBank
 from iamd.sim.events import Kind
 from iamd.tracking.fusion import (
+    NO_ROWS,
     Fused,
     PartnerStack,
-    adopt_best,
     fuse_own_and_partners,
     stack_partners,
 )
@@ -243,17 +243,27 @@ def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
     (:func:`iamd.tracking.fusion.fuse_own_and_partners`). The partners' pictures are
     stacked once per change of what the node holds (:func:`_partners`).
     """
+    n, x, p, t_hit, track_id, label, sources, updates = _fuse(eng, o, t_s, NO_ROWS, False)
+    return Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
+
+
+def _fuse(
+    eng: Engine, o: int, t_s: float, rows: tuple[F64, F64, F64, BOOL, I64], adopt: bool
+) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
+    """:func:`fused_picture`'s kernel call; with ``adopt``, also writing each threat's
+    most certain track into ``rows`` (:func:`iamd.tracking.fusion.adopt_best`)."""
     net = eng.net
     assert net is not None
     tr = net.local[o]
-    n, x, p, t_hit, track_id, label, sources, updates = fuse_own_and_partners(
+    return fuse_own_and_partners(
         (tr.x, tr.p, tr.t_s, tr.confirmed, tr.t_hit_s, tr.track_id, tr.label, tr.updates),
         _partners(eng, o, t_s),
         float(t_s),
         motion_figures(net.cfg, eng.w.motion),
         float(net.cfg.missed_distance),
+        rows,
+        adopt,
     )
-    return Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
 
 
 def _partners(eng: Engine, o: int, t_s: float) -> PartnerStack:
@@ -307,11 +317,7 @@ def refresh_picture(eng: Engine, o: int, t_s: float) -> None:
     age = t_s - net.built_t_s[o]
     if age < PICTURE_PERIOD_S if net.dirty[o] else age < REBUILD_S:
         return
-    pic = fused_picture(eng, o, t_s)
     pics = eng.pictures
-    adopt_best(
-        pic.x, pic.p, pic.label, pic.updates, t_s,
-        pics.x[o], pics.p[o], pics.t_s[o], pics.active[o], pics.updates[o],
-    )  # fmt: skip
+    _fuse(eng, o, t_s, (pics.x[o], pics.p[o], pics.t_s[o], pics.active[o], pics.updates[o]), True)
     net.dirty[o] = False
     net.built_t_s[o] = t_s

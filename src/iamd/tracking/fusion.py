@@ -301,6 +301,8 @@ def fuse_own_and_partners(
     t_s: float,
     motion: MotionFigures,
     gate_sigma: float,
+    rows: tuple[F64, F64, F64, BOOL, I64],
+    adopt: bool,
 ) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
     """A node's fused picture at ``t_s``: its confirmed tracks and its partners' pictures
     predicted to ``t_s`` in one batch (:func:`iamd.tracking.filters.predict_kernel`: its
@@ -315,6 +317,9 @@ def fuse_own_and_partners(
         time, t_hit_s, track_id, label, sources, updates (m,), and the offsets (g + 1,) of
         each picture's rows.
     motion : the motion models (:func:`iamd.tracking.tracker.motion_figures`).
+    rows, adopt : with ``adopt``, the rows of a per-threat picture (x, p, t_s, active,
+        updates) that each label's most certain fused track is written into
+        (:func:`adopt_best`).
 
     Returns
     -------
@@ -350,7 +355,12 @@ def fuse_own_and_partners(
     motion_kernel(x0, lab0, speed, q_slow, q_fast, class_q, class_ballistic, class_beta, known,
                   q, fast, beta)  # fmt: skip
     xp, pp0 = predict_kernel(x0, p0, dt, q, fast, beta)
-    return fuse_pictures(xp, pp0, hit0, id0, lab0, src0, upd0, offset, gate_sigma)
+    fused = fuse_pictures(xp, pp0, hit0, id0, lab0, src0, upd0, offset, gate_sigma)
+    if adopt:
+        n, fx, fp, _, _, flab, _, fupd = fused
+        adopt_best(fx[:n], fp[:n], flab[:n], fupd[:n], t_s, rows[0], rows[1], rows[2], rows[3],
+                   rows[4])  # fmt: skip
+    return fused
 
 
 def stack_partners(pictures: list[Fused]) -> PartnerStack:
@@ -449,12 +459,15 @@ def fuse_all(pictures: list[Fused], gate: float) -> Fused:
         return pictures[0]
     t_s = float(pictures[0].t_s)
     n, x, p, t_hit, track_id, label, sources, updates = fuse_own_and_partners(
-        _NO_TRACKS, stack_partners(pictures), t_s, motion_figures(TrackerConfig(), None), gate
-    )
+        _NO_TRACKS, stack_partners(pictures), t_s, motion_figures(TrackerConfig(), None), gate,
+        NO_ROWS, False,
+    )  # fmt: skip
     return Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
 
 
 _NONE_I = np.zeros(0, np.int64)
+NO_ROWS = (np.zeros((0, 6)), np.zeros((0, 6, 6)), np.zeros(0), np.zeros(0, np.bool_), _NONE_I)
+"""No per-threat picture rows (:func:`fuse_own_and_partners` without ``adopt``)."""
 _NO_TRACKS = (np.zeros((0, 6)), np.zeros((0, 6, 6)), np.zeros(0), np.zeros(0, np.bool_),
               np.zeros(0), _NONE_I, _NONE_I, _NONE_I)  # fmt: skip
 """An empty track table as :func:`fuse_own_and_partners` takes one."""
