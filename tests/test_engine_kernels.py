@@ -47,7 +47,7 @@ from iamd.sensors.radar import (
     pd_swerling1,
     scan,
 )
-from iamd.sim.sensing import candidates
+from iamd.sim.sensing import candidates, plan_scan
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -116,6 +116,34 @@ def test_scan_candidates_equal_numpy(seed: int, n: int, k: int) -> None:
     held = np.zeros(n, dtype=bool)
     held[label[confirmed & (label >= 0)]] = True
     np.testing.assert_array_equal(tracked, held[cand])
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 30))
+def test_scan_plan_equals_numpy(seed: int, n: int) -> None:
+    """A scan's candidates (launched, not dead, inside the radar's window) and its next
+    scan (now, the first scan inside a window still open, or none) as the NumPy schedule
+    had them; windows never opened (inf, -inf), threats dead before or after."""
+    rng = np.random.default_rng(seed)
+    t_s, period = float(rng.choice([100.0, 250.0])), float(rng.choice([1.0, 4.0, 12.0]))
+    first = rng.uniform(0.0, 400.0, n)
+    window = np.stack([first, first + rng.uniform(0.0, 200.0, n)], axis=1)
+    window[rng.random(n) < 0.2] = [np.inf, -np.inf]
+    t_launch = rng.uniform(0.0, 300.0, n)
+    t_dead = np.where(rng.random(n) < 0.5, np.inf, rng.uniform(0.0, 400.0, n))
+    cand, t_next = plan_scan(t_s, period, window, t_launch, t_dead)
+    alive = (t_launch <= t_s) & (t_s < t_dead)
+    want = np.flatnonzero(alive & (window[:, 0] <= t_s) & (window[:, 1] >= t_s))
+    np.testing.assert_array_equal(cand, want)
+    t = t_s + period
+    live = (window[:, 1] >= t) & (t_dead >= t)
+    if not live.any():
+        assert np.isnan(t_next)
+        return
+    start = float(window[live, 0].min())
+    if start > t:
+        t += np.ceil((start - t) / period) * period
+    assert t_next == t
 
 
 def _sites(rng: np.random.Generator, r: int, masks: bool) -> list[RadarSite]:

@@ -166,7 +166,7 @@ def _warm_sensing_and_assessment(gnn: bool, everything: bool = False) -> None:
     from iamd.geo import enu_rotation, geodetic2ecef
     from iamd.physics.truth import interpolate_states
     from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage, scan
-    from iamd.sim.sensing import candidates
+    from iamd.sim.sensing import candidates, next_scan_s, plan_scan
 
     site = RadarSite.build("r", "o", 32.0, 35.0, 0.0, 0.0, 90.0, 0.0, 60.0, 100.0, 100.0, 13.0,
                            0.0, 1e-6, 5.0, 10.0, 1.0, 0.0, terrain_mask=[(0, 10, 1.0)])  # fmt: skip
@@ -178,6 +178,9 @@ def _warm_sensing_and_assessment(gnn: bool, everything: bool = False) -> None:
     one = np.ones(1)
     idx = np.zeros(1, dtype=np.int64)
     interpolate_states(one, np.array([0, 1]), one, x, idx, one, np.empty((1, 6)))
+    window = np.array([[0.0, 1.0]])
+    plan_scan(0.0, 1.0, window, one, one)
+    next_scan_s(0.0, 1.0, window, one)
     if gnn:
         candidates(idx, 0.0, one, np.array([0, 1]), one, x, one, idx, np.ones(1, dtype=bool))
     assets = AssetGeometry.of(

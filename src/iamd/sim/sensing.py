@@ -5,6 +5,7 @@ Functions over one :class:`~iamd.sim.engine.Engine`'s state, called by its event
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,26 +56,61 @@ def sensor_windows(world: World) -> list[F64]:
 
 def push_scan(eng: Engine, s: int, t_s: float, period_s: float) -> None:
     """Schedule radar s at ``t_s`` or, if no threat can be in reach then, at its next window."""
-    win = eng.windows[s]
-    live = (win[:, 1] >= t_s) & (eng.t_dead >= t_s)
-    if not live.any():
-        return
-    start = float(win[live, 0].min())
+    t_next = next_scan_s(float(t_s), float(period_s), eng.windows[s], eng.t_dead)
+    if not math.isnan(t_next):
+        eng.push(t_next, Kind.SCAN, s)
+
+
+@njit(cache=True)
+def next_scan_s(t_s: float, period_s: float, window_s: F64, t_dead_s: F64) -> float:
+    """When a radar with scan period ``period_s`` should next scan from ``t_s``: then, or
+    at its first scan inside the window (``window_s`` (n, 2), :func:`sensor_windows`) of
+    a threat still in the air (``t_dead_s`` (n,)) whose window has not closed; nan when
+    no such threat is left."""
+    start = np.inf
+    live = False
+    for i in range(window_s.shape[0]):
+        if window_s[i, 1] >= t_s and t_dead_s[i] >= t_s:
+            live = True
+            start = min(start, window_s[i, 0])
+    if not live:
+        return np.nan
     if start > t_s:
         t_s += np.ceil((start - t_s) / period_s) * period_s
-    eng.push(t_s, Kind.SCAN, s)
+    return t_s
+
+
+@njit(cache=True)
+def plan_scan(
+    t_s: float, period_s: float, window_s: F64, t_launch_s: F64, t_dead_s: F64
+) -> tuple[I64, float]:
+    """A radar's scan at ``t_s``: the threats in the air and inside its windows (n, 2)
+    then (its candidates, in threat order), and its next scan time (:func:`next_scan_s`
+    from ``t_s + period_s``; nan: none)."""
+    n = window_s.shape[0]
+    take = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        take[i] = (
+            t_launch_s[i] <= t_s
+            and t_s < t_dead_s[i]
+            and window_s[i, 0] <= t_s
+            and window_s[i, 1] >= t_s
+        )
+    return np.flatnonzero(take), next_scan_s(t_s + period_s, period_s, window_s, t_dead_s)
 
 
 def on_scan(eng: Engine, t_s: float, s: int) -> None:
     w, site = eng.w, eng.w.radars[s]
-    win = eng.windows[s]
-    cand = np.flatnonzero(eng.alive(t_s) & (win[:, 0] <= t_s) & (win[:, 1] >= t_s))
+    cand, t_next = plan_scan(
+        float(t_s), site.scan_s, eng.windows[s], w.truth.t_launch_s, eng.t_dead
+    )
     o = w.owners.index(site.owner)
     if eng.net is not None:
         local = eng.net.local[o]
         if cand.size or local.confirmed.any():
             _scan_to_tracker(eng, t_s, s, cand)
-        push_scan(eng, s, t_s + site.scan_s, site.scan_s)
+        if not math.isnan(t_next):
+            eng.push(t_next, Kind.SCAN, s)
         return
     if cand.size:
         pos = w.truth.state_at(cand, np.full(cand.size, t_s))[:, :3]
@@ -110,7 +146,8 @@ def on_scan(eng: Engine, t_s: float, s: int) -> None:
             for o, fresh in zip(owners, new, strict=True):
                 on_new_tracks(eng, t_s, o, fresh, site.name)
         eng.log.add(t_s, "scan", -1, unit=site.name, owner=site.owner, value=float((~real).sum()))
-    push_scan(eng, s, t_s + site.scan_s, site.scan_s)
+    if not math.isnan(t_next):
+        eng.push(t_next, Kind.SCAN, s)
 
 
 def _scan_to_tracker(eng: Engine, t_s: float, s: int, cand: I64) -> None:
