@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from numba import njit
 from oracle_radar import bank_coverage_numpy
@@ -298,6 +298,8 @@ def test_covariance_intersection_equals_numpy(seed: int, k: int) -> None:
 
 
 @SETTINGS
+@example(seed=309214, targets=22, use_radar=True, per_track_gate=False, confirm_n=None,
+         max_misses=None, view="mask")  # fmt: skip
 @given(
     seed=seeds,
     targets=st.integers(0, 25),
@@ -360,7 +362,9 @@ def test_step_equals_numpy(
         assert got.next_id == want.next_id
         assert np.array_equal(rep.confirmed_ids, rep_want.confirmed_ids)
         assert np.array_equal(rep.deleted_ids, rep_want.deleted_ids)
-        np.testing.assert_allclose(got.x, want.x, rtol=1e-9)
+        # relative 1e-9, or 1 um/s where a velocity component cancels to near zero (seed
+        # 309214: -0.0129 m/s, 6e-11 apart: the two sum the update's terms in another order)
+        np.testing.assert_allclose(got.x, want.x, rtol=1e-9, atol=1e-6)
         np.testing.assert_allclose(got.p, want.p, rtol=1e-9, atol=1e-6)
 
 
