@@ -43,11 +43,12 @@ from iamd.sensors.radar import (
     RadarBank,
     RadarSite,
     bank_coverage,
+    bank_figures,
     detect_kernel,
     pd_swerling1,
     scan,
 )
-from iamd.sim.sensing import candidates, plan_scan
+from iamd.sim.sensing import candidates, plan_scan, window_kernel
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -144,6 +145,34 @@ def test_scan_plan_equals_numpy(seed: int, n: int) -> None:
     if start > t:
         t += np.ceil((start - t) / period) * period
     assert t_next == t
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 12), masks=st.booleans())
+def test_sensor_windows_equal_numpy(seed: int, n: int, masks: bool) -> None:
+    """A radar's windows: each threat's first and last truth sample within range in a
+    straight line and covered (the NumPy coverage), widened by the margin; threats never
+    covered get (inf, -inf)."""
+    rng = np.random.default_rng(seed)
+    site = _sites(rng, 1, masks)[0]
+    lengths = rng.integers(1, 30, n)
+    m = int(lengths.sum())
+    seg = np.repeat(np.arange(n), lengths)
+    t = np.concatenate([np.sort(rng.uniform(0.0, 3000.0, k)) for k in lengths])
+    state = np.zeros((m, 6))
+    state[:, :3] = geodetic2ecef(
+        np.radians(rng.uniform(27.0, 37.0, m)),
+        np.radians(rng.uniform(30.0, 40.0, m)),
+        rng.uniform(0.0, 300e3, m),
+    ).reshape(-1, 3)
+    bank = RadarBank.of([site])
+    got = window_kernel(bank_figures(bank), site.ecef_m, site.max_range_m, state, t, seg, n, 15.0)
+    near = np.flatnonzero(np.linalg.norm(state[:, :3] - site.ecef_m, axis=1) <= site.max_range_m)
+    seen = near[bank_coverage_numpy(bank, state[near, :3])[0][0]]
+    first, last = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(first, seg[seen], t[seen])
+    np.maximum.at(last, seg[seen], t[seen])
+    np.testing.assert_array_equal(got, np.stack([first - 15.0, last + 15.0], axis=1))
 
 
 def _sites(rng: np.random.Generator, r: int, masks: bool) -> list[RadarSite]:

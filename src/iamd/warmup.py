@@ -165,8 +165,8 @@ def _warm_sensing_and_assessment(gnn: bool, everything: bool = False) -> None:
     from iamd.c2.routes import PATH_STEPS, assess_routes
     from iamd.geo import enu_rotation, geodetic2ecef
     from iamd.physics.truth import interpolate_states
-    from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage, scan
-    from iamd.sim.sensing import candidates, next_scan_s, plan_scan
+    from iamd.sensors.radar import RadarBank, RadarSite, bank_coverage, bank_figures, scan
+    from iamd.sim.sensing import candidates, next_scan_s, plan_scan, window_kernel
 
     site = RadarSite.build("r", "o", 32.0, 35.0, 0.0, 0.0, 90.0, 0.0, 60.0, 100.0, 100.0, 13.0,
                            0.0, 1e-6, 5.0, 10.0, 1.0, 0.0, terrain_mask=[(0, 10, 1.0)])  # fmt: skip
@@ -180,6 +180,7 @@ def _warm_sensing_and_assessment(gnn: bool, everything: bool = False) -> None:
     interpolate_states(one, np.array([0, 1]), one, x, idx, one, np.empty((1, 6)))
     window = np.array([[0.0, 1.0]])
     plan_scan(0.0, 1.0, window, one, one)
+    window_kernel(bank_figures(RadarBank.of([site])), site.ecef_m, 1e3, x, one, idx, 1, 1.0)
     next_scan_s(0.0, 1.0, window, one)
     if gnn:
         candidates(idx, 0.0, one, np.array([0, 1]), one, x, one, idx, np.ones(1, dtype=bool))

@@ -39,18 +39,58 @@ def sensor_windows(world: World) -> list[F64]:
     between samples are scanned; scans outside every window are skipped.
     """
     tr = world.truth
-    out = []
     seg = np.repeat(np.arange(tr.n), np.diff(tr.offset))
-    for site in world.radars:  # loop over sensors (tens), vectorised over samples
-        near = np.flatnonzero(
-            np.linalg.norm(tr.state[:, :3] - site.ecef_m, axis=1) <= site.max_range_m
-        )
-        seen = near[radar_mod.in_coverage(site, tr.state[near, :3])[0]]
-        first = np.full(tr.n, np.inf)
-        last = np.full(tr.n, -np.inf)
-        np.minimum.at(first, seg[seen], tr.t_s[seen])
-        np.maximum.at(last, seg[seen], tr.t_s[seen])
-        out.append(np.stack([first - WINDOW_MARGIN_S, last + WINDOW_MARGIN_S], axis=1))
+    out = []
+    for site in world.radars:  # one compiled pass over the truth samples per sensor (tens)
+        bank = radar_mod.bank_figures(radar_mod.RadarBank.of([site]))
+        out.append(window_kernel(bank, site.ecef_m, site.max_range_m, tr.state, tr.t_s, seg,
+                                 tr.n, WINDOW_MARGIN_S))  # fmt: skip
+    return out
+
+
+@njit(cache=True)
+def window_kernel(
+    bank: radar_mod.BankFigures,
+    site_ecef_m: F64,
+    max_range_m: float,
+    state: F64,
+    sample_t_s: F64,
+    threat: I64,
+    n: int,
+    margin_s: float,
+) -> F64:
+    """Kernel of :func:`sensor_windows` for one radar (``bank`` of one, at ``site_ecef_m``
+    (3,)): of the truth samples ``state`` (m, 6) at ``sample_t_s`` (m,) of threats
+    ``threat`` (m,) those within ``max_range_m`` in a straight line and covered
+    (:func:`iamd.sensors.radar.coverage_kernel`); each of the ``n`` threats' first and last
+    such time, widened by ``margin_s`` (inf and -inf: never covered), (n, 2)."""
+    m = state.shape[0]
+    near = np.empty(m, np.int64)
+    k = 0
+    for i in range(m):
+        dx = state[i, 0] - site_ecef_m[0]
+        dy = state[i, 1] - site_ecef_m[1]
+        dz = state[i, 2] - site_ecef_m[2]
+        if math.sqrt(dx * dx + dy * dy + dz * dz) <= max_range_m:  # as numpy.linalg.norm
+            near[k] = i
+            k += 1
+    pos = np.empty((k, 3))
+    for q in range(k):
+        pos[q, 0], pos[q, 1], pos[q, 2] = state[near[q], 0], state[near[q], 1], state[near[q], 2]
+    ok = np.empty((1, k), dtype=np.bool_)
+    az, el, rng = np.empty((1, k)), np.empty((1, k)), np.empty((1, k))
+    radar_mod.coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6],
+                              bank[7], bank[8], bank[9], pos, ok, az, el, rng)  # fmt: skip
+    out = np.empty((n, 2))
+    out[:, 0], out[:, 1] = np.inf, -np.inf
+    for q in range(k):
+        if ok[0, q]:
+            i = near[q]
+            out[threat[i], 0] = min(out[threat[i], 0], sample_t_s[i])
+            out[threat[i], 1] = max(out[threat[i], 1], sample_t_s[i])
+    for j in range(n):
+        out[j, 0] -= margin_s
+        out[j, 1] += margin_s
     return out
 
 
