@@ -380,6 +380,22 @@ def coverage_kernel(
             range_m[r, k] = rng
 
 
+@njit(cache=True)
+def covered_any(bank: BankFigures, pos_m: F64) -> NDArray[np.bool_]:
+    """Which points ``pos_m`` (k, 3) some radar of ``bank`` (:func:`bank_figures`) covers,
+    (k,) (:func:`coverage_kernel`; none for a bank of no radar)."""
+    n_r, k = bank[0].shape[0], pos_m.shape[0]
+    ok = np.empty((n_r, k), dtype=np.bool_)
+    az, el, rng = np.empty((n_r, k)), np.empty((n_r, k)), np.empty((n_r, k))
+    coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6], bank[7],
+                    bank[8], bank[9], pos_m, ok, az, el, rng)  # fmt: skip
+    out = np.zeros(k, dtype=np.bool_)
+    for q in range(k):
+        for r in range(n_r):
+            out[q] = out[q] or ok[r, q]
+    return out
+
+
 def in_coverage(site: RadarSite, pos_m: F64) -> tuple[NDArray[np.bool_], F64, F64, F64]:
     """Which ECEF points (k, 3) one radar covers; also their az, el, range (k,)."""
     ok, az, el, rng = bank_coverage(RadarBank.of([site]), pos_m)

@@ -28,7 +28,7 @@ from iamd.c2.doctrine import (
 from iamd.c2.envelope import opportunities
 from iamd.c2.wta.weighted import assign_weighted
 from iamd.sensors import radar as radar_mod
-from iamd.sensors.radar import coverage_kernel
+from iamd.sensors.radar import covered_any
 from iamd.sim import aircraft, engagement, flight, network
 from iamd.sim.events import Kind
 from iamd.tracking.ideal import drop_stale
@@ -393,15 +393,7 @@ def screen_cycle(
     points = np.empty((m, 3))
     for q in range(m):
         points[q] = pip_m[uu[q], rr[q]]
-    n_r = bank[0].shape[0]
-    ok = np.empty((n_r, m), dtype=np.bool_)
-    az, el, rng = np.empty((n_r, m)), np.empty((n_r, m)), np.empty((n_r, m))
-    coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6], bank[7],
-                    bank[8], bank[9], points, ok, az, el, rng)  # fmt: skip
-    keep = np.zeros(m, dtype=np.bool_)
-    for q in range(m):
-        for r in range(n_r):
-            keep[q] = keep[q] or ok[r, q]
+    keep = covered_any(bank, points)
     return pk, later_ok, at_me, cap, uu[keep], rr[keep]
 
 

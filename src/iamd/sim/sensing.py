@@ -77,14 +77,11 @@ def window_kernel(
     pos = np.empty((k, 3))
     for q in range(k):
         pos[q, 0], pos[q, 1], pos[q, 2] = state[near[q], 0], state[near[q], 1], state[near[q], 2]
-    ok = np.empty((1, k), dtype=np.bool_)
-    az, el, rng = np.empty((1, k)), np.empty((1, k)), np.empty((1, k))
-    radar_mod.coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6],
-                              bank[7], bank[8], bank[9], pos, ok, az, el, rng)  # fmt: skip
+    ok = radar_mod.covered_any(bank, pos)
     out = np.empty((n, 2))
     out[:, 0], out[:, 1] = np.inf, -np.inf
     for q in range(k):
-        if ok[0, q]:
+        if ok[q]:
             i = near[q]
             out[threat[i], 0] = min(out[threat[i], 0], sample_t_s[i])
             out[threat[i], 1] = max(out[threat[i], 1], sample_t_s[i])

@@ -34,7 +34,7 @@ from iamd.sensors.radar import (
     BankFigures,
     RadarBank,
     bank_figures,
-    coverage_kernel,
+    covered_any,
 )
 from iamd.tracking.association import assign, gate, mahalanobis_one
 from iamd.tracking.filters import (
@@ -621,9 +621,9 @@ def step(
         raise ValueError(f"scan at t={t_s} s is older than the tracks (t={tr.t_s.max()} s)")
     labels = np.full(m, -1, np.int64) if det_label is None else det_label
     if isinstance(in_view, RadarBank):
-        mask, bank = _ALL_IN_VIEW, bank_figures(in_view)
+        mask, bank, use_bank = _ALL_IN_VIEW, bank_figures(in_view), True
     else:
-        mask, bank = np.ones(n, np.bool_) if in_view is None else in_view, _NO_BANK
+        mask, bank, use_bank = np.ones(n, np.bool_) if in_view is None else in_view, _NO_BANK, False
         if np.shape(mask) != (n,):
             raise ValueError(f"in_view has shape {np.shape(mask)}, the table {n} tracks")
     figures, counts = absorb_figures(cfg)
@@ -633,7 +633,7 @@ def step(
         tr.next_id, float(t_s), z, np.ascontiguousarray(labels, dtype=np.int64),
         model.max_position_var(z) if m else 0.0, model.kernel_model(),
         motion_figures(cfg, motion), figures, counts,
-        np.ascontiguousarray(mask, dtype=np.bool_), bank, bank is not _NO_BANK,
+        np.ascontiguousarray(mask, dtype=np.bool_), bank, use_bank,
     )  # fmt: skip
     return Tracks(*out[:10], next_id=int(out[10])), StepReport(out[11], out[12])
 
@@ -707,15 +707,7 @@ def step_kernel(
         pos = np.empty((n, 3))
         for i in range(n):
             pos[i, 0], pos[i, 1], pos[i, 2] = xp[i, 0], xp[i, 1], xp[i, 2]
-        n_r = bank[0].shape[0]
-        ok = np.empty((n_r, n), dtype=np.bool_)
-        az, el, rng = np.empty((n_r, n)), np.empty((n_r, n)), np.empty((n_r, n))
-        coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6],
-                        bank[7], bank[8], bank[9], pos, ok, az, el, rng)  # fmt: skip
-        view = np.zeros(n, dtype=np.bool_)
-        for i in range(n):
-            for r in range(n_r):
-                view[i] = view[i] or ok[r, i]
+        view = covered_any(bank, pos)
     else:
         view = view_mask
     return absorb(xp, pp, track_id, confirmed, updates, misses, scans, t_hit_s, label,
