@@ -23,8 +23,11 @@ bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q src
 
 # Every compiled kernel built into Numba's cache once, on two cores (about a minute), and
-# again only when the sources change: no later command waits for a compile.
+# again only when the sources change: no later command waits for a compile. The old cache
+# goes first: Numba checks only a kernel's own file, so a cached kernel would keep the old
+# code of a changed kernel it calls.
 $(WARM): $(STAMP) $(SOURCES)
+	find src \( -name '*.nbi' -o -name '*.nbc' \) -delete
 	$(BIN)/python -c "from iamd.warmup import compile_everything; compile_everything()"
 	touch $(WARM)
 
