@@ -44,6 +44,7 @@ from iamd.tracking.fusion import (
     stack_partners,
 )
 from iamd.tracking.ideal import MotionModel
+from iamd.tracking.system import NO_NUMBERING
 from iamd.tracking.tracker import (
     PositionSensor,
     RadarSensor,
@@ -445,7 +446,7 @@ def test_a_fused_picture_equals_prediction_then_fusion(
                          rng.uniform(0.1, 9.0, labels))  # fmt: skip
     rows = (np.zeros((labels, 6)), np.zeros((labels, 6, 6)), np.zeros(labels),
             np.ones(labels, bool), np.zeros(labels, np.int64))  # fmt: skip
-    n, *got = fuse_own_and_partners(
+    n, *got, numbers = fuse_own_and_partners(
         (tracks.x, tracks.p, tracks.t_s, tracks.confirmed, tracks.t_hit_s, tracks.track_id,
          tracks.label, tracks.updates),
         stack_partners(partners),
@@ -454,7 +455,9 @@ def test_a_fused_picture_equals_prediction_then_fusion(
         3.0,
         rows,
         True,
+        NO_NUMBERING,
     )  # fmt: skip
+    assert (numbers == -1).all()
     c = np.flatnonzero(tracks.confirmed)
     mine = Fused(tracks.x[c], tracks.p[c], 0.0, tracks.t_hit_s[c], tracks.track_id[c],
                  tracks.label[c], np.ones(c.size, np.int64), tracks.updates[c])  # fmt: skip

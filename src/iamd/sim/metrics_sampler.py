@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iamd.sim.events import Kind
-from iamd.sim.network import ID_STRIDE, fused_picture
+from iamd.sim.network import numbered_picture
 from iamd.tracking.ideal import extrapolate
 from iamd.tracking.metrics import TrackQuality, quality, score_frames
 
@@ -62,10 +62,8 @@ def on_sample(eng: Engine, t_s: float, _: int) -> None:
         ids = np.flatnonzero(alive & seen)
         truth = w.truth.state_at(ids, np.full(ids.size, t_s))[:, :3]
         if eng.net is not None:
-            pic = fused_picture(eng, o, t_s)
-            own = pic.track_id < ID_STRIDE
+            pic, est_id = numbered_picture(eng, o, t_s)  # identities: system track numbers
             est: F64 = pic.x[:, :3]
-            est_id: I64 = np.where(own, pic.track_id + o * ID_STRIDE, pic.track_id)
         else:
             held = np.flatnonzero(eng.pictures.active[o] & (eng.pictures.updates[o] >= 2))
             x, _cov = extrapolate(eng.pictures, np.full(held.size, o), held, t_s, w.motion)

@@ -29,6 +29,7 @@ from iamd.tracking.fusion import (
     fuse_own_and_partners,
     stack_partners,
 )
+from iamd.tracking.system import SystemNumbers
 from iamd.tracking.tracker import MeasurementModel, TrackerConfig, Tracks, motion_figures, step
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ class NetState:
     sharing: list[bool]
     mail: dict[int, Report | TrackMessage]
     stacked: list[tuple[list[Fused], PartnerStack] | None]
+    numbers: list[SystemNumbers]
     next_mail: int = 0
     reports_lost: int = 0
     reports_late: int = 0
@@ -124,6 +126,7 @@ class NetState:
             sharing=[False] * n_owners,
             mail={},
             stacked=[None] * n_owners,
+            numbers=[SystemNumbers.empty(n_owners) for _ in range(n_owners)],
         )
 
     def post(self, item: Report | TrackMessage) -> int:
@@ -243,18 +246,28 @@ def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
     (:func:`iamd.tracking.fusion.fuse_own_and_partners`). The partners' pictures are
     stacked once per change of what the node holds (:func:`_partners`).
     """
-    n, x, p, t_hit, track_id, label, sources, updates = _fuse(eng, o, t_s, NO_ROWS, False)
-    return Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
+    return numbered_picture(eng, o, t_s)[0]
+
+
+def numbered_picture(eng: Engine, o: int, t_s: float) -> tuple[Fused, I64]:
+    """:func:`fused_picture` and its tracks' system numbers (n,) at owner ``o``
+    (:mod:`iamd.tracking.system`)."""
+    n, x, p, t_hit, track_id, label, sources, updates, numbers = _fuse(eng, o, t_s, NO_ROWS, False)
+    fused = Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
+    return fused, numbers
 
 
 def _fuse(
     eng: Engine, o: int, t_s: float, rows: tuple[F64, F64, F64, BOOL, I64], adopt: bool
-) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
-    """:func:`fused_picture`'s kernel call; with ``adopt``, also writing each threat's
-    most certain track into ``rows`` (:func:`iamd.tracking.fusion.adopt_best`)."""
+) -> tuple[int, F64, F64, F64, I64, I64, I64, I64, I64]:
+    """:func:`numbered_picture`'s kernel call; with ``adopt``, also writing each threat's
+    most certain track into ``rows`` (:func:`iamd.tracking.fusion.adopt_best`). Every
+    build numbers the picture's tracks (:mod:`iamd.tracking.system`)."""
     net = eng.net
     assert net is not None
     tr = net.local[o]
+    numbering = net.numbers[o]
+    numbering.reserve(max(t.next_id for t in net.local))
     return fuse_own_and_partners(
         (tr.x, tr.p, tr.t_s, tr.confirmed, tr.t_hit_s, tr.track_id, tr.label, tr.updates),
         _partners(eng, o, t_s),
@@ -263,6 +276,7 @@ def _fuse(
         float(net.cfg.missed_distance),
         rows,
         adopt,
+        (o, ID_STRIDE, numbering.bind, numbering.next_number),
     )
 
 

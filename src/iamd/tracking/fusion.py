@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from iamd.tracking.association import assign, gate, mahalanobis_one
 from iamd.tracking.filters import invert, invert_into, predict_kernel
 from iamd.tracking.ideal import MotionModel
+from iamd.tracking.system import NO_NUMBERING, number_rows
 from iamd.tracking.tracker import (
     MotionFigures,
     TrackerConfig,
@@ -242,7 +243,7 @@ def fuse_pictures(
     updates: I64,
     offset: I64,
     gate_sigma: float,
-) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
+) -> tuple[int, F64, F64, F64, I64, I64, I64, I64, I64]:
     """Fuse pictures 1, 2, ... one by one into picture 0 (all at the same time).
 
     Picture ``g`` is rows ``offset[g]:offset[g + 1]`` of the stacked arrays: ``x`` (N, 6),
@@ -255,13 +256,17 @@ def fuse_pictures(
     Returns
     -------
     n : rows of the fused picture; then its x, p, t_hit_s, track_id, label, sources and
-    updates, each with N rows of which the first ``n`` hold it.
+    updates, each with N rows of which the first ``n`` hold it; and the fused row each
+    input row went into (N,).
     """
     total = x.shape[0]
     ox, op = x.copy(), p.copy()
     ot, oid, olab = t_hit_s.copy(), track_id.copy(), label.copy()
     osrc, oupd = sources.copy(), updates.copy()
     n = offset[1]
+    member_of = np.empty(total, np.int64)
+    for j in range(n):
+        member_of[j] = j
     for g in range(1, offset.shape[0] - 1):
         lo, hi = offset[g], offset[g + 1]
         m = hi - lo
@@ -278,16 +283,18 @@ def fuse_pictures(
                 osrc[i] += sources[j]
                 oupd[i] += updates[j]
                 taken[a[i]] = True
+                member_of[j] = i
         for r in range(m):
             if not taken[r]:
                 j = lo + r
+                member_of[j] = n
                 ox[n] = x[j]
                 op[n] = p[j]
                 ot[n], oid[n], olab[n] = t_hit_s[j], track_id[j], label[j]
                 osrc[n], oupd[n] = sources[j], updates[j]
                 n += 1
     assert n <= total
-    return n, ox, op, ot, oid, olab, osrc, oupd
+    return n, ox, op, ot, oid, olab, osrc, oupd, member_of
 
 
 PartnerStack = tuple[F64, F64, F64, F64, I64, I64, I64, I64, I64]
@@ -303,7 +310,8 @@ def fuse_own_and_partners(
     gate_sigma: float,
     rows: tuple[F64, F64, F64, BOOL, I64],
     adopt: bool,
-) -> tuple[int, F64, F64, F64, I64, I64, I64, I64]:
+    numbering: tuple[int, int, I64, I64],
+) -> tuple[int, F64, F64, F64, I64, I64, I64, I64, I64]:
     """A node's fused picture at ``t_s``: its confirmed tracks and its partners' pictures
     predicted to ``t_s`` in one batch (:func:`iamd.tracking.filters.predict_kernel`: its
     ballistic tracks share a step count) and fused (:func:`fuse_pictures`), the pictures
@@ -320,10 +328,17 @@ def fuse_own_and_partners(
     rows, adopt : with ``adopt``, the rows of a per-threat picture (x, p, t_s, active,
         updates) that each label's most certain fused track is written into
         (:func:`adopt_best`).
+    numbering : the node's owner, the stride of partners' track identities (owner times
+        it plus the owner's track number), and its system numbering state
+        (:class:`iamd.tracking.system.SystemNumbers`: ``bind`` and ``next_number``,
+        updated in place); a ``bind`` of no rows numbers nothing
+        (:data:`iamd.tracking.system.NO_NUMBERING`).
 
     Returns
     -------
-    As :func:`fuse_pictures`.
+    As :func:`fuse_pictures`, with the rows' system numbers
+    (:func:`iamd.tracking.system.number_rows`; -1 without numbering) in place of the input
+    rows' fused rows.
     """
     x, p, t0, confirmed, t_hit, track_id, label, updates = own
     px, pp, pt0, pt_hit, ptrack_id, plabel, psources, pupdates, poffset = partners
@@ -355,12 +370,24 @@ def fuse_own_and_partners(
     motion_kernel(x0, lab0, speed, q_slow, q_fast, class_q, class_ballistic, class_beta, known,
                   q, fast, beta)  # fmt: skip
     xp, pp0 = predict_kernel(x0, p0, dt, q, fast, beta)
-    fused = fuse_pictures(xp, pp0, hit0, id0, lab0, src0, upd0, offset, gate_sigma)
+    n, fx, fp, ft, fid, flab, fsrc, fupd, member_of = fuse_pictures(
+        xp, pp0, hit0, id0, lab0, src0, upd0, offset, gate_sigma
+    )
     if adopt:
-        n, fx, fp, _, _, flab, _, fupd = fused
         adopt_best(fx[:n], fp[:n], flab[:n], fupd[:n], t_s, rows[0], rows[1], rows[2], rows[3],
                    rows[4])  # fmt: skip
-    return fused
+    owner, stride, bind, next_number = numbering
+    if bind.shape[0] == 0:
+        numbers = np.full(n, -1, np.int64)
+    else:
+        source_owner, source_track = np.empty(total, np.int64), np.empty(total, np.int64)
+        for j in range(total):
+            if j < n_own:
+                source_owner[j], source_track[j] = owner, id0[j]
+            else:
+                source_owner[j], source_track[j] = id0[j] // stride, id0[j] % stride
+        numbers = number_rows(source_owner, source_track, member_of, n, bind, next_number)
+    return n, fx, fp, ft, fid, flab, fsrc, fupd, numbers
 
 
 def stack_partners(pictures: list[Fused]) -> PartnerStack:
@@ -458,9 +485,9 @@ def fuse_all(pictures: list[Fused], gate: float) -> Fused:
     if len(pictures) == 1:
         return pictures[0]
     t_s = float(pictures[0].t_s)
-    n, x, p, t_hit, track_id, label, sources, updates = fuse_own_and_partners(
+    n, x, p, t_hit, track_id, label, sources, updates, _ = fuse_own_and_partners(
         _NO_TRACKS, stack_partners(pictures), t_s, motion_figures(TrackerConfig(), None), gate,
-        NO_ROWS, False,
+        NO_ROWS, False, NO_NUMBERING,
     )  # fmt: skip
     return Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
 
