@@ -116,9 +116,14 @@ def test_tracking_block_of_the_summary(mode):
     assert_conserved(r.summary)
     tk = r.summary["tracking"]
     keys = {"ospa_m_mean", "gospa_mean", "completeness", "spurious_tracks", "id_changes"}
-    assert keys | {"mode", "by_owner"} == set(tk)
+    keys |= {"dual_tracks"}
+    assert keys | {"mode", "by_owner", "pairs"} == set(tk)
     assert tk["mode"] == mode
     assert set(tk["by_owner"]) == {"national"}
+    assert set(tk["by_owner"]["national"]) == keys
+    assert tk["pairs"] == {}  # one owner with C2: no pair to compare
+    if mode == "ideal":
+        assert tk["dual_tracks"] == 0.0  # one track per threat by construction
     # OSPA is bounded by its cut-off; the pictures hold most of what their radars see
     assert 0 < tk["ospa_m_mean"] < 1000.0
     assert tk["completeness"] > 0.85

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from iamd.scenario.load import Scenario
+from iamd.sim.decisions import LATENCY_FIGURES
 
 Row = dict[str, Any]
 
@@ -28,12 +29,19 @@ FATES = (
     "not_engaged_open_area",
 )
 """Counts of the ``threats`` block, overall and per class."""
-TRACK_FIGURES = ("ospa_m_mean", "gospa_mean", "completeness", "spurious_tracks", "id_changes")
+TRACK_FIGURES = (
+    "ospa_m_mean",
+    "gospa_mean",
+    "completeness",
+    "spurious_tracks",
+    "id_changes",
+    "dual_tracks",
+)
 """Figures of the ``tracking`` block, overall and per owner with C2 nodes."""
 C2_FIGURES = ("cycles", "assignments", "mean_solve_ms", "max_solve_ms")
 TOTALS = ("totals.interceptors_fired", "totals.asset_value_lost")
 """Columns a row adds to the summary's own numbers."""
-FRACTIONS = (".completeness",)
+FRACTIONS = (".completeness", ".commonality")
 """Metric name endings of fractions (0 to 1)."""
 NON_NEGATIVE = (
     "threats.",
@@ -42,6 +50,7 @@ NON_NEGATIVE = (
     "assets.",
     "cost_usd.",
     "tracking.",
+    "decisions.",
     "c2.",
     "totals.",
     "sim_duration_s",
@@ -88,6 +97,8 @@ def summary_metrics(scenario: Scenario) -> list[str]:
     classes = sorted({s.threat for s in spec.raid})
     types = sorted({f.interceptor for f in spec.fire_units} | {p.missile for p in spec.air_patrols})
     c2_owners = sorted({c.owner for c in spec.c2_nodes})
+    names = [o.name for o in spec.owners]
+    c2_owner_order = sorted(c2_owners, key=names.index)  # pairs in the scenario's owner order
     return [
         "sim_duration_s",
         "wall_time_s",
@@ -100,6 +111,14 @@ def summary_metrics(scenario: Scenario) -> list[str]:
         *(f"cost_usd.{k}" for k in ("interceptors", "threats", "exchange_ratio")),
         *(f"tracking.{k}" for k in TRACK_FIGURES),
         *(f"tracking.by_owner.{o}.{k}" for o in c2_owners for k in TRACK_FIGURES),
+        *(
+            f"tracking.pairs.{a}~{b}.commonality"
+            for i, a in enumerate(c2_owner_order)
+            for b in c2_owner_order[i + 1 :]
+        ),
+        *(f"decisions.latency_s.{k}" for k in LATENCY_FIGURES),
+        *(f"decisions.latency_s.by_class.{c}.{k}" for c in classes for k in LATENCY_FIGURES),
+        "decisions.shots_at_dead",
         *(f"c2.{k}" for k in C2_FIGURES),
         *TOTALS,
     ]

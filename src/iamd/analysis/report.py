@@ -167,9 +167,25 @@ def theatre_map(scenario_yaml: Path, seed: int) -> str:
         return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def _stats_table(summary: dict[str, Any]) -> str:
+def decision_labels(names: list[str]) -> dict[str, str]:
+    """Labels of the decision and picture metrics among a store's columns ``names``."""
+    out = {
+        "decisions.latency_s.mean": "first detection to first launch, s (all)",
+        "decisions.shots_at_dead": "interceptors launched at threats already down",
+        "tracking.dual_tracks": "dual tracks per threat held",
+    }
+    for n in names:
+        parts = n.split(".")
+        if n.startswith("decisions.latency_s.by_class.") and n.endswith(".mean"):
+            out[n] = f"first detection to first launch, s ({parts[3]})"
+        elif n.startswith("tracking.pairs.") and n.endswith(".commonality"):
+            out[n] = f"threats both hold ({parts[2].replace('~', ' / ')})"
+    return {k: v for k, v in out.items() if k in names}
+
+
+def _stats_table(summary: dict[str, Any], labels: dict[str, str] = LABELS) -> str:
     rows = []
-    for name, label in LABELS.items():
+    for name, label in labels.items():
         m = summary["metrics"].get(name)
         if not m or not m.get("n"):
             continue
@@ -226,6 +242,10 @@ def _store_parts(directory: Path) -> list[str]:
             "<h2>Asset damage</h2>"
             + img_tag(boxes(table, lost, "value lost per run", "asset damage"), "assets")
         )
+    labels = decision_labels(table.column_names)
+    if labels:
+        stats = {"metrics": {name: describe(column(table, name)) for name in labels}}
+        parts.append("<h2>Decisions and pictures</h2>" + _stats_table(stats, labels))
     parts.append("<h2>Convergence</h2>" + img_tag(convergence_plot(table), "convergence"))
     return parts
 

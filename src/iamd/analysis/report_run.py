@@ -92,6 +92,33 @@ def _interceptors(summary: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _decisions(summary: dict[str, Any]) -> list[str]:
+    """Decision latency per class, shots at threats already down, and the pictures."""
+    dec, tk = summary.get("decisions"), summary.get("tracking", {})
+    if not dec:
+        return []  # a run of an iamd before these figures
+    lat = dec["latency_s"]
+    rows = [
+        html_row(name, [fmt(q["engaged"]), _one(q["mean"]), _one(q["median"])])
+        for name, q in [*lat["by_class"].items(), ("all", lat)]
+    ]
+    parts = [
+        "<h2>Decisions and pictures</h2>"
+        + html_table(("first detection to first launch", "engaged", "mean, s", "median, s"), rows)
+        + f"<p class=note>interceptors launched at threats already down: "
+        f"{fmt(dec['shots_at_dead'])}</p>"
+    ]
+    owners = tk.get("by_owner", {})
+    if owners:
+        rows = [html_row(o, [_one(q["dual_tracks"])]) for o, q in owners.items()]
+        parts.append(html_table(("owner", "dual tracks per threat held"), rows))
+    pairs = tk.get("pairs", {})
+    if pairs:
+        rows = [html_row(k.replace("~", " / "), [_one(v["commonality"])]) for k, v in pairs.items()]
+        parts.append(html_table(("owners", "share of threats both hold"), rows))
+    return parts
+
+
 def _assets(summary: dict[str, Any]) -> list[str]:
     assets = summary["assets"]
     if not assets:
@@ -156,4 +183,4 @@ def run_parts(directory: Path, with_map: bool = True) -> list[str]:
         parts.append("<h2>Theatre</h2>" + img_tag(b64, "theatre map"))
     fates = fates_plot(pa.Table.from_pylist([row]), xlabel="threats")
     parts.append("<h2>Threat fates</h2>" + img_tag(fates, "fates by class"))
-    return parts + _interceptors(summary) + _assets(summary)
+    return parts + _interceptors(summary) + _assets(summary) + _decisions(summary)

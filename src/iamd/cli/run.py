@@ -190,6 +190,7 @@ def print_summary(summary: dict[str, Any]) -> None:
             f"{100 * q['completeness']:.0f}%",
             str(q["spurious_tracks"]),
             str(q["id_changes"]),
+            f"{q['dual_tracks']:.2f}",
         ]
 
     rows = [quality_row(name, q) for name, q in tk["by_owner"].items()]
@@ -197,11 +198,39 @@ def print_summary(summary: dict[str, Any]) -> None:
     out.print(
         table(
             f"track pictures ({tk['mode']} tracking)",
-            ["owner", "OSPA (m)", "GOSPA", "complete", "spurious", "ID changes"],
+            ["owner", "OSPA (m)", "GOSPA", "complete", "spurious", "ID changes", "dual"],
             rows,
             bold_last=True,
         )
     )
+    if tk["pairs"]:
+        rows = [
+            [
+                pair.replace("~", " / "),
+                "-" if p["commonality"] is None else f"{p['commonality']:.0%}",
+            ]
+            for pair, p in tk["pairs"].items()
+        ]
+        out.print(table("pictures in common", ["owners", "threats both hold"], rows))
+    dec = summary["decisions"]
+
+    def latency_row(name: str, q: dict[str, Any]) -> list[str]:
+        if not q["engaged"]:
+            return [name, "0", "-", "-"]
+        return [name, str(q["engaged"]), f"{q['mean']:.0f}", f"{q['median']:.0f}"]
+
+    lat = dec["latency_s"]
+    rows = [latency_row(name, q) for name, q in lat["by_class"].items()]
+    rows.append(latency_row("all", lat))
+    out.print(
+        table(
+            "first detection to first launch (s)",
+            ["class", "engaged", "mean", "median"],
+            rows,
+            bold_last=True,
+        )
+    )
+    out.print(f"interceptors launched at threats already down: {dec['shots_at_dead']}")
 
 
 @app.command(epilog="Example: iamd audit runs/demo  (exit 0 when every kill holds, 1 otherwise)")

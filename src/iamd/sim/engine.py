@@ -78,6 +78,8 @@ class Outcome:
     fleet: aircraft.Fleet | None = None
     c2_cycles: int = 0
     c2_solve_ms: F64 = field(default_factory=lambda: np.zeros(0))
+    first_seen_s: F64 = field(default_factory=lambda: np.zeros(0))
+    """When any sensor first detected each threat (inf: never)."""
 
 
 class Engine:
@@ -118,6 +120,8 @@ class Engine:
         self._banks: dict[tuple[int, ...], radar_mod.RadarBank] = {}
         # per owner, when its sensors last detected each threat (for track-quality truth)
         self.last_seen = np.full((len(world.owners), n), -np.inf)
+        # when any sensor of any owner first detected each threat (decision latency)
+        self.first_seen = np.full(n, np.inf)
         u = len(world.units)
         self.rounds = np.array([x.rounds for x in world.units], dtype=np.int64)
         self.reloads = np.array([x.reloads for x in world.units], dtype=np.int64)
@@ -222,6 +226,11 @@ class Engine:
             self._banks[sites] = radar_mod.RadarBank.of([self.w.radars[s] for s in sites])
         return self._banks[sites]
 
+    def seen(self, o: int, ids: I64, t_s: float) -> None:
+        """Owner ``o``'s sensors detected threats ``ids`` at ``t_s``."""
+        self.last_seen[o, ids] = t_s
+        self.first_seen[ids] = np.minimum(self.first_seen[ids], t_s)
+
     def alive(self, t_s: float) -> NDArray[np.bool_]:
         tr = self.w.truth
         return (tr.t_launch_s <= t_s) & (t_s < self.t_dead)
@@ -300,6 +309,7 @@ class Engine:
             fleet=self.fleet,
             c2_cycles=self.c2_cycles,
             c2_solve_ms=np.array(self.c2_solve_ms),
+            first_seen_s=self.first_seen,
         )
 
     # -- threat outcomes --------------------------------------------------------------------

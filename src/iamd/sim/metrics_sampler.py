@@ -35,10 +35,14 @@ OSPA_C_M = 1000.0
 
 @dataclass(slots=True)
 class Samples:
-    """Per owner, the frames ``(truth_pos, truth_id, track_pos, track_id)`` sampled, and when."""
+    """Per owner, the frames ``(truth_pos, truth_id, track_pos, track_id)`` sampled, and when;
+    and, for scoring the pictures against each other, the threats each picture held (the
+    truth labels of its tracks, distinct) and how many of its tracks were on threats."""
 
     frames: dict[int, list[tuple[F64, I64, F64, I64]]] = field(default_factory=dict)
     times: dict[int, list[float]] = field(default_factory=dict)
+    held: dict[int, list[I64]] = field(default_factory=dict)
+    on_threats: dict[int, list[int]] = field(default_factory=dict)
 
 
 def first_sample_s(t_first_launch_s: float) -> float:
@@ -64,13 +68,18 @@ def on_sample(eng: Engine, t_s: float, _: int) -> None:
         if eng.net is not None:
             pic, est_id = numbered_picture(eng, o, t_s)  # identities: system track numbers
             est: F64 = pic.x[:, :3]
+            labels = pic.label[pic.label >= 0]
+            threats = np.unique(labels)
         else:
             held = np.flatnonzero(eng.pictures.active[o] & (eng.pictures.updates[o] >= 2))
             x, _cov = extrapolate(eng.pictures, np.full(held.size, o), held, t_s, w.motion)
             est = x[:, :3]
             est_id = held
+            labels = threats = held
         eng.samples.frames.setdefault(o, []).append((truth, ids, est, est_id))
         eng.samples.times.setdefault(o, []).append(t_s)
+        eng.samples.held.setdefault(o, []).append(threats)
+        eng.samples.on_threats.setdefault(o, []).append(int(labels.size))
     eng.push(t_s + SAMPLE_S, Kind.SAMPLE, 0)
 
 
@@ -102,4 +111,46 @@ def track_quality(samples: Samples, owners: tuple[str, ...], mode: str) -> dict[
             "id_changes": t.id_changes,
         }
 
-    return {"mode": mode, **figures(q), "by_owner": {k: figures(v) for k, v in per.items()}}
+    pictures = picture_figures(samples, owners)
+    return {
+        "mode": mode,
+        **figures(q),
+        "dual_tracks": round(pictures["dual_tracks"], 4),
+        "by_owner": {
+            k: {**figures(v), "dual_tracks": round(pictures["by_owner"][k]["dual_tracks"], 4)}
+            for k, v in per.items()
+        },
+        "pairs": {
+            k: {"commonality": None if v["commonality"] is None else round(v["commonality"], 4)}
+            for k, v in pictures["pairs"].items()
+        },
+    }
+
+
+def picture_figures(samples: Samples, owners: tuple[str, ...]) -> dict[str, Any]:
+    """How the C2 owners' pictures compare, from the samples.
+
+    ``dual_tracks``: tracks beyond one per threat, per threat held, over every sample of
+    every owner (0: one track per threat; 0.25: one threat in four held twice), and per
+    owner. ``commonality`` of two owners: over the samples, the share of the threats that
+    either picture held which both held (1: the same threats; 0: none in common); None when
+    neither held any.
+    """
+    by_owner: dict[str, dict[str, Any]] = {}
+    extra = held = 0
+    for o in sorted(samples.held):  # owners with C2 (a few)
+        n_held = sum(int(h.size) for h in samples.held[o])
+        n_extra = sum(samples.on_threats[o]) - n_held
+        by_owner[owners[o]] = {"dual_tracks": n_extra / n_held if n_held else 0.0}
+        extra, held = extra + n_extra, held + n_held
+    pairs: dict[str, Any] = {}
+    c2 = sorted(samples.held)
+    for i, a in enumerate(c2):  # pairs of owners with C2 (a few)
+        for b in c2[i + 1 :]:
+            both = either = 0
+            for ha, hb in zip(samples.held[a], samples.held[b], strict=True):
+                both += int(np.intersect1d(ha, hb, assume_unique=True).size)
+                either += int(np.union1d(ha, hb).size)
+            name = f"{owners[a]}~{owners[b]}"
+            pairs[name] = {"commonality": both / either if either else None}
+    return {"dual_tracks": extra / held if held else 0.0, "by_owner": by_owner, "pairs": pairs}

@@ -23,6 +23,7 @@ from iamd.jsonsafe import finite
 from iamd.physics.truth import TruthTable, fly
 from iamd.scenario.load import Scenario
 from iamd.sim.aircraft import GROUND, TURNAROUND
+from iamd.sim.decisions import decision_figures
 from iamd.sim.engine import FATE_NAMES, Engine, Outcome
 from iamd.sim.events import EventLog
 from iamd.sim.layout import is_run_dir
@@ -148,6 +149,7 @@ def summarise(world: World, out: Outcome, seed: int, wall_time_s: float) -> dict
             "assets": assets,
             "cost_usd": costs(world, out, interceptors),
             "tracking": track_quality(out.samples, world.owners, spec.tracking.mode),
+            "decisions": decision_figures(world, out),
             "c2": {
                 "cycles": int(out.c2_cycles),
                 "assignments": int(out.c2_solve_ms.size),

@@ -163,7 +163,7 @@ def on_scan(eng: Engine, t_s: float, s: int) -> None:
             eng.rng.noise,
         )
         real = det.threat >= 0
-        eng.last_seen[o, det.threat[real]] = t_s
+        eng.seen(o, det.threat[real], t_s)
         if real.any():
             ids, rae = det.threat[real], det.rae[real]
             meas_ecef = radar_mod.rae2ecef(site, rae)
@@ -201,7 +201,7 @@ def _scan_to_tracker(eng: Engine, t_s: float, s: int, cand: I64) -> None:
     det = radar_mod.scan(
         site, eng.site_banks[s], cand, pos, rcs, tracked, eng.rng.detect, eng.rng.noise
     )
-    eng.last_seen[o, det.threat[det.threat >= 0]] = t_s
+    eng.seen(o, det.threat[det.threat >= 0], t_s)
     eng.log.add(
         t_s, "scan", -1, unit=site.name, owner=site.owner, value=float((det.threat < 0).sum())
     )
@@ -266,7 +266,7 @@ def on_launch_warning(eng: Engine, t_s: float, s: int) -> None:
         )
         first = ids[~eng.warned[ids]]
         eng.warned[ids] = True
-        eng.last_seen[w.owners.index(sp.owner), ids] = t_s
+        eng.seen(w.owners.index(sp.owner), ids, t_s)
         eng.log.add(t_s, "launch_warning", first, unit=sp.name, owner=sp.owner)
     if ids.size and eng.net is not None:
         order = eng.rng.detect.permutation(ids.size)

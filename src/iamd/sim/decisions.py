@@ -1,0 +1,68 @@
+"""What a replication's decisions cost in time and in wasted rounds.
+
+Decision latency is the time from a threat's first detection by any sensor of any owner
+(a radar's detection or a launch warning, whoever's it was) to the launch of the first
+interceptor at it: detection, track confirmation, the links to the deciding node, its
+cycle, assessment and assignment, the fire unit's reaction and, for a kinetic shot, the
+wait until a launch that arrives in time. Only engaged threats have one.
+
+A shot at the dead is an interceptor launched at a threat that no longer flew when it
+left: destroyed by an earlier interceptor, broken up, or already down (a kill judged a
+miss, or an engagement decided in the seconds before the threat's end).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from iamd.sim.engine import Outcome
+    from iamd.sim.world import World
+
+LATENCY_FIGURES = ("mean", "median", "engaged")
+"""What ``summary.json`` says of decision latency, overall and per threat class."""
+
+
+def first_launch_s(out: Outcome, n_threats: int) -> np.ndarray:
+    """(n,) when the first interceptor left for each threat, s (inf: never)."""
+    first = np.full(n_threats, np.inf)
+    for job in out.engagements:  # engagements (hundreds), once per run
+        first[job.threat] = min(first[job.threat], job.t_launch_s)
+    return first
+
+
+def _latency(latency_s: np.ndarray) -> dict[str, Any]:
+    if latency_s.size == 0:
+        return {"mean": None, "median": None, "engaged": 0}
+    return {
+        "mean": float(latency_s.mean()),
+        "median": float(np.median(latency_s)),
+        "engaged": int(latency_s.size),
+    }
+
+
+def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
+    """The ``decisions`` block of ``summary.json``: decision latency (s) overall and per
+    threat class of the scenario's raid, and shots at the dead."""
+    tr = world.truth
+    launch = first_launch_s(out, tr.n)
+    engaged = np.isfinite(launch) & np.isfinite(out.first_seen_s)
+    latency = np.where(engaged, launch - np.where(engaged, out.first_seen_s, 0.0), np.nan)
+    classes = sorted({s.threat for s in world.scenario.spec.raid})
+    by_class = {
+        c: _latency(latency[engaged & (tr.class_idx == tr.class_names.index(c))])
+        if c in tr.class_names
+        else _latency(latency[:0])
+        for c in classes
+    }
+    dead = 0
+    for job in out.engagements:  # engagements (hundreds), once per run
+        t_end = out.t_fate_s[job.threat]
+        if np.isfinite(t_end) and t_end <= job.t_launch_s:
+            dead += job.shots
+    return {
+        "latency_s": {**_latency(latency[engaged]), "by_class": by_class},
+        "shots_at_dead": dead,
+    }
