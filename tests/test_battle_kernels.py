@@ -33,7 +33,7 @@ def _radar(rng: np.random.Generator, i: int) -> RadarSite:
 
 
 def screen_cycle_numpy(  # type: ignore[no-untyped-def]
-    k, t_s, eligible, unit_m, path_m, ballistic, later_pk, later_pk_t_s, fresh_after_s,
+    k, t_s, eligible, unit_m, path_m, ballistic, later_pk, later_pk_t_s, fresh_after_s, reads,
     units, stocks, reserve, pk_class, class_idx, cov, divert_m, engage_all, p_hit, min_hit,
     later, feasible_now, min_pk, yield_below_pk, last_ditch, bank, pip_m,
 ):  # fmt: skip
@@ -42,9 +42,8 @@ def screen_cycle_numpy(  # type: ignore[no-untyped-def]
     unit, kinetic, laser, salvo, channels, per_cycle, grounded = units
     rounds, reloads, busy, next_launch_s = stocks
     at_me = self_threats_numpy(unit_m, path_m[eligible], ballistic[eligible], SELF_DEFENCE_RADIUS_M)
-    fresh = (later_pk_t_s[:, eligible] >= fresh_after_s) & (np.arange(later_pk.shape[0]) != k)[
-        :, None
-    ]
+    others = (np.arange(later_pk.shape[0]) != k) & reads
+    fresh = (later_pk_t_s[:, eligible] >= fresh_after_s) & others[:, None]
     ammo = (rounds[unit] + reloads[unit] > 0) | laser
     loaded = (rounds[unit] > reserve) | laser
     cap = capacity_numpy(
@@ -126,7 +125,8 @@ def _case(seed: int, n_u: int, n: int, radars: int) -> tuple:  # type: ignore[ty
     pip = unit_m[:, None, :] + rng.normal(0, 1, (n_u, m, 3)) * rng.choice([3e3, 50e3], (n_u, m, 1))
     args = (
         k, t_s, eligible, unit_m, path_m, rng.random(n) < 0.4, later_pk, later_pk_t, 990.0,
-        units, stocks, int(rng.integers(0, 3)), rng.choice([0.0, 0.5, 0.9], (n_u, n_class)),
+        rng.random(nodes) < 0.7, units, stocks, int(rng.integers(0, 3)),
+        rng.choice([0.0, 0.5, 0.9], (n_u, n_class)),
         rng.integers(0, n_class, n), a @ np.transpose(a, (0, 2, 1)),
         np.where(laser, np.inf, rng.choice([5.0, 50.0, 500.0], n_u)), rng.random(n_u) < 0.4,
         rng.choice([0.0, 0.3, 1.0], n), 0.3, rng.random((n_u, m)) < 0.6,

@@ -82,7 +82,7 @@ def _warm_flight_and_c2() -> np.ndarray:
     one_i = np.ones(1, dtype=np.int64)
     zero_i, table = one_i - 1, np.zeros((1, 1))
     screen_cycle(0, 0.0, zero_i, site[None], np.stack([site, site])[None], no, table, table,
-                 0.0, (zero_i, yes[0], no, one_i, one_i, one_i, no),
+                 0.0, yes[0], (zero_i, yes[0], no, one_i, one_i, one_i, no),
                  (one_i, one_i, zero_i, np.zeros(1)), 0, np.ones((1, 1)), zero_i,
                  np.eye(6)[None], np.ones(1), yes[0], np.ones(1), 0.5, yes, yes, 0.0,
                  np.zeros(1), no, bank_figures(NO_RADARS), site[None, None])  # fmt: skip

@@ -106,6 +106,10 @@ class Link(_Strict):
     loss: Probability = Field(default=0.0, description="probability a message is lost")
 
 
+Architecture = Literal["autonomous", "coordinated"]
+"""How C2 nodes of different owners coordinate their engagements (see :class:`C2`)."""
+
+
 class Owner(_Strict):
     """A coalition partner: owns sensors, fire units and C2 nodes."""
 
@@ -134,6 +138,9 @@ class Owner(_Strict):
         max_length=1000,
         description="other partners' assets this owner's units defend (its own assets and its "
         "units themselves are always defended)",
+    )
+    architecture: Architecture | None = Field(
+        default=None, description="this owner's C2 architecture (default: c2.architecture)"
     )
 
 
@@ -415,6 +422,18 @@ class AirPatrol(_Strict):
         return self
 
 
+class C2(_Strict):
+    """How the coalition's C2 nodes coordinate their engagements."""
+
+    architecture: Architecture = Field(
+        default="coordinated",
+        description="'coordinated': each owner sends its engagements' status (started, and "
+        "the kill assessment) to the partners it shares tracks with, over its share link "
+        "(latency, loss); a node acts on what has arrived. 'autonomous': no status "
+        "exchange; each owner's nodes know only their own engagements",
+    )
+
+
 class ScenarioFile(_Strict):
     """A whole scenario file."""
 
@@ -431,6 +450,7 @@ class ScenarioFile(_Strict):
     air_patrols: list[AirPatrol] = Field(default_factory=list, max_length=200)
     raid: list[Salvo] = Field(min_length=1, max_length=1000, description="salvos; may not be empty")
     doctrine: Doctrine = Field(default_factory=Doctrine)
+    c2: C2 = Field(default_factory=C2)
     tracking: Tracking = Field(default_factory=Tracking)
     catalog: CatalogOverride = Field(default_factory=CatalogOverride)
 

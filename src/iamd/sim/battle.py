@@ -197,7 +197,8 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         network.refresh_picture(eng, o, t_s)
     flight.uplink(eng, k, t_s)
     firm = eng.pictures.firm(o)
-    firm = firm[~eng.known_dead[firm]]
+    st = eng.status
+    firm = firm[~st.dead[o, firm]]
     units = eng.node_units[k]
     busy = bool(eng.busy[eng.node_fig[k].unit].sum())  # an index array: no list conversion
     if firm.size == 0 and not busy:
@@ -205,12 +206,11 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         return
     eng.push(t_s + cycle_s, Kind.C2_CYCLE, k)
     eng.c2_cycles += 1
-    well_covered = (eng.engaged_until[firm] > t_s) & (1.0 - eng.miss_prob[firm] >= doc.cover_pk)
-    eligible = firm[~well_covered]
+    eligible = firm[~st.covered(o, firm, t_s, doc.cover_pk)]
     if ASSESS_ENGAGEABLE_ONLY:
         eligible = eligible[eng.owner_engages[o][w.truth.class_idx[eligible]]]
     if not doc.shoot_look_shoot:
-        eligible = eligible[eng.engage_count[eligible] == 0]
+        eligible = eligible[st.count[o, eligible] == 0]
     if eligible.size == 0 or not units:
         return
     refresh_assessment(eng, o, eligible)
@@ -242,7 +242,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     bank = eng.radar_bank(eng.live_owners(o, t_s))
     pk, later_ok, at_me, cap, uu, rr = screen_cycle(
         k, t_s, eligible, eng.node_env[k].ecef_m, eng.cache_path[o], w.motion.ballistic,
-        eng.later_pk, eng.later_pk_t, t_s - LATER_PK_FRESH_S,
+        eng.later_pk, eng.later_pk_t, t_s - LATER_PK_FRESH_S, eng.status.node_reads[k],
         (fig.unit, fig.kinetic, fig.laser, fig.salvo, fig.channels, fig.per_cycle, grounded),
         (eng.rounds, eng.reloads, eng.busy, eng.next_launch), int(doc.reserve),
         eng.node_pk[k], w.truth.class_idx, eng.pictures.p[o], eng.node_divert_m[k],
@@ -273,6 +273,8 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
             eng, cand, value, later_kill, eligible, fig.engage_all | at_me.any(axis=1), cap, k
         )
     eng.c2_solve_ms.append(1e3 * (time.perf_counter() - t_decide))
+    # engagements the coalition's engagements in flight made needless, whether known or not
+    st.double_engagements += int(st.truly_covered(eligible[ar], t_s, doc.cover_pk).sum())
     for j, r in zip(au.tolist(), ar.tolist(), strict=True):  # the engagements started
         engagement.start_engagement(
             eng,
@@ -297,6 +299,7 @@ def screen_cycle(
     later_pk: F64,
     later_pk_t_s: F64,
     fresh_after_s: float,
+    reads: BOOL,
     units: tuple[I64, BOOL, BOOL, I64, I64, I64, BOOL],
     stocks: tuple[I64, I64, I64, F64],
     reserve: int,
@@ -329,6 +332,8 @@ def screen_cycle(
     unit_m : (u, 3) the units' sites, ECEF m.
     later_pk, later_pk_t_s : (nodes, n) the best kill probability each node could still
         get and when it said so; row ``k`` is written with this node's.
+    reads : (nodes,) the nodes whose figures this node knows (its owner's, and with
+        coordination its partners').
     units : the units' world indices, kinetic, laser, salvo, channels, launches per cycle
         and grounded flags (u,) (:class:`NodeUnits`).
     stocks : the rounds, reloads, engagements held and next launch time s of every unit.
@@ -361,7 +366,8 @@ def screen_cycle(
         threatening[j] = p_hit[e] >= min_hit
         best = -np.inf
         for r in range(later_pk.shape[0]):
-            v = later_pk[r, e] if later_pk_t_s[r, e] >= fresh_after_s and r != k else 0.0
+            fresh = later_pk_t_s[r, e] >= fresh_after_s and r != k and reads[r]
+            v = later_pk[r, e] if fresh else 0.0
             best = max(best, v)
         elsewhere[j] = best
     if n_u and n_k:

@@ -6,6 +6,10 @@ interceptor at it: detection, track confirmation, the links to the deciding node
 cycle, assessment and assignment, the fire unit's reaction and, for a kinetic shot, the
 wait until a launch that arrives in time. Only engaged threats have one.
 
+A double engagement (:mod:`iamd.sim.coordination`) is an engagement started on a threat
+that the coalition's engagements in flight already covered, known to the deciding node or
+not; status messages are those sent between owners, and those the links lost.
+
 A shot at the dead is an interceptor launched at a threat that no longer flew when it
 left: destroyed by an earlier interceptor, broken up, or already down (a kill judged a
 miss, or an engagement decided in the seconds before the threat's end).
@@ -62,7 +66,11 @@ def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
         t_end = out.t_fate_s[job.threat]
         if np.isfinite(t_end) and t_end <= job.t_launch_s:
             dead += job.shots
+    st = out.status
     return {
         "latency_s": {**_latency(latency[engaged]), "by_class": by_class},
         "shots_at_dead": dead,
+        "double_engagements": 0 if st is None else st.double_engagements,
+        "status_messages": 0 if st is None else st.sent,
+        "status_lost": 0 if st is None else st.lost,
     }

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from iamd.physics.ballistic import altitude_m
 from iamd.physics.flyout import CA_ESTIMATE, GONE, INFO_MISS, INFO_X, STATUS_NAMES
 from iamd.sensors import radar as radar_mod
-from iamd.sim import aircraft, flight
+from iamd.sim import aircraft, coordination, flight
 from iamd.sim.events import ALIVE, INTERCEPTED, Kind
 
 if TYPE_CHECKING:
@@ -62,9 +62,9 @@ def start_engagement(
     spec_u, doc = eng.w.units[u], eng.doctrine
     ic = spec_u.ic
     kinetic = ic.kind == "kinetic"
+    o = eng.w.owners.index(spec_u.owner)
     shots = 1
     if kinetic:
-        o = eng.w.owners.index(spec_u.owner)
         time_left = eng.cache_impact_t[o][i] - (t_int + doc.kill_assessment_s)
         look_possible = doc.shoot_look_shoot and time_left > LOOK_AGAIN_S
         cd = eng.unit_doctrine[u]
@@ -83,11 +83,7 @@ def start_engagement(
     job = Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots, launcher_m=launcher)
     eng.engagements.append(job)
     eng.engaged[i] = True
-    for due in eng.next_due:  # its picture changes for every node: look again
-        due[i] = -np.inf
-    eng.engage_count[i] += 1
-    eng.engaged_until[i] = np.inf
-    eng.miss_prob[i] *= (1.0 - pk) ** shots
+    coordination.started(eng, t_s, o, i, (1.0 - pk) ** shots)
     eng.busy[u] += 1
     eng.fired[u] += shots
     if kinetic:
@@ -213,10 +209,7 @@ def on_kill_assessment(eng: Engine, t_s: float, e: int) -> None:
     pc = assessment_pc(eng, o, point, t_s)
     right = pc >= 1.0 or bool(eng.rng.assess.uniform() < pc)
     killed = eng.fate[i] == INTERCEPTED
-    if killed == right:  # judged destroyed
-        eng.known_dead[i] = True
-    eng.engaged_until[i] = t_s
-    eng.miss_prob[i] = 1.0
+    coordination.assessed(eng, t_s, o, i, killed == right)  # judged destroyed or not
     gone = eng.fate[i] != ALIVE
     eng.log.add(t_s, "kill_assessment", i, engagement=e, value=float(gone == right))
 

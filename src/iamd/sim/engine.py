@@ -19,7 +19,15 @@ from numpy.typing import NDArray
 from iamd.c2.envelope import UnitEnvelopes
 from iamd.c2.routes import PATH_STEPS
 from iamd.sensors import radar as radar_mod
-from iamd.sim import aircraft, battle, engagement, metrics_sampler, network, sensing
+from iamd.sim import (
+    aircraft,
+    battle,
+    coordination,
+    engagement,
+    metrics_sampler,
+    network,
+    sensing,
+)
 from iamd.sim.engagement import Engagement
 from iamd.sim.events import (
     ALIVE,
@@ -49,12 +57,13 @@ class Streams:
     intercept: np.random.Generator
     link: np.random.Generator
     assess: np.random.Generator
+    status: np.random.Generator
 
     @staticmethod
     def spawn(seq: np.random.SeedSequence) -> Streams:
         # children are keyed by index: a stream added last leaves the others' draws alone
-        a, b, c, d, e = (np.random.default_rng(s) for s in seq.spawn(5))
-        return Streams(detect=a, noise=b, intercept=c, link=d, assess=e)
+        a, b, c, d, e, f = (np.random.default_rng(s) for s in seq.spawn(6))
+        return Streams(detect=a, noise=b, intercept=c, link=d, assess=e, status=f)
 
 
 @dataclass(slots=True)
@@ -80,6 +89,8 @@ class Outcome:
     c2_solve_ms: F64 = field(default_factory=lambda: np.zeros(0))
     first_seen_s: F64 = field(default_factory=lambda: np.zeros(0))
     """When any sensor first detected each threat (inf: never)."""
+    status: coordination.Status | None = None
+    """What each owner knew of the engagements, and the double engagements."""
 
 
 class Engine:
@@ -99,10 +110,8 @@ class Engine:
         self.t_fate = np.full(n, np.nan)
         self.t_dead = np.minimum(tr.t_end_s, tr.t_fail_s)  # end of flight, updated on kills
         self.engaged = np.zeros(n, dtype=bool)
-        self.engage_count = np.zeros(n, dtype=np.int64)
-        self.engaged_until = np.zeros(n)
-        self.miss_prob = np.ones(n)  # chance every engagement in flight fails
-        self.known_dead = np.zeros(n, dtype=bool)
+        # what each owner knows of the engagements (iamd.sim.coordination)
+        self.status = coordination.Status.of(world)
         self.warned = np.zeros(n, dtype=bool)
         self.pictures = Pictures.empty(len(world.owners), n)
         self.net = (
@@ -274,6 +283,7 @@ class Engine:
             Kind.REPORT: partial(network.on_report, self),
             Kind.SHARE: partial(network.on_share, self),
             Kind.DELIVER: partial(network.on_deliver, self),
+            Kind.STATUS: partial(coordination.on_status, self),
             Kind.SAMPLE: partial(metrics_sampler.on_sample, self),
         }
         count = 0
@@ -310,6 +320,7 @@ class Engine:
             c2_cycles=self.c2_cycles,
             c2_solve_ms=np.array(self.c2_solve_ms),
             first_seen_s=self.first_seen,
+            status=self.status,
         )
 
     # -- threat outcomes --------------------------------------------------------------------

@@ -39,9 +39,10 @@ class Kind(IntEnum):
     REPORT = 8
     SHARE = 9
     DELIVER = 10
-    SAMPLE = 11
-    C2_CYCLE = 12
-    END = 13
+    STATUS = 11
+    SAMPLE = 12
+    C2_CYCLE = 13
+    END = 14
 
 
 @dataclass(slots=True)

@@ -1,0 +1,185 @@
+"""Engagement coordination: what each owner's C2 nodes know of the coalition's engagements.
+
+An owner's nodes share one picture and one engagement status: an engagement one of them
+starts, or assesses, is known to all of them at once. Between owners, status travels
+over the links (``c2.architecture``, overridable per owner):
+
+``coordinated``
+    An owner sends each engagement's status to the partners it shares tracks with, over
+    its share link (its latency and loss): when an interceptor is committed (the threat,
+    the share of the kill chance left, ``(1 - pk) ^ shots``) and when the firing owner has
+    assessed the shot (judged destroyed or not). A coordinated receiver acts on what has
+    arrived: it does not take a threat a partner reports engaged with enough kill chance
+    (the doctrine's ``cover_pk``), unless a second layer is called for.
+``autonomous``
+    No status leaves the owner or is taken in: its nodes know only their own engagements,
+    and may fire at what a partner already engages.
+
+A double engagement is an engagement started on a threat that the coalition's
+engagements in flight already covered (kill chance at least ``cover_pk``): one the
+doctrine would not have asked for had the deciding node known what every node knew. It
+is measured against the engagements as they are, whoever knows of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iamd.sim.events import Kind
+
+if TYPE_CHECKING:
+    from iamd.sim.engine import Engine
+    from iamd.sim.world import World
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+BOOL = NDArray[np.bool_]
+
+STARTED, ASSESSED = 0, 1
+"""Kinds of status message."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMessage:
+    """One engagement's status on its way from ``sender`` to ``receiver`` (owners)."""
+
+    sender: int
+    receiver: int
+    threat: int
+    kind: int
+    miss_factor: float = 1.0
+    """STARTED: the chance the new engagement fails, ``(1 - pk) ^ shots``."""
+    destroyed: bool = False
+    """ASSESSED: the firing owner judged the threat destroyed."""
+
+
+@dataclass(slots=True)
+class Status:
+    """Each owner's knowledge of engagements, (owners, n) per threat, and the coalition's
+    actual engagements in flight (n,).
+
+    Attributes
+    ----------
+    until : when the engagements in flight the owner knows of end (inf while one flies; the
+        time of the last assessment after).
+    miss : the chance that all of them fail.
+    count : engagements the owner knows were started.
+    dead : threats the owner knows were judged destroyed.
+    true_until, true_miss : the same over every owner's engagements, known to no node:
+        the yardstick of double engagements.
+    coordinated : (owners,) the owner exchanges status.
+    node_reads : (nodes, nodes) which nodes' later kill chances a node knows (its owner's,
+        and a coordinated partner's that sends to it).
+    """
+
+    until: F64
+    miss: F64
+    count: I64
+    dead: BOOL
+    true_until: F64
+    true_miss: F64
+    coordinated: BOOL
+    node_reads: BOOL
+    mail: dict[int, StatusMessage] = field(default_factory=dict)
+    next_mail: int = 0
+    sent: int = 0
+    lost: int = 0
+    double_engagements: int = 0
+
+    @staticmethod
+    def of(world: World) -> Status:
+        spec = world.scenario.spec
+        n_o, n = len(world.owners), world.truth.n
+        coordinated = np.array(
+            [(o.architecture or spec.c2.architecture) == "coordinated" for o in spec.owners]
+        )
+        owner_of = np.array([o for _, o, _ in world.nodes], dtype=np.int64)
+        sends = np.eye(n_o, dtype=bool)  # sends[a, b]: b learns a's status
+        for a in range(n_o):  # owners (a few)
+            for b in world.share_to[a]:
+                sends[a, b] = coordinated[a] and coordinated[b]
+        return Status(
+            until=np.zeros((n_o, n)),
+            miss=np.ones((n_o, n)),
+            count=np.zeros((n_o, n), dtype=np.int64),
+            dead=np.zeros((n_o, n), dtype=bool),
+            true_until=np.zeros(n),
+            true_miss=np.ones(n),
+            coordinated=coordinated,
+            node_reads=sends[owner_of][:, owner_of].T.copy(),
+        )
+
+    def covered(self, o: int, ids: I64, t_s: float, cover_pk: float) -> BOOL:
+        """Threats ``ids`` owner ``o`` knows are covered by engagements in flight."""
+        return np.asarray((self.until[o, ids] > t_s) & (1.0 - self.miss[o, ids] >= cover_pk))
+
+    def truly_covered(self, ids: I64, t_s: float, cover_pk: float) -> BOOL:
+        """Threats ``ids`` the coalition's engagements in flight cover, known or not."""
+        return np.asarray((self.true_until[ids] > t_s) & (1.0 - self.true_miss[ids] >= cover_pk))
+
+
+def started(eng: Engine, t_s: float, o: int, i: int, miss_factor: float) -> None:
+    """Owner ``o`` committed interceptors to threat ``i`` (failing together with chance
+    ``miss_factor``): its nodes know it now, its coordinated partners when the status
+    arrives."""
+    st = eng.status
+    st.true_until[i] = np.inf
+    st.true_miss[i] *= miss_factor
+    _send(eng, t_s, StatusMessage(o, o, i, STARTED, miss_factor=miss_factor))
+
+
+def assessed(eng: Engine, t_s: float, o: int, i: int, destroyed: bool) -> None:
+    """Owner ``o`` assessed its shot at threat ``i`` (judged destroyed or not)."""
+    st = eng.status
+    st.true_until[i] = t_s
+    st.true_miss[i] = 1.0
+    _send(eng, t_s, StatusMessage(o, o, i, ASSESSED, destroyed=destroyed))
+
+
+def _send(eng: Engine, t_s: float, own: StatusMessage) -> None:
+    """Apply ``own`` to its owner, and send it to the partners that take it."""
+    st = eng.status
+    o = own.sender
+    _apply(eng, t_s, own)
+    if not st.coordinated[o]:
+        return
+    link = eng.w.scenario.spec.owners[o].share_link
+    for p in eng.w.share_to[o]:  # partners (a few)
+        if not st.coordinated[p]:
+            continue
+        msg = StatusMessage(o, p, own.threat, own.kind, own.miss_factor, own.destroyed)
+        st.sent += 1
+        if link.loss and eng.rng.status.uniform() < link.loss:
+            st.lost += 1
+        elif link.latency_s == 0.0:
+            _apply(eng, t_s, msg)
+        else:
+            k = st.next_mail
+            st.mail[k] = msg
+            st.next_mail += 1
+            eng.push(t_s + link.latency_s, Kind.STATUS, k)
+
+
+def on_status(eng: Engine, t_s: float, k: int) -> None:
+    """A status message arrives."""
+    _apply(eng, t_s, eng.status.mail.pop(k))
+
+
+def _apply(eng: Engine, t_s: float, msg: StatusMessage) -> None:
+    st, o, i = eng.status, msg.receiver, msg.threat
+    if msg.kind == STARTED:
+        st.count[o, i] += 1
+        st.until[o, i] = np.inf
+        st.miss[o, i] *= msg.miss_factor
+        for k, (_, node_owner, _) in enumerate(eng.w.nodes):  # its picture changed: look again
+            if node_owner == o:
+                eng.next_due[k][i] = -np.inf
+    else:
+        if msg.destroyed:
+            st.dead[o, i] = True
+        st.until[o, i] = t_s
+        st.miss[o, i] = 1.0

@@ -1,0 +1,118 @@
+"""Engagement coordination between owners (:mod:`iamd.sim.coordination`): double
+engagements under each architecture and link latency, and the status each owner acts on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import without_timings
+
+from iamd import simulate
+from iamd.errors import IamdError
+from iamd.scenario.load import load_scenario_text
+
+TWO_OWNERS = """
+name: two-owners
+origin: {lat_deg: 32.0, lon_deg: 35.0}
+duration_s: 2400
+seed: 5
+c2: {architecture: %(arch)s}
+owners:
+  - {name: west, shares_with: [east], share_link: {latency_s: %(latency)s}}
+  - {name: east, shares_with: [west], share_link: {latency_s: %(latency)s}%(east)s}
+assets:
+  - {name: Town, value: 50, point: {lat_deg: 32.0, lon_deg: 35.0}, radius_km: 3}
+sensors:
+  - {name: aew-west, type: airborne_radar, owner: west, lat_deg: 33.0, lon_deg: 34.9}
+  - {name: aew-east, type: airborne_radar, owner: east, lat_deg: 33.0, lon_deg: 35.1}
+c2_nodes:
+  - {name: west-bmc, owner: west, lat_deg: 32.0, lon_deg: 34.95, cycle_s: 2}
+  - {name: east-bmc, owner: east, lat_deg: 32.0, lon_deg: 35.05, cycle_s: 3}
+fire_units:
+  - {name: west-mid, interceptor: mid_tier, owner: west, c2: west-bmc, lat_deg: 32, lon_deg: 34.97}
+  - {name: east-mid, interceptor: mid_tier, owner: east, c2: east-bmc, lat_deg: 32, lon_deg: 34.97}
+raid:
+  - threat: cruise_missile
+    count: %(count)s
+    launch_area: {lat_deg: 33.6, lon_deg: 35.0, radius_km: 40}
+    interval_s: 90
+    targets: [Town]
+"""
+
+
+def run(
+    arch: str = "coordinated", latency: float = 2.0, count: int = 1, east: str = "", seed: int = 5
+) -> dict:
+    text = TWO_OWNERS % {"arch": arch, "latency": latency, "count": count, "east": east}
+    return simulate(
+        load_scenario_text(text.replace("seed: 5", f"seed: {seed}"), "two.yaml")
+    ).summary
+
+
+def test_one_threat_two_owners_autonomous_double_engage_coordinated_do_not() -> None:
+    """Two overlapping batteries of two owners, one cruise missile: without status
+    exchange both fire at it; with status at once, the second sees it covered."""
+    alone = run("autonomous")
+    assert alone["decisions"]["double_engagements"] >= 1
+    assert alone["by_owner"]["west"]["fired"] >= 1 and alone["by_owner"]["east"]["fired"] >= 1
+    assert alone["decisions"]["status_messages"] == 0
+    together = run("coordinated", latency=0.0)
+    assert together["decisions"]["double_engagements"] == 0
+    assert together["decisions"]["status_messages"] >= 2  # the start and the assessment
+    fired = [sum(o["fired"] for o in s["by_owner"].values()) for s in (alone, together)]
+    assert fired[1] < fired[0]
+
+
+def test_an_autonomous_owner_ignores_a_coordinated_partner() -> None:
+    """East opts out (an owner's own architecture overrides the coalition's): no status
+    goes either way, as with both autonomous."""
+    mixed = run("coordinated", latency=0.0, east=", architecture: autonomous")
+    assert mixed["decisions"]["double_engagements"] > 0
+    assert mixed["decisions"]["status_messages"] == 0
+    assert without_timings(mixed) == without_timings(run("autonomous", latency=0.0))
+
+
+def test_double_engagements_rise_with_latency() -> None:
+    """Ten missiles, two co-located batteries whose nodes cycle every 2 and 3 s, each
+    owner with its own radar forward: the later a partner hears of an engagement, the more
+    often it takes the same missile (mean over six seeds; the links carry the tracks too,
+    so single runs are noisy)."""
+
+    def doubles(arch: str, latency: float) -> float:
+        runs = [run(arch, latency, count=10, seed=s) for s in range(6)]
+        return float(np.mean([r["decisions"]["double_engagements"] for r in runs]))
+
+    assert doubles("coordinated", 0.0) == 0.0
+    sweep = [doubles("coordinated", s) for s in (0.5, 12.0)]
+    assert 0.0 < sweep[0] < sweep[1] < doubles("autonomous", 12.0), sweep
+
+
+def test_status_is_lost_with_the_link() -> None:
+    lossy = TWO_OWNERS.replace("latency_s: %(latency)s}", "latency_s: %(latency)s, loss: 1.0}")
+    text = lossy % {"arch": "coordinated", "latency": 0.0, "count": 1, "east": ""}
+    summary = simulate(load_scenario_text(text, "two-owners.yaml")).summary
+    dec = summary["decisions"]
+    assert dec["status_lost"] == dec["status_messages"] > 0
+    assert dec["double_engagements"] >= 1  # as if autonomous (the tracks are lost too)
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [
+        ("c2: {architecture: %(arch)s}", "c2: {architecture: centralized}", "autonomous"),
+        ("%(east)s}", ", architecture: chaos}", "coordinated"),
+    ],
+)
+def test_an_unknown_architecture_is_an_error_at_its_line(
+    tmp_path: Path, where: str, value: str, message: str
+) -> None:
+    text = TWO_OWNERS.replace(where, value)
+    text = text.replace("%(arch)s", "coordinated").replace("%(east)s", "")
+    text = text % {"latency": 1.0, "count": 1}
+    with pytest.raises(IamdError) as err:
+        load_scenario_text(text, "two-owners.yaml")
+    line = next(k for k, row in enumerate(text.splitlines(), 1) if value.split("}")[0] in row)
+    assert f"two-owners.yaml:{line}:" in str(err.value)
+    assert message in str(err.value)
