@@ -198,7 +198,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     flight.uplink(eng, k, t_s)
     firm = eng.pictures.firm(o)
     st = eng.status
-    firm = firm[~st.dead[o, firm]]
+    firm = firm[~st.dead[o][firm]]
     units = eng.node_units[k]
     busy = bool(eng.busy[eng.node_fig[k].unit].sum())  # an index array: no list conversion
     if firm.size == 0 and not busy:
@@ -210,7 +210,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     if ASSESS_ENGAGEABLE_ONLY:
         eligible = eligible[eng.owner_engages[o][w.truth.class_idx[eligible]]]
     if not doc.shoot_look_shoot:
-        eligible = eligible[st.count[o, eligible] == 0]
+        eligible = eligible[st.count[o][eligible] == 0]
     if eligible.size == 0 or not units:
         return
     refresh_assessment(eng, o, eligible)

@@ -115,7 +115,8 @@ class Status:
 
     def covered(self, o: int, ids: I64, t_s: float, cover_pk: float) -> BOOL:
         """Threats ``ids`` owner ``o`` knows are covered by engagements in flight."""
-        return np.asarray((self.until[o, ids] > t_s) & (1.0 - self.miss[o, ids] >= cover_pk))
+        until, miss = self.until[o], self.miss[o]  # row views: cheaper than [o, ids]
+        return np.asarray((until[ids] > t_s) & (1.0 - miss[ids] >= cover_pk))
 
     def truly_covered(self, ids: I64, t_s: float, cover_pk: float) -> BOOL:
         """Threats ``ids`` the coalition's engagements in flight cover, known or not."""
