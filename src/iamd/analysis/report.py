@@ -172,6 +172,8 @@ def decision_labels(names: list[str]) -> dict[str, str]:
     out = {
         "decisions.latency_s.mean": "first detection to first launch, s (all)",
         "decisions.shots_at_dead": "interceptors launched at threats already down",
+        "decisions.double_engagements": "double engagements",
+        "decisions.status_messages": "engagement status messages between owners",
         "tracking.dual_tracks": "dual tracks per threat held",
     }
     for n in names:

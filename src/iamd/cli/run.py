@@ -230,7 +230,10 @@ def print_summary(summary: dict[str, Any]) -> None:
             bold_last=True,
         )
     )
-    out.print(f"interceptors launched at threats already down: {dec['shots_at_dead']}")
+    out.print(
+        f"interceptors launched at threats already down: {dec['shots_at_dead']}; "
+        f"double engagements: {dec['double_engagements']}"
+    )
 
 
 @app.command(epilog="Example: iamd audit runs/demo  (exit 0 when every kill holds, 1 otherwise)")
