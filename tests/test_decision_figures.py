@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from matplotlib.path import Path as MplPath
 from test_system_tracks import TWO_RADARS
 
 from iamd import load_scenario, simulate
@@ -88,6 +89,29 @@ def test_decision_figures_match_the_events(name: str, mode: str) -> None:
         if mine:
             assert fig["mean"] == pytest.approx(np.mean(mine), rel=1e-12)
     assert dec["shots_at_dead"] == shots_at_dead(result)
+    assert dec["shots_at_harmless"] == shots_at_harmless(result)
+
+
+def shots_at_harmless(result: RunResult) -> int:
+    """Rounds launched at live threats whose true impact point lies in no asset (each
+    asset's disc or polygon tested here in the theatre's plane, apart from the engine's)."""
+    w = result.world
+    ev = result.outcome.events.table()
+    kind = np.asarray(ev["kind"].cast(pa.string()).to_pylist())
+    t, threat = ev["t_s"].to_numpy(), ev["threat"].to_numpy()
+    ended = np.full(w.truth.n, np.inf)
+    fate = np.isin(kind, FATE_EVENTS)
+    np.minimum.at(ended, threat[fate], t[fate])
+    en = w.assets.to_en(w.truth.impact_m)
+    inside = np.zeros(w.truth.n, dtype=bool)
+    for k, ring in enumerate(w.assets.polygons):  # assets (a few)
+        if ring is None:
+            inside |= np.hypot(*(en - w.assets.centre_en_m[k]).T) <= w.assets.radius_m[k]
+        else:
+            inside |= MplPath(ring).contains_points(en)
+    late = (kind == "launch_interceptor") & (t < ended[np.maximum(threat, 0)])
+    harmless = late & ~inside[np.maximum(threat, 0)]
+    return int(ev["value"].to_numpy(zero_copy_only=False)[harmless].sum())
 
 
 def shots_at_dead(result: RunResult) -> int:

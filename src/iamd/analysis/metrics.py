@@ -119,6 +119,7 @@ def summary_metrics(scenario: Scenario) -> list[str]:
         *(f"decisions.latency_s.{k}" for k in LATENCY_FIGURES),
         *(f"decisions.latency_s.by_class.{c}.{k}" for c in classes for k in LATENCY_FIGURES),
         "decisions.shots_at_dead",
+        "decisions.shots_at_harmless",
         "decisions.double_engagements",
         "decisions.status_messages",
         "decisions.status_lost",

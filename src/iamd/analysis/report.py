@@ -172,6 +172,7 @@ def decision_labels(names: list[str]) -> dict[str, str]:
     out = {
         "decisions.latency_s.mean": "first detection to first launch, s (all)",
         "decisions.shots_at_dead": "interceptors launched at threats already down",
+        "decisions.shots_at_harmless": "interceptors launched at threats bound for open ground",
         "decisions.double_engagements": "double engagements",
         "decisions.status_messages": "engagement status messages between owners",
         "tracking.dual_tracks": "dual tracks per threat held",

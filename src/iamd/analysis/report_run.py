@@ -106,7 +106,8 @@ def _decisions(summary: dict[str, Any]) -> list[str]:
         "<h2>Decisions and pictures</h2>"
         + html_table(("first detection to first launch", "engaged", "mean, s", "median, s"), rows)
         + f"<p class=note>interceptors launched at threats already down: "
-        f"{fmt(dec['shots_at_dead'])}; double engagements: "
+        f"{fmt(dec['shots_at_dead'])}, at threats bound for open ground: "
+        f"{fmt(dec.get('shots_at_harmless'))}; double engagements: "
         f"{fmt(dec.get('double_engagements'))}; engagement status messages between owners: "
         f"{fmt(dec.get('status_messages'))} ({fmt(dec.get('status_lost'))} lost)</p>"
     ]

@@ -231,8 +231,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         )
     )
     out.print(
-        f"interceptors launched at threats already down: {dec['shots_at_dead']}; "
-        f"double engagements: {dec['double_engagements']}"
+        f"rounds at threats already down: {dec['shots_at_dead']}, bound for open ground: "
+        f"{dec['shots_at_harmless']}; double engagements: {dec['double_engagements']}"
     )
 
 

@@ -10,6 +10,10 @@ A double engagement (:mod:`iamd.sim.coordination`) is an engagement started on a
 that the coalition's engagements in flight already covered, known to the deciding node or
 not; status messages are those sent between owners, and those the links lost.
 
+A shot at the harmless is an interceptor launched at a live threat whose flight, left
+alone, would have ended in open ground (in no asset): the price of an uncertain impact
+prediction, or of a unit told to engage everything.
+
 A shot at the dead is an interceptor launched at a threat that no longer flew when it
 left: destroyed by an earlier interceptor, broken up, or already down (a kill judged a
 miss, or an engagement decided in the seconds before the threat's end).
@@ -61,15 +65,19 @@ def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
         else _latency(latency[:0])
         for c in classes
     }
-    dead = 0
+    harmless_threat = world.assets.hit(tr.impact_m) < 0  # its flight ends in the open
+    dead = harmless = 0
     for job in out.engagements:  # engagements (hundreds), once per run
         t_end = out.t_fate_s[job.threat]
         if np.isfinite(t_end) and t_end <= job.t_launch_s:
             dead += job.shots
+        elif harmless_threat[job.threat]:
+            harmless += job.shots
     st = out.status
     return {
         "latency_s": {**_latency(latency[engaged]), "by_class": by_class},
         "shots_at_dead": dead,
+        "shots_at_harmless": harmless,
         "double_engagements": 0 if st is None else st.double_engagements,
         "status_messages": 0 if st is None else st.sent,
         "status_lost": 0 if st is None else st.lost,
