@@ -3,6 +3,7 @@ engagements under each architecture and link latency, and the status each owner 
 
 from __future__ import annotations
 
+import heapq
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,12 @@ from conftest import without_timings
 
 from iamd import simulate
 from iamd.errors import IamdError
+from iamd.physics.truth import fly
 from iamd.scenario.load import load_scenario_text
+from iamd.sim import coordination
+from iamd.sim.engine import Engine
+from iamd.sim.events import Kind
+from iamd.sim.world import build_world
 
 TWO_OWNERS = """
 name: two-owners
@@ -116,3 +122,54 @@ def test_an_unknown_architecture_is_an_error_at_its_line(
     line = next(k for k, row in enumerate(text.splitlines(), 1) if value.split("}")[0] in row)
     assert f"two-owners.yaml:{line}:" in str(err.value)
     assert message in str(err.value)
+
+
+def _engine(latency: float = 2.0) -> Engine:
+    """A fresh engine of the two-owner scenario (coordinated, three missiles)."""
+    text = TWO_OWNERS % {"arch": "coordinated", "latency": latency, "count": 3, "east": ""}
+    scenario = load_scenario_text(text, "two-owners.yaml")
+    truth = fly(scenario, np.random.default_rng(0))
+    return Engine(build_world(scenario, truth), np.random.SeedSequence(0))
+
+
+def _deliver(eng: Engine) -> float:
+    """Handle the next scheduled status message; its time."""
+    t, kind, _, payload = heapq.heappop(eng.heap)
+    assert kind == Kind.STATUS
+    coordination.on_status(eng, t, payload)
+    return float(t)
+
+
+def test_a_partners_engagement_times_out_when_its_assessment_is_lost() -> None:
+    eng = _engine(latency=2.0)
+    west, east = eng.w.owners.index("west"), eng.w.owners.index("east")
+    ids, st = np.array([0]), eng.status
+    coordination.started(eng, 100.0, west, 0, 0, 0.15, 150.0)
+    assert st.covered(west, ids, 100.0, 0.7)[0] and not st.covered(east, ids, 100.0, 0.7)[0]
+    assert _deliver(eng) == 102.0
+    end = 150.0 + 2.0 + coordination.STATUS_TIMEOUT_S
+    assert st.covered(east, ids, end - 1.0, 0.7)[0]  # still in flight as far as east knows
+    assert not st.covered(east, ids, end + 1.0, 0.7)[0]  # its assessment never came
+    assert st.covered(west, ids, end + 1.0, 0.7)[0]  # its own: until assessed
+    coordination.assessed(eng, 151.0, west, 0, 0, destroyed=False)
+    assert not st.covered(west, ids, 151.0, 0.7)[0]
+    assert _deliver(eng) == 153.0
+    assert not st.covered(east, ids, 153.0, 0.7)[0]
+
+
+def test_the_yardstick_keeps_each_engagement_in_flight_until_its_own_assessment() -> None:
+    """Two engagements on one missile; the first assessed: the second still covers it in
+    truth (a node that started a third now would double-engage), though the assessing
+    owner's nodes look again, as the engine has always let them."""
+    eng = _engine(latency=0.0)
+    west, east = eng.w.owners.index("west"), eng.w.owners.index("east")
+    ids, st = np.array([0]), eng.status
+    coordination.started(eng, 100.0, west, 0, 0, 0.15, 150.0)
+    coordination.started(eng, 101.0, east, 0, 1, 0.15, 160.0)
+    assert st.truly_covered(ids, 101.0, 0.7)[0]
+    assert st.true_miss[0] == pytest.approx(0.15 * 0.15)
+    coordination.assessed(eng, 151.0, west, 0, 0, destroyed=False)
+    assert st.truly_covered(ids, 151.0, 0.7)[0] and st.true_miss[0] == pytest.approx(0.15)
+    assert not st.covered(west, ids, 151.0, 0.7)[0]
+    coordination.assessed(eng, 161.0, east, 0, 1, destroyed=False)
+    assert not st.truly_covered(ids, 161.0, 0.7)[0]

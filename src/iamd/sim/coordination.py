@@ -15,14 +15,22 @@ over the links (``c2.architecture``, overridable per owner):
     No status leaves the owner or is taken in: its nodes know only their own engagements,
     and may fire at what a partner already engages.
 
+A receiver takes a partner's engagement to be in flight until its assessment arrives, or
+until ``STATUS_TIMEOUT_S`` after the kill assessment was planned (plus the link's latency)
+when it never does: a lost assessment does not hold the threat covered for good. As in the
+single-owner engine, an assessment ends the cover of every engagement the owner knows on
+that threat (its nodes then look again), not only of the one assessed.
+
 A double engagement is an engagement started on a threat that the coalition's
 engagements in flight already covered (kill chance at least ``cover_pk``): one the
 doctrine would not have asked for had the deciding node known what every node knew. It
-is measured against the engagements as they are, whoever knows of them.
+is measured against the engagements as they are, each in flight from its start to its
+own assessment, whoever knows of them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -41,6 +49,9 @@ BOOL = NDArray[np.bool_]
 
 STARTED, ASSESSED = 0, 1
 """Kinds of status message."""
+STATUS_TIMEOUT_S = 60.0
+"""A partner's engagement whose assessment has not arrived this long after it was planned
+(plus the link's latency) is taken to be over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,8 @@ class StatusMessage:
     kind: int
     miss_factor: float = 1.0
     """STARTED: the chance the new engagement fails, ``(1 - pk) ^ shots``."""
+    assess_s: float = math.inf
+    """STARTED: when its kill assessment is planned (intercept plus assessment time), s."""
     destroyed: bool = False
     """ASSESSED: the firing owner judged the threat destroyed."""
 
@@ -69,8 +82,9 @@ class Status:
     miss : the chance that all of them fail.
     count : engagements the owner knows were started.
     dead : threats the owner knows were judged destroyed.
-    true_until, true_miss : the same over every owner's engagements, known to no node:
-        the yardstick of double engagements.
+    true_until, true_miss : over every owner's engagements, each in flight from its start
+        to its own assessment (known to no node): the yardstick of double engagements.
+    in_flight : every engagement not yet assessed, by threat: its chance of failing.
     coordinated : (owners,) the owner exchanges status.
     node_reads : (nodes, nodes) which nodes' later kill chances a node knows (its owner's,
         and a coordinated partner's that sends to it).
@@ -84,6 +98,7 @@ class Status:
     true_miss: F64
     coordinated: BOOL
     node_reads: BOOL
+    in_flight: dict[int, dict[int, float]] = field(default_factory=dict)
     mail: dict[int, StatusMessage] = field(default_factory=dict)
     next_mail: int = 0
     sent: int = 0
@@ -123,22 +138,31 @@ class Status:
         return np.asarray((self.true_until[ids] > t_s) & (1.0 - self.true_miss[ids] >= cover_pk))
 
 
-def started(eng: Engine, t_s: float, o: int, i: int, miss_factor: float) -> None:
-    """Owner ``o`` committed interceptors to threat ``i`` (failing together with chance
-    ``miss_factor``): its nodes know it now, its coordinated partners when the status
-    arrives."""
+def started(
+    eng: Engine, t_s: float, o: int, i: int, e: int, miss_factor: float, assess_s: float
+) -> None:
+    """Owner ``o`` committed engagement ``e`` to threat ``i`` (its interceptors failing
+    together with chance ``miss_factor``, its assessment planned at ``assess_s``): its
+    nodes know it now, its coordinated partners when the status arrives."""
     st = eng.status
-    st.true_until[i] = np.inf
-    st.true_miss[i] *= miss_factor
-    _send(eng, t_s, StatusMessage(o, o, i, STARTED, miss_factor=miss_factor))
+    st.in_flight.setdefault(i, {})[e] = miss_factor
+    _true_cover(st, i, t_s)
+    _send(eng, t_s, StatusMessage(o, o, i, STARTED, miss_factor=miss_factor, assess_s=assess_s))
 
 
-def assessed(eng: Engine, t_s: float, o: int, i: int, destroyed: bool) -> None:
-    """Owner ``o`` assessed its shot at threat ``i`` (judged destroyed or not)."""
+def assessed(eng: Engine, t_s: float, o: int, i: int, e: int, destroyed: bool) -> None:
+    """Owner ``o`` assessed engagement ``e`` on threat ``i`` (judged destroyed or not)."""
     st = eng.status
-    st.true_until[i] = t_s
-    st.true_miss[i] = 1.0
+    st.in_flight[i].pop(e, None)
+    _true_cover(st, i, t_s)
     _send(eng, t_s, StatusMessage(o, o, i, ASSESSED, destroyed=destroyed))
+
+
+def _true_cover(st: Status, i: int, t_s: float) -> None:
+    """Threat ``i``'s cover by the engagements actually in flight."""
+    flying = st.in_flight.get(i, {})
+    st.true_until[i] = math.inf if flying else t_s
+    st.true_miss[i] = math.prod(flying.values()) if flying else 1.0
 
 
 def _send(eng: Engine, t_s: float, own: StatusMessage) -> None:
@@ -152,7 +176,10 @@ def _send(eng: Engine, t_s: float, own: StatusMessage) -> None:
     for p in eng.w.share_to[o]:  # partners (a few)
         if not st.coordinated[p]:
             continue
-        msg = StatusMessage(o, p, own.threat, own.kind, own.miss_factor, own.destroyed)
+        msg = StatusMessage(
+            o, p, own.threat, own.kind, own.miss_factor, own.assess_s + link.latency_s,
+            own.destroyed,
+        )  # fmt: skip
         st.sent += 1
         if link.loss and eng.rng.status.uniform() < link.loss:
             st.lost += 1
@@ -174,7 +201,9 @@ def _apply(eng: Engine, t_s: float, msg: StatusMessage) -> None:
     st, o, i = eng.status, msg.receiver, msg.threat
     if msg.kind == STARTED:
         st.count[o, i] += 1
-        st.until[o, i] = np.inf
+        # one's own assessment always comes; a partner's may be lost: time it out
+        end = math.inf if msg.sender == o else msg.assess_s + STATUS_TIMEOUT_S
+        st.until[o, i] = max(st.until[o, i], end) if st.until[o, i] > t_s else end
         st.miss[o, i] *= msg.miss_factor
         for k, (_, node_owner, _) in enumerate(eng.w.nodes):  # its picture changed: look again
             if node_owner == o:

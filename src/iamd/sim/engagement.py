@@ -83,7 +83,8 @@ def start_engagement(
     job = Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots, launcher_m=launcher)
     eng.engagements.append(job)
     eng.engaged[i] = True
-    coordination.started(eng, t_s, o, i, (1.0 - pk) ** shots)
+    assess_s = t_int + doc.kill_assessment_s
+    coordination.started(eng, t_s, o, i, e, (1.0 - pk) ** shots, assess_s)
     eng.busy[u] += 1
     eng.fired[u] += shots
     if kinetic:
@@ -209,7 +210,7 @@ def on_kill_assessment(eng: Engine, t_s: float, e: int) -> None:
     pc = assessment_pc(eng, o, point, t_s)
     right = pc >= 1.0 or bool(eng.rng.assess.uniform() < pc)
     killed = eng.fate[i] == INTERCEPTED
-    coordination.assessed(eng, t_s, o, i, killed == right)  # judged destroyed or not
+    coordination.assessed(eng, t_s, o, i, e, killed == right)  # judged destroyed or not
     gone = eng.fate[i] != ALIVE
     eng.log.add(t_s, "kill_assessment", i, engagement=e, value=float(gone == right))
 
