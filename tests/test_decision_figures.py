@@ -11,11 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from matplotlib.path import Path as MplPath
-from test_system_tracks import TWO_RADARS
+from test_system_tracks import TWO_RADARS, sampled_pictures
 
 from iamd import load_scenario, simulate
-from iamd.scenario.load import load_scenario_text
-from iamd.sim import metrics_sampler, sensing
+from iamd.sim import sensing
 from iamd.sim.run import RunResult
 
 FATE_EVENTS = ("intercept", "impact_asset", "impact_open", "fail")
@@ -148,21 +147,10 @@ BOTH_C2 = BOTH_C2.replace(
 
 def _pictures(blue_to: str, scout_to: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The tracking block of a run of two owners with C2, and every picture sampled."""
-    seen: list[dict[str, Any]] = []
-    numbered = metrics_sampler.numbered_picture
-
-    def record(eng: Any, o: int, t_s: float) -> Any:
-        pic, numbers = numbered(eng, o, t_s)
-        seen.append({"owner": eng.w.owners[o], "t_s": t_s, "label": pic.label.copy()})
-        return pic, numbers
-
-    metrics_sampler.numbered_picture = record
-    try:
-        text = BOTH_C2 % (blue_to, scout_to)
-        result = simulate(load_scenario_text(text, "two.yaml"))
-    finally:
-        metrics_sampler.numbered_picture = numbered
-    return result.summary["tracking"], seen
+    result, seen = sampled_pictures(BOTH_C2 % (blue_to, scout_to))
+    owners = result.world.owners
+    pictures = [{"owner": owners[o], "label": pic.label} for o, pic, _ in seen]
+    return result.summary["tracking"], pictures
 
 
 @pytest.mark.parametrize(("blue_to", "scout_to"), [("[scout]", "[blue]"), ("[]", "[]")])

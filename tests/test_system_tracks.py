@@ -40,6 +40,37 @@ def numbers_reference(
     return out
 
 
+def numbers_of(state: SystemNumbers, member: list[tuple[int, Source]], n_rows: int) -> list[int]:
+    """:func:`number_rows` of a picture given as (row, source track) pairs."""
+    return number_rows(
+        np.array([s[0] for _, s in member], np.int64),
+        np.array([s[1] for _, s in member], np.int64),
+        np.array([r for r, _ in member], np.int64),
+        n_rows,
+        state.bind,
+        state.next_number,
+    ).tolist()
+
+
+def sampled_pictures(scenario_text: str) -> tuple[Any, list[tuple[int, Any, np.ndarray]]]:
+    """A run of ``scenario_text``, and every picture its sampler built: (owner, fused
+    picture, system numbers)."""
+    seen: list[tuple[int, Any, np.ndarray]] = []
+    numbered = metrics_sampler.numbered_picture
+
+    def record(eng: Any, o: int, t_s: float) -> Any:
+        pic, numbers = numbered(eng, o, t_s)
+        seen.append((o, pic, numbers.copy()))
+        return pic, numbers
+
+    metrics_sampler.numbered_picture = record  # observe the sampler's pictures
+    try:
+        result = simulate(load_scenario_text(scenario_text, "scenario.yaml"))
+    finally:
+        metrics_sampler.numbered_picture = numbered
+    return result, seen
+
+
 @st.composite
 def pictures(draw: Any) -> list[list[list[Source]]]:
     """Sequences of fused pictures over a small pool of source tracks (3 owners x 6), each
@@ -67,16 +98,9 @@ def test_the_kernel_follows_the_rules(frames: list[list[list[Source]]]) -> None:
         member = [(r, s) for r, sources in enumerate(rows) for s in sources]
         order = np.random.default_rng(len(member)).permutation(len(member))  # any input order
         member = [member[i] for i in order]
-        got = number_rows(
-            np.array([s[0] for _, s in member], np.int64),
-            np.array([s[1] for _, s in member], np.int64),
-            np.array([r for r, _ in member], np.int64),
-            len(rows),
-            state.bind,
-            state.next_number,
-        )
+        got = numbers_of(state, member, len(rows))
         want = numbers_reference(rows, bind, next_number)
-        assert got.tolist() == want
+        assert got == want
         assert len(set(want)) == len(want)  # distinct within a picture
         for (o, t), number in bind.items():
             assert state.bind[o, t] == number
@@ -87,26 +111,20 @@ def test_a_steady_track_keeps_its_number_and_a_merge_keeps_the_older() -> None:
     state = SystemNumbers.empty(2, capacity=4)
     state.reserve(6)
 
-    def number(rows: list[list[Source]]) -> list[int]:
-        member = [(r, s) for r, sources in enumerate(rows) for s in sources]
-        return number_rows(
-            np.array([s[0] for _, s in member], np.int64),
-            np.array([s[1] for _, s in member], np.int64),
-            np.array([r for r, _ in member], np.int64),
-            len(rows),
-            state.bind,
-            state.next_number,
-        ).tolist()
+    def numbers(rows: list[list[Source]]) -> list[int]:
+        return numbers_of(
+            state, [(r, s) for r, sources in enumerate(rows) for s in sources], len(rows)
+        )
 
-    assert number([[(1, 0)]]) == [0]  # a partner's track first: number 0
-    assert number([[(1, 0)], [(1, 1)]]) == [0, 1]
-    assert number([[(0, 3), (1, 0)], [(1, 1)]]) == [0, 1]  # own track joins: 0 stays
-    assert number([[(0, 3)], [(1, 1)]]) == [0, 1]  # the partner's track gone: 0 stays
-    assert number([[(0, 3), (1, 1)]]) == [0]  # two found to be one: the older number
-    assert number([[(0, 3)], [(1, 1)]]) == [0, 2]  # and split again: a new number
-    assert number([[(0, 5)]]) == [3]  # a new track
+    assert numbers([[(1, 0)]]) == [0]  # a partner's track first: number 0
+    assert numbers([[(1, 0)], [(1, 1)]]) == [0, 1]
+    assert numbers([[(0, 3), (1, 0)], [(1, 1)]]) == [0, 1]  # own track joins: 0 stays
+    assert numbers([[(0, 3)], [(1, 1)]]) == [0, 1]  # the partner's track gone: 0 stays
+    assert numbers([[(0, 3), (1, 1)]]) == [0]  # two found to be one: the older number
+    assert numbers([[(0, 3)], [(1, 1)]]) == [0, 2]  # and split again: a new number
+    assert numbers([[(0, 5)]]) == [3]  # a new track
     with pytest.raises(IndexError):  # a source the state has no room for
-        number([[(0, state.bind.shape[1])]])
+        numbers([[(0, state.bind.shape[1])]])
 
 
 TWO_RADARS = """
@@ -140,24 +158,15 @@ def test_numbers_persist_when_tracks_hand_over_between_the_node_and_its_partner(
     blue's own fused with it, then (blue's track lost) a new track of the scout's fused
     with blue's, and so on: the fused track's identity (its first source's) changes at
     each hand-over; its system number never does."""
-    seen: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    numbered = metrics_sampler.numbered_picture
-
-    def record(eng: Any, o: int, t_s: float) -> Any:
-        pic, numbers = numbered(eng, o, t_s)
-        if eng.w.owners[o] == "blue":
-            seen.append((pic.label.copy(), pic.track_id.copy(), numbers.copy()))
-        return pic, numbers
-
-    metrics_sampler.numbered_picture = record  # observe the sampler's pictures
-    try:
-        result = simulate(load_scenario_text(TWO_RADARS, "two-radars.yaml"))
-    finally:
-        metrics_sampler.numbered_picture = numbered
+    result, seen = sampled_pictures(TWO_RADARS)
     assert result.summary["threats"]["impacted_asset"] == 4
+    blue = result.world.owners.index("blue")
     ids: dict[int, list[int]] = {}
     numbers: dict[int, set[int]] = {}
-    for label, track_id, number in seen:
+    for o, pic, number in seen:
+        if o != blue:
+            continue
+        label, track_id = pic.label, pic.track_id
         assert len(set(number.tolist())) == number.size  # distinct within a picture
         for lab in set(label.tolist()) - {-1}:
             rows = np.flatnonzero(label == lab)

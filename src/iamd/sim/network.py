@@ -238,20 +238,15 @@ def on_deliver(eng: Engine, t_s: float, k: int) -> None:
             wake(eng, t_s, msg.receiver)
 
 
-def fused_picture(eng: Engine, o: int, t_s: float) -> Fused:
-    """Owner ``o``'s own confirmed tracks fused with its partners' latest reports, at ``t_s``.
+def numbered_picture(eng: Engine, o: int, t_s: float) -> tuple[Fused, I64]:
+    """Owner ``o``'s own confirmed tracks fused with its partners' latest reports, at
+    ``t_s``, and its tracks' system numbers (n,) (:mod:`iamd.tracking.system`).
 
     Every picture is predicted to ``t_s`` in one batch, then the partners' are fused in
     one by one (in owner order, so the result is reproducible): one compiled call
     (:func:`iamd.tracking.fusion.fuse_own_and_partners`). The partners' pictures are
     stacked once per change of what the node holds (:func:`_partners`).
     """
-    return numbered_picture(eng, o, t_s)[0]
-
-
-def numbered_picture(eng: Engine, o: int, t_s: float) -> tuple[Fused, I64]:
-    """:func:`fused_picture` and its tracks' system numbers (n,) at owner ``o``
-    (:mod:`iamd.tracking.system`)."""
     n, x, p, t_hit, track_id, label, sources, updates, numbers = _fuse(eng, o, t_s, NO_ROWS, False)
     fused = Fused(x[:n], p[:n], t_s, t_hit[:n], track_id[:n], label[:n], sources[:n], updates[:n])
     return fused, numbers
