@@ -1,5 +1,6 @@
-"""What engagement coordination buys: regional-raid under each C2 architecture and share-link
-latency, as paired Monte Carlo runs (the same raids) compared with `iamd compare`.
+"""What engagement coordination buys: regional-raid under each C2 architecture, share-link
+latency and remote-engagement rule, as paired Monte Carlo runs (the same raids) compared
+with `iamd compare`.
 
 Runs ``iamd mc`` for each design into ``OUT/<design>`` (skipping a store that already holds
 the runs), then prints one markdown table: each design's mean of the headline figures and
@@ -8,8 +9,9 @@ no latency, marked * where the 95 % interval of the difference excludes zero.
 
     python benchmarks/coordination.py [--runs 20] [--workers 2] [--out runs/coordination]
 
-The share links carry the partners' tracks as well as the engagement status, so a latency
-delays both. The bundled regional-raid's links have 2 s.
+The share links carry the partners' tracks as well as the engagement status (and a central
+node's orders), so a latency delays all of them. The bundled regional-raid's links have 2 s,
+and its units fight on their own owner's fire control (no ``engage_on_remote``).
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ from typing import Any
 from iamd.analysis.compare import compare
 from iamd.analysis.store import Store, batch_files
 
-OWNERS = ("national", "coalition-navy", "coalition-air", "neighbour")
-
 
 def latency(seconds: float) -> list[str]:
     """``--set`` options giving every owner's share link ``seconds`` of latency."""
-    return [a for o in OWNERS for a in ("--set", f"owners.{o}.share_link.latency_s={seconds:g}")]
+    return ["--set", f"owners.*.share_link.latency_s={seconds:g}"]
 
 
+CENTRALISED = ["--set", "c2.architecture=centralised", "--set", "c2.node=national-bmc"]
+REMOTE = [
+    "--set", "fire_units.*.engage_on_remote=true", "--set", "air_patrols.*.engage_on_remote=true"
+]  # fmt: skip
 DESIGNS: list[tuple[str, str, list[str]]] = [
     ("coordinated, 0 s", "coordinated-0s", latency(0.0)),
     ("coordinated, 0.5 s", "coordinated-0.5s", latency(0.5)),
@@ -39,9 +43,14 @@ DESIGNS: list[tuple[str, str, list[str]]] = [
     ("coordinated, 6 s", "coordinated-6s", latency(6.0)),
     ("coordinated, 12 s", "coordinated-12s", latency(12.0)),
     ("autonomous, 2 s", "autonomous-2s", ["--set", "c2.architecture=autonomous"]),
+    ("centralised, 2 s", "centralised-2s", CENTRALISED),
+    ("centralised, 12 s", "centralised-12s", CENTRALISED + latency(12.0)),
+    ("coordinated, 2 s, engage on remote", "remote-coordinated-2s", REMOTE),
+    ("centralised, 2 s, engage on remote", "remote-centralised-2s", CENTRALISED + REMOTE),
 ]
 """Each design: its label, its store's directory, its changes to the bundled scenario (the
-first is the baseline)."""
+first is the baseline). The central node is the national BMC, which every partner's units
+then take their orders from."""
 
 FIGURES = (
     ("threats.intercepted", "intercepted"),

@@ -35,10 +35,12 @@ def _radar(rng: np.random.Generator, i: int) -> RadarSite:
 def screen_cycle_numpy(  # type: ignore[no-untyped-def]
     k, t_s, eligible, unit_m, path_m, ballistic, later_pk, later_pk_t_s, fresh_after_s, reads,
     units, stocks, reserve, pk_class, class_idx, cov, divert_m, engage_all, p_hit, min_hit,
-    later, feasible_now, min_pk, yield_below_pk, last_ditch, bank, pip_m,
+    later, feasible_now, min_pk, yield_below_pk, last_ditch, bank, allowed, own_track, pip_m,
 ):  # fmt: skip
     """The C2 cycle's screening as the engine computed it with NumPy (``bank`` a
-    :class:`RadarBank` or None); writes ``later_pk`` and ``later_pk_t_s`` likewise."""
+    :class:`RadarBank` or None, ``allowed`` (u, r) the radars each unit may use,
+    ``own_track`` (u, k) the threats it may launch on); writes ``later_pk`` and
+    ``later_pk_t_s`` likewise."""
     unit, kinetic, laser, salvo, channels, per_cycle, grounded = units
     rounds, reloads, busy, next_launch_s = stocks
     at_me = self_threats_numpy(unit_m, path_m[eligible], ballistic[eligible], SELF_DEFENCE_RADIUS_M)
@@ -60,9 +62,12 @@ def screen_cycle_numpy(  # type: ignore[no-untyped-def]
     uu, rr = np.nonzero(feasible)
     if uu.size == 0 or bank is None:
         fc = np.zeros(uu.size, dtype=bool)
+        n_seen = 0
     else:
-        fc = bank_coverage_numpy(bank, pip_m[uu, rr])[0].any(axis=0)
-    return pk, later_ok, at_me, cap, uu[fc], rr[fc], uu.size
+        seen = bank_coverage_numpy(bank, pip_m[uu, rr])[0]  # (r, pairs)
+        fc = (seen & allowed[uu].T).any(axis=0) & own_track[uu, rr]
+        n_seen = int(seen.any(axis=0).sum())
+    return pk, later_ok, at_me, cap, uu[fc], rr[fc], uu.size, n_seen
 
 
 @SETTINGS
@@ -80,16 +85,18 @@ def test_screen_cycle_equals_its_numpy_parts(seed: int, n_u: int, n: int, radars
 
 
 def test_screen_cycle_cases_reach_every_outcome() -> None:
-    """The property test's cases give feasible pairs with and without radar support,
+    """The property test's cases give feasible pairs with and without radar support, pairs
+    a radar covers that the unit may not use (or whose track it may not launch on),
     threats at a unit and units without capacity (it cannot pass vacuously)."""
-    feasible = supported = at_me = no_cap = 0
+    feasible = supported = seen = at_me = no_cap = 0
     for seed in range(40):
         want = _case(seed, 4, 15, 2)
         at_me += int(want[2].sum())
         no_cap += int((want[3] == 0).sum())
         supported += want[4].size
         feasible += want[6]
-    assert 0 < supported < feasible
+        seen += want[7]
+    assert 0 < supported < seen < feasible
     assert at_me > 0 and no_cap > 0
 
 
@@ -132,12 +139,14 @@ def _case(seed: int, n_u: int, n: int, radars: int) -> tuple:  # type: ignore[ty
         rng.choice([0.0, 0.3, 1.0], n), 0.3, rng.random((n_u, m)) < 0.6,
         rng.random((n_u, m)) < 0.6, 0.3, rng.choice([0.0, 0.5], n_u), rng.random(n_u) < 0.5,
     )  # fmt: skip
+    allowed = rng.random((n_u, radars)) < 0.7
+    own_track = rng.random((n_u, m)) < 0.8
     got_pk, got_t = later_pk.copy(), later_pk_t.copy()
     got = screen_cycle(
         *args[:6], got_pk, got_t, *args[8:],
-        bank_figures(bank if bank is not None else RadarBank.of([])), pip,
+        bank_figures(bank if bank is not None else RadarBank.of([])), allowed, own_track, pip,
     )  # fmt: skip
-    want = screen_cycle_numpy(*args, bank, pip)
+    want = screen_cycle_numpy(*args, bank, allowed, own_track, pip)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=0)
     for g, w in zip(got[1:], want[1:6], strict=True):
         np.testing.assert_array_equal(g, w)

@@ -158,9 +158,9 @@ def test_a_partners_engagement_times_out_when_its_assessment_is_lost() -> None:
 
 
 def test_the_yardstick_keeps_each_engagement_in_flight_until_its_own_assessment() -> None:
-    """Two engagements on one missile; the first assessed: the second still covers it in
-    truth (a node that started a third now would double-engage), though the assessing
-    owner's nodes look again, as the engine has always let them."""
+    """Two engagements on one missile; the first assessed: the second still covers it, in
+    truth and as each owner knows (an owner holds each engagement until its own
+    assessment: a node that started a third now would double-engage)."""
     eng = _engine(latency=0.0)
     west, east = eng.w.owners.index("west"), eng.w.owners.index("east")
     ids, st = np.array([0]), eng.status
@@ -170,6 +170,7 @@ def test_the_yardstick_keeps_each_engagement_in_flight_until_its_own_assessment(
     assert st.true_miss[0] == pytest.approx(0.15 * 0.15)
     coordination.assessed(eng, 151.0, west, 0, 0, destroyed=False)
     assert st.truly_covered(ids, 151.0, 0.7)[0] and st.true_miss[0] == pytest.approx(0.15)
-    assert not st.covered(west, ids, 151.0, 0.7)[0]
+    assert st.covered(west, ids, 151.0, 0.7)[0] and st.miss[west, 0] == pytest.approx(0.15)
     coordination.assessed(eng, 161.0, east, 0, 1, destroyed=False)
     assert not st.truly_covered(ids, 161.0, 0.7)[0]
+    assert not st.covered(west, ids, 161.0, 0.7)[0] and not st.covered(east, ids, 161.0, 0.7)[0]

@@ -78,7 +78,7 @@ sensors:
 c2_nodes:
   - {name: bmc, owner: blue, lat_deg: 32.0, lon_deg: 35.0, cycle_s: 2}
 fire_units:
-  - {name: mid, interceptor: mid_tier, owner: blue, c2: bmc, lat_deg: 32.02, lon_deg: 35.0}
+  - {name: mid, interceptor: mid_tier, owner: blue, c2: bmc, lat_deg: 32.02, lon_deg: 35.0%s}
 raid:
   - threat: cruise_missile
     count: 4
@@ -89,7 +89,11 @@ raid:
 
 
 def run_sharing(shares_with: str, loss: float):  # type: ignore[no-untyped-def]
-    return simulate(load_scenario_text(SHARING % (shares_with, loss), "sharing.yaml"))
+    """Blue's battery engages on the scout's tracks and radar when the scout shares them
+    (``engage_on_remote``: its own radar sees the low fliers too late)."""
+    remote = ", engage_on_remote: true" if shares_with != "[]" else ""
+    text = SHARING % (shares_with, loss, remote)
+    return simulate(load_scenario_text(text, "sharing.yaml"))
 
 
 def first_held_s(result) -> dict[int, float]:  # type: ignore[no-untyped-def]

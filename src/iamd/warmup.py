@@ -85,7 +85,8 @@ def _warm_flight_and_c2() -> np.ndarray:
                  0.0, yes[0], (zero_i, yes[0], no, one_i, one_i, one_i, no),
                  (one_i, one_i, zero_i, np.zeros(1)), 0, np.ones((1, 1)), zero_i,
                  np.eye(6)[None], np.ones(1), yes[0], np.ones(1), 0.5, yes, yes, 0.0,
-                 np.zeros(1), no, bank_figures(NO_RADARS), site[None, None])  # fmt: skip
+                 np.zeros(1), no, bank_figures(NO_RADARS), np.zeros((1, 0), dtype=bool), yes,
+                 site[None, None])  # fmt: skip
     integrate(site[None], np.array([[0.0, 100.0, 100.0]]), np.array([1e4]), np.array([1.0]), 2)
     kin = np.asarray(kinematics_row(1.0, 500.0, 1e4, 30.0, 10.0, 50.0, 0.0, 1.0, 100.0))
     tof = np.array([[1.0, 2.0], [2.0, 3.0]])

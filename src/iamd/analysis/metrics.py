@@ -123,6 +123,9 @@ def summary_metrics(scenario: Scenario) -> list[str]:
         "decisions.double_engagements",
         "decisions.status_messages",
         "decisions.status_lost",
+        "decisions.orders",
+        "decisions.order_delay_s",
+        "decisions.fallbacks",
         *(f"c2.{k}" for k in C2_FIGURES),
         *TOTALS,
     ]

@@ -175,6 +175,8 @@ def decision_labels(names: list[str]) -> dict[str, str]:
         "decisions.shots_at_harmless": "interceptors launched at threats bound for open ground",
         "decisions.double_engagements": "double engagements",
         "decisions.status_messages": "engagement status messages between owners",
+        "decisions.orders": "central node's orders to other owners' units",
+        "decisions.fallbacks": "nodes fallen back from the central node",
         "tracking.dual_tracks": "dual tracks per threat held",
     }
     for n in names:

@@ -109,7 +109,10 @@ def _decisions(summary: dict[str, Any]) -> list[str]:
         f"{fmt(dec['shots_at_dead'])}, at threats bound for open ground: "
         f"{fmt(dec.get('shots_at_harmless'))}; double engagements: "
         f"{fmt(dec.get('double_engagements'))}; engagement status messages between owners: "
-        f"{fmt(dec.get('status_messages'))} ({fmt(dec.get('status_lost'))} lost)</p>"
+        f"{fmt(dec.get('status_messages'))} ({fmt(dec.get('status_lost'))} lost); "
+        f"central node's orders to other owners' units: {fmt(dec.get('orders'))} (mean "
+        f"{_one(dec.get('order_delay_s'))} s on the link), nodes fallen back: "
+        f"{fmt(dec.get('fallbacks'))}</p>"
     ]
     owners = tk.get("by_owner", {})
     if owners:

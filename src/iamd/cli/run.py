@@ -234,6 +234,13 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"rounds at threats already down: {dec['shots_at_dead']}, bound for open ground: "
         f"{dec['shots_at_harmless']}; double engagements: {dec['double_engagements']}"
     )
+    if dec.get("orders") or dec.get("fallbacks"):
+        delay = dec["order_delay_s"]
+        out.print(
+            f"central node's orders to other owners' units: {dec['orders']}"
+            + (f" ({delay:.1f} s on the link, mean)" if delay is not None else "")
+            + f"; nodes fallen back: {dec['fallbacks']}"
+        )
 
 
 @app.command(epilog="Example: iamd audit runs/demo  (exit 0 when every kill holds, 1 otherwise)")

@@ -334,12 +334,101 @@ def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
         for j, target in enumerate(_list(salvo, "targets")):
             ref(("raid", i, "targets", j), target, assets, "asset")
         problems.extend(_range_problems(located, data, catalog, i, salvo))
+    problems.extend(_c2_problems(located, data))
     for name, entry in catalog["interceptors"].items():
         pk = entry.get("pk") if isinstance(entry, dict) else None
         for threat in pk if isinstance(pk, dict) else {}:
             if threat not in catalog["threats"]:
                 loc: Loc = ("catalog", "interceptors", name, "pk", threat)
                 problems.append(located.problem(loc, f"pk names unknown threat class '{threat}'"))
+    return problems
+
+
+def _c2_problems(located: Located, data: dict[str, Any]) -> list[Problem]:
+    """The C2 architecture's references: a centralised node that exists, whose owner is
+    under ``centralised`` and sends its orders to every other owner under it; remote
+    engagement only for units whose owner receives partners' tracks."""
+    problems: list[Problem] = []
+    raw = data.get("c2")
+    c2: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    default = c2.get("architecture", "coordinated")
+    owners = dict(_items(data, "owners"))
+    arch = {
+        item.get("name"): item.get("architecture") or default
+        for item in owners.values()
+        if isinstance(item.get("name"), str)
+    }
+    shares = {
+        item.get("name"): [p for p in _list(item, "shares_with") if isinstance(p, str)]
+        for item in owners.values()
+        if isinstance(item.get("name"), str)
+    }
+    nodes = {
+        item.get("name"): item.get("owner")
+        for _, item in _items(data, "c2_nodes")
+        if isinstance(item.get("name"), str)
+    }
+    central = [name for name, a in arch.items() if a == "centralised"]
+    node = c2.get("node")
+    if isinstance(node, str) and node not in nodes:
+        close = difflib.get_close_matches(node, [str(n) for n in nodes], n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        known = f"known: {', '.join(str(n) for n in nodes)}" if nodes else "none is defined"
+        problems.append(located.problem(("c2", "node"), f"unknown C2 node '{node}'; {hint}{known}"))
+    elif central and node is None:
+        where: Loc = ("c2", "architecture") if default == "centralised" else ()
+        if default != "centralised":
+            i = next(i for i, item in owners.items() if item.get("name") == central[0])
+            where = ("owners", i, "architecture")
+        problems.append(
+            located.problem(
+                where, "'centralised' needs c2.node: the C2 node that assigns the units"
+            )
+        )
+    elif isinstance(node, str) and central:
+        boss = nodes[node]
+        if boss not in central:
+            problems.append(
+                located.problem(
+                    ("c2", "node"),
+                    f"C2 node '{node}' belongs to '{boss}', which is not under 'centralised' "
+                    f"(those under it: {', '.join(str(c) for c in central)})",
+                )
+            )
+        elif not [p for p in shares.get(boss, []) if p != boss]:
+            problems.append(
+                located.problem(
+                    ("c2", "node"),
+                    f"C2 node '{node}' cannot send orders: its owner '{boss}' shares with nobody "
+                    "(give it shares_with)",
+                )
+            )
+        else:
+            for i, item in owners.items():
+                name = item.get("name")
+                if name in central and name != boss and name not in shares[boss]:
+                    problems.append(
+                        located.problem(
+                            ("owners", i, "architecture")
+                            if item.get("architecture")
+                            else ("owners", i, "name"),
+                            f"owner '{name}' is under 'centralised' but the orders of C2 node "
+                            f"'{node}' cannot reach it: '{boss}' does not share with it",
+                        )
+                    )
+    receives = {p for name, ps in shares.items() for p in ps if p != name}
+    for section in ("fire_units", "air_patrols"):
+        for i, item in _items(data, section):
+            owner = item.get("owner")
+            for key in ("engage_on_remote", "launch_on_remote"):
+                if item.get(key) is True and isinstance(owner, str) and owner not in receives:
+                    problems.append(
+                        located.problem(
+                            (section, i, key),
+                            f"{key} on a unit of '{owner}', which receives no partner's tracks "
+                            "(no owner lists it under shares_with)",
+                        )
+                    )
     return problems
 
 

@@ -1,7 +1,8 @@
 """Command-line changes to a scenario: ``--set PATH=VALUE`` and ``--without OWNER``.
 
-A PATH is dotted: mapping keys, and list items by their ``name`` or by index, e.g.
-``doctrine.cost_weight``, ``fire_units.exo-south.rounds`` or ``raid.0.count``. A VALUE is
+A PATH is dotted: mapping keys, and list items by their ``name``, by index, or ``*`` for
+every item, e.g. ``doctrine.cost_weight``, ``fire_units.exo-south.rounds``, ``raid.0.count``
+or ``fire_units.*.engage_on_remote``. A VALUE is
 read as YAML (``0.5``, ``true``, ``[a, b]``, ``{lat_deg: 31, lon_deg: 35}``). Changes are
 applied to the parsed document before validation, so a changed scenario is checked exactly
 like the file; a problem in a changed value is reported against its ``--set``.
@@ -86,6 +87,28 @@ def _step(node: Any, part: str, override: Override, done: tuple[str, ...]) -> An
     )
 
 
+def _expand(data: Any, ov: Override) -> list[Override]:
+    """``ov`` with each ``*`` (every item of a list) spelt out as the items' indices."""
+    if "*" not in ov.path:
+        return [ov]
+    k = ov.path.index("*")
+    node: Any = data
+    for j, part in enumerate(ov.path[:k]):
+        node = (
+            node.get(part) if isinstance(node, dict) else node[_step(node, part, ov, ov.path[:j])]
+        )
+    if not isinstance(node, list):
+        where = ".".join(ov.path[:k]) or "the scenario"
+        raise ScenarioError(
+            [_problem(ov.text, f"'*' stands for every item of a list; {where} is not a list")]
+        )
+    out: list[Override] = []
+    for i in range(len(node)):
+        path = (*ov.path[:k], str(i), *ov.path[k + 1 :])
+        out.extend(_expand(data, Override(ov.text, path, ov.value)))
+    return out
+
+
 def apply_sets(located: Located, overrides: list[Override]) -> tuple[Located, dict[Loc, str]]:
     """A copy of ``located`` with every override applied.
 
@@ -98,7 +121,7 @@ def apply_sets(located: Located, overrides: list[Override]) -> tuple[Located, di
     """
     data = copy.deepcopy(located.data)
     where: dict[Loc, str] = {}
-    for ov in overrides:
+    for ov in [x for o in overrides for x in _expand(data, o)]:
         node: Any = data
         loc: list[str | int] = []
         for k, part in enumerate(ov.path):

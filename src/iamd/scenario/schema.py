@@ -100,13 +100,29 @@ class Asset(_Strict):
 
 
 class Link(_Strict):
-    """A data link: every message is late by ``latency_s`` and lost with probability ``loss``."""
+    """A data link: every message is late by ``latency_s`` and lost with probability ``loss``;
+    a message sent while the link is down (``outages``) is lost."""
 
     latency_s: Float = Field(default=0.0, ge=0, le=3600)
     loss: Probability = Field(default=0.0, description="probability a message is lost")
+    outages: list[tuple[Float, Float]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="[start_s, end_s] windows when the link is down: every message sent "
+        "in one is lost",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Link:
+        for start_s, end_s in self.outages:
+            if not 0 <= start_s < end_s:
+                raise ValueError(
+                    f"outage [{start_s}, {end_s}]: give [start_s, end_s] with 0 <= start_s < end_s"
+                )
+        return self
 
 
-Architecture = Literal["autonomous", "coordinated"]
+Architecture = Literal["autonomous", "coordinated", "centralised"]
 """How C2 nodes of different owners coordinate their engagements (see :class:`C2`)."""
 
 
@@ -214,6 +230,17 @@ class FireUnit(Position):
         le=1e9,
         description="relative value of the unit itself: a threat coming at it is engaged by "
         "it for this value (a ship defends itself)",
+    )
+    engage_on_remote: bool = Field(
+        default=False,
+        description="may fight a whole engagement on partners' data: a partner's track to "
+        "launch, a partner's radar on the predicted intercept point",
+    )
+    launch_on_remote: bool = Field(
+        default=False,
+        description="may launch on a partner's track; a radar of its own owner must cover "
+        "the predicted intercept point (without either option, its owner's sensors must "
+        "hold the threat too)",
     )
 
 
@@ -414,6 +441,17 @@ class AirPatrol(_Strict):
         default=None, description="default: the doctrine's 'engage'"
     )
     value: Float = Field(default=10.0, ge=0, le=1e9, description="relative value of an aircraft")
+    engage_on_remote: bool = Field(
+        default=False,
+        description="may fight a whole engagement on partners' data: a partner's track to "
+        "launch, a partner's radar on the predicted intercept point",
+    )
+    launch_on_remote: bool = Field(
+        default=False,
+        description="may launch on a partner's track; a radar of its own owner must cover "
+        "the predicted intercept point (without either option, its owner's sensors must "
+        "hold the threat too)",
+    )
 
     @model_validator(mode="after")
     def _some(self) -> AirPatrol:
@@ -430,7 +468,19 @@ class C2(_Strict):
         description="'coordinated': each owner sends its engagements' status (started, and "
         "the kill assessment) to the partners it shares tracks with, over its share link "
         "(latency, loss); a node acts on what has arrived. 'autonomous': no status "
-        "exchange; each owner's nodes know only their own engagements",
+        "exchange; each owner's nodes know only their own engagements. 'centralised': the "
+        "node named 'node' assigns every unit of the owners under this architecture; its "
+        "orders reach other owners' units over its owner's share link",
+    )
+    node: str | None = Field(
+        default=None, description="the C2 node that assigns every unit under 'centralised'"
+    )
+    fallback_s: Float = Field(
+        default=30.0,
+        ge=0,
+        le=86400,
+        description="a unit under 'centralised' whose orders' link has been down this long "
+        "falls back to its own node, autonomous, until the link is back",
     )
 
 

@@ -396,6 +396,27 @@ def covered_any(bank: BankFigures, pos_m: F64) -> NDArray[np.bool_]:
     return out
 
 
+@njit(cache=True)
+def covered_allowed(
+    bank: BankFigures, pos_m: F64, group: I64, allowed: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Which points ``pos_m`` (k, 3) a radar of ``bank`` covers among the radars its group
+    may use: point q's group is ``group[q]``, and ``allowed`` (groups, r) says which of the
+    bank's r radars each group may use (:func:`coverage_kernel`)."""
+    n_r, k = bank[0].shape[0], pos_m.shape[0]
+    ok = np.empty((n_r, k), dtype=np.bool_)
+    az, el, rng = np.empty((n_r, k)), np.empty((n_r, k)), np.empty((n_r, k))
+    coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6], bank[7],
+                    bank[8], bank[9], pos_m, ok, az, el, rng)  # fmt: skip
+    out = np.zeros(k, dtype=np.bool_)
+    for q in range(k):
+        for r in range(n_r):
+            if ok[r, q] and allowed[group[q], r]:
+                out[q] = True
+                break
+    return out
+
+
 def in_coverage(site: RadarSite, pos_m: F64) -> tuple[NDArray[np.bool_], F64, F64, F64]:
     """Which ECEF points (k, 3) one radar covers; also their az, el, range (k,)."""
     ok, az, el, rng = bank_coverage(RadarBank.of([site]), pos_m)

@@ -137,7 +137,9 @@ def refresh_units(eng: Engine, k: int, t_s: float) -> None:
     for j in fig.air_rows.tolist():  # the node's aircraft (a few)
         a = int(fig.aircraft[j])
         env.ecef_m[j] = eng.fleet.position(a, t_s)
-        env.reaction_s[j] = eng.w.units[int(fig.unit[j])].ic.reaction_s + reaction_s(eng, a)
+        env.reaction_s[j] = (
+            eng.w.units[int(fig.unit[j])].ic.reaction_s + reaction_s(eng, a) + fig.delay_s[j]
+        )
 
 
 def _leg(eng: Engine, a: int, t_s: float, to_m: F64, speed_m_s: float, state: int) -> float:

@@ -28,7 +28,7 @@ from iamd.c2.doctrine import (
 from iamd.c2.envelope import opportunities
 from iamd.c2.wta.weighted import assign_weighted
 from iamd.sensors import radar as radar_mod
-from iamd.sensors.radar import covered_any
+from iamd.sensors.radar import covered_allowed
 from iamd.sim import aircraft, engagement, flight, network
 from iamd.sim.events import Kind
 from iamd.tracking.ideal import drop_stale
@@ -65,8 +65,12 @@ class NodeUnits:
     channels : engagements it can hold at once.
     per_cycle : launches that fit in one of the node's cycles (at least 1).
     aircraft : the unit's aircraft (-1: a ground or ship unit).
-    unit : the units' indices in the world.
+    unit : the units' indices in the world; owner : their owners'.
     air_rows : the rows of the aircraft units.
+    remote_radar : may use a partner's radar at the intercept point (``engage_on_remote``).
+    remote_track : may launch on a partner's track (``engage_on_remote`` or
+        ``launch_on_remote``).
+    delay_s : an order's least time from the node to the unit, s (:mod:`iamd.sim.command`).
     """
 
     engage_all: BOOL
@@ -81,6 +85,10 @@ class NodeUnits:
     aircraft: I64
     unit: I64
     air_rows: I64
+    owner: I64
+    remote_radar: BOOL
+    remote_track: BOOL
+    delay_s: F64
 
     @staticmethod
     def of(eng: Engine, k: int) -> NodeUnits:
@@ -103,6 +111,12 @@ class NodeUnits:
             aircraft=np.array([x.aircraft for x in units], dtype=np.int64),
             unit=np.array(us, dtype=np.int64),
             air_rows=np.array([j for j, x in enumerate(units) if x.aircraft >= 0], dtype=np.int64),
+            owner=np.array([eng.w.owners.index(x.owner) for x in units], dtype=np.int64),
+            remote_radar=np.array([x.engage_on_remote for x in units], dtype=bool),
+            remote_track=np.array(
+                [x.engage_on_remote or x.launch_on_remote for x in units], dtype=bool
+            ),
+            delay_s=eng.node_delay_s[k],
         )
 
 
@@ -205,6 +219,8 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         eng.node_awake[k] = False
         return
     eng.push(t_s + cycle_s, Kind.C2_CYCLE, k)
+    if not assigns(eng, k, o, t_s):
+        return
     eng.c2_cycles += 1
     eligible = firm[~st.covered(o, firm, t_s, doc.cover_pk)]
     if ASSESS_ENGAGEABLE_ONLY:
@@ -239,7 +255,10 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     grounded = np.zeros(len(units), dtype=bool)
     for j in fig.air_rows.tolist():  # aircraft units (a few)
         grounded[j] = not aircraft.available(eng, int(fig.aircraft[j]), t_s)
-    bank = eng.radar_bank(eng.live_owners(o, t_s))
+    if k == eng.command.node:  # no order would reach units behind a link that is down
+        reach = np.array([eng.command.reaches(p, t_s) for p in range(len(w.owners))])
+        grounded |= ~reach[fig.owner]
+    allowed, own_track = fire_control(eng, fig, eng.live_owners(o, t_s), eligible, t_s)
     pk, later_ok, at_me, cap, uu, rr = screen_cycle(
         k, t_s, eligible, eng.node_env[k].ecef_m, eng.cache_path[o], w.motion.ballistic,
         eng.later_pk, eng.later_pk_t, t_s - LATER_PK_FRESH_S, eng.status.node_reads[k],
@@ -248,7 +267,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         eng.node_pk[k], w.truth.class_idx, eng.pictures.p[o], eng.node_divert_m[k],
         fig.engage_all, eng.cache_p_hit[o], max(doc.min_hit_probability, 1e-12),
         opp.later, opp.feasible, float(doc.min_pk), eng.node_yield_pk[k], eng.node_last_ditch[k],
-        radar_mod.bank_figures(radar_mod.NO_RADARS if bank is None else bank), opp.pip_m,
+        eng.all_radars, allowed, own_track, opp.pip_m,
     )  # fmt: skip
     if uu.size == 0:
         return
@@ -279,6 +298,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         engagement.start_engagement(
             eng,
             t_s,
+            k,
             units[j],
             int(eligible[r]),
             float(opp.t_intercept_s[j, r]),
@@ -286,6 +306,22 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
             float(pk[j, r]),
             float(opp.flyout_s[j, r]),
         )
+
+
+def assigns(eng: Engine, k: int, o: int, t_s: float) -> bool:
+    """Whether node ``k`` (of owner ``o``) assigns its units at ``t_s``: not while a
+    central node directs them (:mod:`iamd.sim.command`). A change either way is logged
+    (``c2_fallback``, value 1: the node takes its units back; 0: the central node does)."""
+    cmd = eng.command
+    if k == cmd.node or not cmd.under[o]:
+        return True
+    alone = not cmd.directs(o, t_s)
+    if alone != eng.fallen_back[k]:
+        eng.fallen_back[k] = alone
+        eng.status.fallbacks += alone
+        name = eng.w.nodes[k][0]
+        eng.log.add(t_s, "c2_fallback", -1, unit=name, owner=eng.w.owners[o], value=float(alone))
+    return alone
 
 
 @njit(cache=True)
@@ -316,14 +352,17 @@ def screen_cycle(
     yield_below_pk: F64,
     last_ditch: BOOL,
     bank: radar_mod.BankFigures,
+    allowed: BOOL,
+    own_track: BOOL,
     pip_m: F64,
 ) -> tuple[F64, BOOL, BOOL, I64, I64, I64]:
     """The screening of node ``k``'s cycle at ``t_s`` in one call: which of its u units
     come under which of its k ``eligible`` threats (:func:`self_threats`), what the other
     nodes could still get (fresh since ``fresh_after_s``), ammunition, reserve and
     capacity (:func:`capacity_kernel`, zero for ``grounded`` aircraft), the doctrine's
-    screen (:func:`iamd.c2.doctrine.screen_kernel`), and the feasible pairs whose
-    predicted intercept point a radar of ``bank`` covers (fire-control support).
+    screen (:func:`iamd.c2.doctrine.screen_kernel`), and the feasible pairs that have
+    fire control (:func:`fire_control`): a track the unit may launch on, and a radar of
+    ``bank`` that it may use covering the predicted intercept point.
 
     Parameters
     ----------
@@ -340,6 +379,8 @@ def screen_cycle(
     min_hit : a threat whose asset hit probability reaches this threatens a defended asset.
     later, feasible_now : (u, k) from :func:`iamd.c2.envelope.opportunities`; pip_m
         (u, k, 3) its predicted intercept points, ECEF m.
+    bank, allowed, own_track : every radar's figures (:func:`iamd.sensors.radar.bank_figures`),
+        the radars (u, r) each unit may use, and the threats (u, k) it may launch on.
     pk_class, divert_m, engage_all, min_pk, yield_below_pk, last_ditch : as
         :func:`iamd.c2.doctrine.screen` takes them.
 
@@ -399,8 +440,35 @@ def screen_cycle(
     points = np.empty((m, 3))
     for q in range(m):
         points[q] = pip_m[uu[q], rr[q]]
-    keep = covered_any(bank, points)
+    keep = covered_allowed(bank, points, uu, allowed)
+    for q in range(m):
+        keep[q] = keep[q] and own_track[uu[q], rr[q]]
     return pk, later_ok, at_me, cap, uu[keep], rr[keep]
+
+
+def fire_control(
+    eng: Engine, fig: NodeUnits, live: tuple[int, ...], eligible: I64, t_s: float
+) -> tuple[BOOL, BOOL]:
+    """What fire control each of a node's u units has on threats ``eligible`` (k,): the
+    world's radars (u, r) it may use at the predicted intercept point, and the threats
+    (u, k) it may launch on.
+
+    A unit with ``engage_on_remote`` uses any radar of the owners ``live`` (those whose
+    data reach the deciding node's picture) and launches on any track; one with
+    ``launch_on_remote`` launches on any track but needs its own owner's radar at the
+    intercept point; one with neither needs its owner's radar there, and its owner's
+    radars to have detected the threat within the track drop time (its own track).
+    """
+    r_owner = eng.radar_owner
+    mine = r_owner[None, :] == fig.owner[:, None]
+    allowed = np.ascontiguousarray(
+        np.where(fig.remote_radar[:, None], np.isin(r_owner, live)[None, :], mine)
+    )
+    if fig.remote_track.all():
+        return allowed, np.ones((fig.owner.size, eligible.size), dtype=bool)
+    drop_s = eng.w.scenario.spec.tracking.drop_after_s
+    seen = eng.radar_seen[fig.owner][:, eligible] >= t_s - drop_s
+    return allowed, np.ascontiguousarray(seen | fig.remote_track[:, None])
 
 
 def assign_wta(

@@ -15,11 +15,16 @@ over the links (``c2.architecture``, overridable per owner):
     No status leaves the owner or is taken in: its nodes know only their own engagements,
     and may fire at what a partner already engages.
 
-A receiver takes a partner's engagement to be in flight until its assessment arrives, or
-until ``STATUS_TIMEOUT_S`` after the kill assessment was planned (plus the link's latency)
-when it never does: a lost assessment does not hold the threat covered for good. As in the
-single-owner engine, an assessment ends the cover of every engagement the owner knows on
-that threat (its nodes then look again), not only of the one assessed.
+``centralised``
+    Status flows as under ``coordinated``; the central node knows the engagements it
+    orders at once (:mod:`iamd.sim.command`).
+
+An owner holds each engagement it knows of until that engagement's assessment: its own
+until it assesses it, a partner's until the assessment arrives, or until
+``STATUS_TIMEOUT_S`` after the kill assessment was planned (plus the link's latency) when
+it never does: a lost assessment does not hold the threat covered for good. A threat is
+covered by the product of the miss chances of the engagements held on it; when several
+are held, their cover lasts until the last of them ends.
 
 A double engagement is an engagement started on a threat that the coalition's
 engagements in flight already covered (kill chance at least ``cover_pk``): one the
@@ -37,6 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from iamd.sim import links
 from iamd.sim.events import Kind
 
 if TYPE_CHECKING:
@@ -62,12 +68,16 @@ class StatusMessage:
     receiver: int
     threat: int
     kind: int
+    engagement: int
     miss_factor: float = 1.0
     """STARTED: the chance the new engagement fails, ``(1 - pk) ^ shots``."""
     assess_s: float = math.inf
     """STARTED: when its kill assessment is planned (intercept plus assessment time), s."""
     destroyed: bool = False
     """ASSESSED: the firing owner judged the threat destroyed."""
+    firing: int = -1
+    """STARTED: the owner of the firing unit, whose assessment will come (-1: the
+    sender)."""
 
 
 @dataclass(slots=True)
@@ -77,9 +87,11 @@ class Status:
 
     Attributes
     ----------
-    until : when the engagements in flight the owner knows of end (inf while one flies; the
-        time of the last assessment after).
+    until : when the engagements in flight the owner knows of end (inf while one of its own
+        flies; the time of the last assessment after).
     miss : the chance that all of them fail.
+    held : per owner, the engagements it knows are in flight, by threat: each one's miss
+        chance and end (inf: until its assessment arrives).
     count : engagements the owner knows were started.
     dead : threats the owner knows were judged destroyed.
     true_until, true_miss : over every owner's engagements, each in flight from its start
@@ -99,18 +111,21 @@ class Status:
     coordinated: BOOL
     node_reads: BOOL
     in_flight: dict[int, dict[int, float]] = field(default_factory=dict)
+    held: list[dict[int, dict[int, tuple[float, float]]]] = field(default_factory=list)
     mail: dict[int, StatusMessage] = field(default_factory=dict)
     next_mail: int = 0
     sent: int = 0
     lost: int = 0
     double_engagements: int = 0
+    fallbacks: int = 0
+    """Times a node took its units back from a central node it was cut off from."""
 
     @staticmethod
     def of(world: World) -> Status:
         spec = world.scenario.spec
         n_o, n = len(world.owners), world.truth.n
         coordinated = np.array(
-            [(o.architecture or spec.c2.architecture) == "coordinated" for o in spec.owners]
+            [(o.architecture or spec.c2.architecture) != "autonomous" for o in spec.owners]
         )
         owner_of = np.array([o for _, o, _ in world.nodes], dtype=np.int64)
         sends = np.eye(n_o, dtype=bool)  # sends[a, b]: b learns a's status
@@ -126,6 +141,7 @@ class Status:
             true_miss=np.ones(n),
             coordinated=coordinated,
             node_reads=sends[owner_of][:, owner_of].T.copy(),
+            held=[{} for _ in range(n_o)],
         )
 
     def covered(self, o: int, ids: I64, t_s: float, cover_pk: float) -> BOOL:
@@ -139,15 +155,28 @@ class Status:
 
 
 def started(
-    eng: Engine, t_s: float, o: int, i: int, e: int, miss_factor: float, assess_s: float
+    eng: Engine,
+    t_s: float,
+    o: int,
+    i: int,
+    e: int,
+    miss_factor: float,
+    assess_s: float,
+    firing: int = -1,
 ) -> None:
     """Owner ``o`` committed engagement ``e`` to threat ``i`` (its interceptors failing
-    together with chance ``miss_factor``, its assessment planned at ``assess_s``): its
-    nodes know it now, its coordinated partners when the status arrives."""
+    together with chance ``miss_factor``, its assessment planned at ``assess_s``) with a
+    unit of owner ``firing`` (default ``o``; another owner's under a central node, whose
+    assessment reaches ``o`` over its link): its nodes know it now, its coordinated
+    partners when the status arrives."""
     st = eng.status
+    firing = o if firing < 0 else firing
+    if firing != o:
+        assess_s += eng.w.scenario.spec.owners[firing].share_link.latency_s
     st.in_flight.setdefault(i, {})[e] = miss_factor
     _true_cover(st, i, t_s)
-    _send(eng, t_s, StatusMessage(o, o, i, STARTED, miss_factor=miss_factor, assess_s=assess_s))
+    msg = StatusMessage(o, o, i, STARTED, e, miss_factor, assess_s, firing=firing)
+    _send(eng, t_s, msg)
 
 
 def assessed(eng: Engine, t_s: float, o: int, i: int, e: int, destroyed: bool) -> None:
@@ -155,7 +184,7 @@ def assessed(eng: Engine, t_s: float, o: int, i: int, e: int, destroyed: bool) -
     st = eng.status
     st.in_flight[i].pop(e, None)
     _true_cover(st, i, t_s)
-    _send(eng, t_s, StatusMessage(o, o, i, ASSESSED, destroyed=destroyed))
+    _send(eng, t_s, StatusMessage(o, o, i, ASSESSED, e, destroyed=destroyed))
 
 
 def _true_cover(st: Status, i: int, t_s: float) -> None:
@@ -177,11 +206,11 @@ def _send(eng: Engine, t_s: float, own: StatusMessage) -> None:
         if not st.coordinated[p]:
             continue
         msg = StatusMessage(
-            o, p, own.threat, own.kind, own.miss_factor, own.assess_s + link.latency_s,
-            own.destroyed,
+            o, p, own.threat, own.kind, own.engagement, own.miss_factor,
+            own.assess_s + link.latency_s, own.destroyed, own.firing,
         )  # fmt: skip
         st.sent += 1
-        if link.loss and eng.rng.status.uniform() < link.loss:
+        if links.lost(link, t_s, eng.rng.status):
             st.lost += 1
         elif link.latency_s == 0.0:
             _apply(eng, t_s, msg)
@@ -199,17 +228,24 @@ def on_status(eng: Engine, t_s: float, k: int) -> None:
 
 def _apply(eng: Engine, t_s: float, msg: StatusMessage) -> None:
     st, o, i = eng.status, msg.receiver, msg.threat
+    held = st.held[o].setdefault(i, {})
     if msg.kind == STARTED:
         st.count[o, i] += 1
         # one's own assessment always comes; a partner's may be lost: time it out
-        end = math.inf if msg.sender == o else msg.assess_s + STATUS_TIMEOUT_S
-        st.until[o, i] = max(st.until[o, i], end) if st.until[o, i] > t_s else end
-        st.miss[o, i] *= msg.miss_factor
+        mine = msg.firing == o if msg.firing >= 0 else msg.sender == o
+        held[msg.engagement] = (
+            msg.miss_factor,
+            math.inf if mine else msg.assess_s + STATUS_TIMEOUT_S,
+        )
         for k, (_, node_owner, _) in enumerate(eng.w.nodes):  # its picture changed: look again
             if node_owner == o:
                 eng.next_due[k][i] = -np.inf
     else:
         if msg.destroyed:
             st.dead[o, i] = True
-        st.until[o, i] = t_s
-        st.miss[o, i] = 1.0
+        held.pop(msg.engagement, None)
+    # the engagements held that have not timed out
+    live = {e: v for e, v in held.items() if v[1] > t_s}
+    st.held[o][i] = live
+    st.until[o, i] = max(v[1] for v in live.values()) if live else t_s
+    st.miss[o, i] = math.prod(v[0] for v in live.values()) if live else 1.0

@@ -10,6 +10,10 @@ A double engagement (:mod:`iamd.sim.coordination`) is an engagement started on a
 that the coalition's engagements in flight already covered, known to the deciding node or
 not; status messages are those sent between owners, and those the links lost.
 
+Under a central node (:mod:`iamd.sim.command`), orders are the engagements it gave units of
+other owners, with the mean time an order took to reach them; fallbacks are the times a
+node took its units back when its link to the central node had been down too long.
+
 A shot at the harmless is an interceptor launched at a live threat whose flight, left
 alone, would have ended in open ground (in no asset): the price of an uncertain impact
 prediction, or of a unit told to engage everything.
@@ -74,6 +78,7 @@ def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
         elif harmless_threat[job.threat]:
             harmless += job.shots
     st = out.status
+    delays = [job.order_s for job in out.engagements if job.order_s >= 0.0]
     return {
         "latency_s": {**_latency(latency[engaged]), "by_class": by_class},
         "shots_at_dead": dead,
@@ -81,4 +86,7 @@ def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
         "double_engagements": 0 if st is None else st.double_engagements,
         "status_messages": 0 if st is None else st.sent,
         "status_lost": 0 if st is None else st.lost,
+        "orders": len(delays),
+        "order_delay_s": float(np.mean(delays)) if delays else None,
+        "fallbacks": 0 if st is None else st.fallbacks,
     }

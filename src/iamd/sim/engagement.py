@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iamd.physics.ballistic import altitude_m
-from iamd.physics.flyout import CA_ESTIMATE, GONE, INFO_MISS, INFO_X, STATUS_NAMES
+from iamd.physics.flyout import CA_ESTIMATE, GONE, INFO_MISS, INFO_T, INFO_X, STATUS_NAMES
 from iamd.sensors import radar as radar_mod
 from iamd.sim import aircraft, coordination, flight
 from iamd.sim.events import ALIVE, INTERCEPTED, Kind
@@ -46,23 +46,40 @@ class Engagement:
     flight: int = -1
     launcher_m: F64 | None = None
     """Where its interceptor left from (an aircraft's launch point; None: the unit's site)."""
+    order_s: float = -1.0
+    """How long a central node's order took to reach the unit of another owner, s (-1:
+    decided by the unit's own owner)."""
 
 
 def start_engagement(
-    eng: Engine, t_s: float, u: int, i: int, t_int: float, pip: F64, pk: float, flyout_s: float
+    eng: Engine,
+    t_s: float,
+    k: int,
+    u: int,
+    i: int,
+    t_int: float,
+    pip: F64,
+    pk: float,
+    flyout_s: float,
 ) -> None:
-    """Commit unit ``u`` to threat ``i``: rounds, channel, the launch and its flight.
+    """C2 node ``k`` commits unit ``u`` to threat ``i``: rounds, channel, the launch and
+    its flight.
 
     The interceptor leaves so as to arrive at ``t_int`` after ``flyout_s`` of flight (not
-    before the reaction time), and is flown and guided from then on
-    (:mod:`iamd.sim.flight`); a laser's shot ends at ``t_int``. When no time would be left
-    after the kill assessment to engage again before the predicted impact,
+    before the reaction time, nor before the order reaches a unit of another owner under
+    a central node: :mod:`iamd.sim.command`), and is flown and guided by node ``k`` from
+    then on (:mod:`iamd.sim.flight`); a laser's shot ends at ``t_int``. When no time
+    would be left after the kill assessment to engage again before the predicted impact,
     ``last_look_salvo`` interceptors go instead of ``salvo``.
     """
     spec_u, doc = eng.w.units[u], eng.doctrine
     ic = spec_u.ic
     kinetic = ic.kind == "kinetic"
-    o = eng.w.owners.index(spec_u.owner)
+    o = eng.w.nodes[k][1]  # the deciding owner
+    firing = eng.w.owners.index(spec_u.owner)
+    cmd = eng.command
+    order_s = cmd.order_delay_s(firing, eng.rng.status) if k == cmd.node else 0.0
+    t_order = t_s + order_s  # when the unit has its order
     shots = 1
     if kinetic:
         time_left = eng.cache_impact_t[o][i] - (t_int + doc.kill_assessment_s)
@@ -71,20 +88,24 @@ def start_engagement(
         salvo, last_look = cd.salvo or 1, cd.last_look_salvo or 1
         shots = salvo if look_possible else max(salvo, last_look)
         shots = int(min(shots, eng.rounds[u]))
-    t_launch = max(t_s + ic.reaction_s, t_int - flyout_s) if kinetic else t_s + ic.reaction_s
+    ready = t_order + ic.reaction_s
+    t_launch = max(ready, t_int - flyout_s) if kinetic else ready
     launcher = spec_u.ecef_m
     if spec_u.aircraft >= 0:  # the aircraft flies to its launch point first
-        launcher, fly_s = aircraft.launch_point(eng, spec_u.aircraft, t_s, pip)
+        launcher, fly_s = aircraft.launch_point(eng, spec_u.aircraft, t_order, pip)
         t_launch = max(
-            t_s + aircraft.reaction_s(eng, spec_u.aircraft) + fly_s, t_int - (flyout_s - fly_s)
+            t_order + aircraft.reaction_s(eng, spec_u.aircraft) + fly_s,
+            t_int - (flyout_s - fly_s),
         )
-        aircraft.task(eng, spec_u.aircraft, t_s, launcher, t_launch)
+        aircraft.task(eng, spec_u.aircraft, t_order, launcher, t_launch)
     e = len(eng.engagements)
     job = Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots, launcher_m=launcher)
+    if firing != o:
+        job.order_s = order_s
     eng.engagements.append(job)
     eng.engaged[i] = True
     assess_s = t_int + doc.kill_assessment_s
-    coordination.started(eng, t_s, o, i, e, (1.0 - pk) ** shots, assess_s)
+    coordination.started(eng, t_s, o, i, e, (1.0 - pk) ** shots, assess_s, firing)
     eng.busy[u] += 1
     eng.fired[u] += shots
     if kinetic:
@@ -105,7 +126,7 @@ def start_engagement(
         ecef_m=launcher,
     )
     if kinetic:
-        job.flight = flight.launch(eng, t_s, e, u, i, t_launch, t_int, pip, launcher)
+        job.flight = flight.launch(eng, t_s, e, k, u, i, t_launch, t_int, pip, launcher)
     else:
         eng.push(t_int, Kind.INTERCEPT, e)
 
@@ -114,12 +135,17 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
     """The end of engagement ``e``: its interceptor's closest approach (or its end in
     flight), or a laser's dwell. A kill needs a live target, the kill vehicle on it
     (:func:`iamd.sim.flight.end_game_kill_possible`) and one of the salvo's kill draws;
-    the event carries the miss distance and where the interceptor was."""
+    the event carries the miss distance and where the interceptor was, at the time of the
+    closest approach (which an end game flown at a node's cycle may put a little before
+    the cycle that resolves it)."""
     job = eng.engagements[e]
     u, i = job.unit, job.threat
     spec_u = eng.w.units[u]
     draws = eng.rng.intercept.uniform(0.0, 1.0, job.shots)
     eng.busy[u] -= 1
+    t_now = t_s
+    if job.flight >= 0 and np.isfinite(eng.flights.ending[job.flight, INFO_T]):
+        t_s = min(t_s, float(eng.flights.ending[job.flight, INFO_T]))
     gone = eng.fate[i] != ALIVE or t_s >= eng.t_dead[i]
     if job.flight < 0:  # a laser: its beam follows the target
         detail = "dwell"
@@ -161,7 +187,7 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
         ecef_m=pos,
         detail=detail,
     )
-    eng.push(t_s + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
+    eng.push(t_now + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
 
 
 def inside_envelope(spec_u: UnitSpec, point_m: F64, launcher_m: F64 | None = None) -> bool:

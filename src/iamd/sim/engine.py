@@ -22,6 +22,7 @@ from iamd.sensors import radar as radar_mod
 from iamd.sim import (
     aircraft,
     battle,
+    command,
     coordination,
     engagement,
     metrics_sampler,
@@ -127,8 +128,15 @@ class Engine:
             for name in world.owners
         ]
         self._banks: dict[tuple[int, ...], radar_mod.RadarBank] = {}
+        self.all_radars = radar_mod.bank_figures(radar_mod.RadarBank.of(list(world.radars)))
+        self.radar_owner = np.array(
+            [world.owners.index(r.owner) for r in world.radars], dtype=np.int64
+        )
         # per owner, when its sensors last detected each threat (for track-quality truth)
         self.last_seen = np.full((len(world.owners), n), -np.inf)
+        # per owner, when its radars last detected each threat (its own track, for units
+        # that may not launch on a partner's)
+        self.radar_seen = np.full((len(world.owners), n), -np.inf)
         # when any sensor of any owner first detected each threat (decision latency)
         self.first_seen = np.full(n, np.inf)
         u = len(world.units)
@@ -147,8 +155,24 @@ class Engine:
         self.fleet = aircraft.Fleet.of(world.patrols)
         self.kin_rows: dict[str, F64] = {}
         self.node_awake = np.zeros(len(world.nodes), dtype=bool)
+        self.command = command.Command.of(
+            [o.architecture or spec.c2.architecture for o in spec.owners],
+            [(name, o) for name, o, _ in world.nodes],
+            spec.c2.node,
+            [o.share_link for o in spec.owners],
+            spec.c2.fallback_s,
+        )
         self.node_units = [
             [i for i, x in enumerate(world.units) if x.node == k] for k in range(len(world.nodes))
+        ]
+        cmd = self.command
+        unit_owner = [world.owners.index(x.owner) for x in world.units]
+        if cmd.node >= 0:  # the central node assigns every unit of the owners under it
+            self.node_units[cmd.node] = [i for i, o in enumerate(unit_owner) if cmd.under[o]]
+        # an order's least time from each node to each of its units, s
+        self.node_delay_s = [
+            np.array([cmd.latency_s(unit_owner[u]) if k == cmd.node else 0.0 for u in us])
+            for k, us in enumerate(self.node_units)
         ]
         self.node_env = [
             UnitEnvelopes.of(
@@ -160,6 +184,10 @@ class Engine:
             )
             for us in self.node_units
         ]
+        for env, delay_s in zip(self.node_env, self.node_delay_s, strict=True):
+            env.reaction_s[:] += delay_s  # a node plans with its orders' latency
+        # nodes that assign their own units while the central node cannot (logged changes)
+        self.fallen_back = np.zeros(len(world.nodes), dtype=bool)
         # pk of each node's units against each threat class, (u, classes)
         self.node_pk = [
             np.array(
@@ -235,9 +263,12 @@ class Engine:
             self._banks[sites] = radar_mod.RadarBank.of([self.w.radars[s] for s in sites])
         return self._banks[sites]
 
-    def seen(self, o: int, ids: I64, t_s: float) -> None:
-        """Owner ``o``'s sensors detected threats ``ids`` at ``t_s``."""
+    def seen(self, o: int, ids: I64, t_s: float, radar: bool = True) -> None:
+        """Owner ``o``'s sensors (its ``radar``\\ s, or not) detected threats ``ids`` at
+        ``t_s``."""
         self.last_seen[o, ids] = t_s
+        if radar:
+            self.radar_seen[o, ids] = t_s
         self.first_seen[ids] = np.minimum(self.first_seen[ids], t_s)
 
     def alive(self, t_s: float) -> NDArray[np.bool_]:

@@ -164,6 +164,7 @@ def launch(
     eng: Engine,
     t_decided_s: float,
     e: int,
+    k: int,
     u: int,
     i: int,
     t_launch_s: float,
@@ -171,10 +172,11 @@ def launch(
     pip_m: F64,
     launcher_m: F64 | None = None,
 ) -> int:
-    """Start the flight of engagement ``e`` (unit ``u`` at threat ``i``), leaving at
-    ``t_launch_s`` toward ``pip_m``, planned to get there at ``t_aim_s``; its first
-    estimate is the node's track of ``i`` predicted to the launch; it leaves from
-    ``launcher_m`` (3,) (default: the unit's site). Returns the flight's index."""
+    """Start the flight of engagement ``e`` (unit ``u`` at threat ``i``, guided by C2
+    node ``k``), leaving at ``t_launch_s`` toward ``pip_m``, planned to get there at
+    ``t_aim_s``; its first estimate is the node's track of ``i`` predicted to the launch;
+    it leaves from ``launcher_m`` (3,) (default: the unit's site). Returns the flight's
+    index."""
     fl = eng.flights
     if fl.n == fl.y.shape[0]:
         fl._grow()
@@ -182,7 +184,7 @@ def launch(
     fl.n += 1
     spec = eng.w.units[u]
     kin = unit_kin(eng, u)
-    o = eng.w.owners.index(spec.owner)
+    o = eng.w.nodes[k][1]
     site = spec.ecef_m if launcher_m is None else launcher_m
     fl.y[f, :6] = launch_state(site, pip_m, float(kin[KIN_LOFT]), 0.0)
     x, _ = extrapolate(eng.pictures, np.array([o]), np.array([i]), t_launch_s, eng.w.motion)
@@ -195,15 +197,15 @@ def launch(
     fl.engagement[f] = e
     fl.unit[f] = u
     fl.threat[f] = i
-    fl.node[f] = spec.node
-    fl.by_node.setdefault(spec.node, []).append(f)
+    fl.node[f] = k
+    fl.by_node.setdefault(k, []).append(f)
     fl.kin[f] = kin
     fl.state[f] = WAITING
     fl.status[f] = FLYING
     fl.log(np.array([f]))
     # the node's first cycle after the launch brings the first update: an end game that
     # comes before it is flown now
-    cycle_s = eng.w.nodes[spec.node][2]
+    cycle_s = eng.w.nodes[k][2]
     t_next = t_decided_s + cycle_s * max(np.ceil((t_launch_s - t_decided_s) / cycle_s), 1.0)
     _maybe_end(eng, np.array([f]), t_launch_s, float(t_next))
     return f
@@ -325,14 +327,16 @@ def _commit(eng: Engine, f: int, status: int, ending: F64, y_end: F64, t_s: floa
     fl.state[f] = ENDED
     fl.status[f] = status
     fl.ending[f] = ending
-    t_end = max(float(ending[INFO_T]) if np.isfinite(ending[INFO_T]) else t_s, t_s)
+    t_end = float(ending[INFO_T]) if np.isfinite(ending[INFO_T]) else t_s
     end = y_end[:6].copy()
     if np.isfinite(ending[INFO_X : INFO_X + 3]).all():
         end[:3] = ending[INFO_X : INFO_X + 3]
-    fl.path_t_s.append(t_end)
+    # the interceptor's last point at its closest approach, which an end game flown when
+    # it had passed its aim point puts before now (the outcome is resolved now)
+    fl.path_t_s.append(max(t_end, float(fl.t_s[f])))
     fl.path_flight.append(f)
     fl.path_x.append(end)
-    eng.push(t_end, Kind.INTERCEPT, int(fl.engagement[f]))
+    eng.push(max(t_end, t_s), Kind.INTERCEPT, int(fl.engagement[f]))
 
 
 def divert_available_m(kin: F64, closing_m_s: float) -> float:

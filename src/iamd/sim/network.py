@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from iamd.scenario.schema import Tracking
 from iamd.sensors.radar import RadarBank
+from iamd.sim import links
 from iamd.sim.events import Kind
 from iamd.tracking.fusion import (
     NO_ROWS,
@@ -141,7 +142,7 @@ def send_report(eng: Engine, rep: Report) -> None:
     link = eng.w.scenario.spec.owners[rep.owner].sensor_link
     net = eng.net
     assert net is not None
-    if link.loss and eng.rng.link.uniform() < link.loss:
+    if links.lost(link, rep.t_s, eng.rng.link):
         net.reports_lost += 1
         return
     if link.latency_s == 0.0:
@@ -218,7 +219,7 @@ def on_share(eng: Engine, t_s: float, o: int) -> None:
     mine = replace(mine, track_id=o * ID_STRIDE + mine.track_id)
     link = spec_o.share_link
     for p in eng.w.share_to[o]:  # loop over partners (a few)
-        if link.loss and eng.rng.link.uniform() < link.loss:
+        if links.lost(link, t_s, eng.rng.link):
             net.shares_lost += 1
             continue
         eng.push(t_s + link.latency_s, Kind.DELIVER, net.post(TrackMessage(o, p, mine)))

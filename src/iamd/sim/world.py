@@ -38,6 +38,10 @@ class UnitSpec:
     value: float
     aircraft: int = -1
     """Index in the fleet of the aircraft this unit is (-1: a fixed fire unit)."""
+    engage_on_remote: bool = False
+    """A partner's track to launch and a partner's radar at the intercept point will do."""
+    launch_on_remote: bool = False
+    """A partner's track to launch will do (its owner's radar at the intercept point)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,8 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
                 rounds=f.rounds if f.rounds is not None else ic.launchers * ic.rounds_per_launcher,
                 reloads=f.reloads if f.reloads is not None else ic.reloads,
                 value=f.value,
+                engage_on_remote=f.engage_on_remote,
+                launch_on_remote=f.launch_on_remote,
             )
         )
     patrols = []
@@ -174,6 +180,8 @@ def build_world(scenario: Scenario, truth: TruthTable) -> World:
                     reloads=0,
                     value=p.value,
                     aircraft=first - len(spec.fire_units) + j,
+                    engage_on_remote=p.engage_on_remote,
+                    launch_on_remote=p.launch_on_remote,
                 )
             )
         patrols.append(

@@ -1,0 +1,244 @@
+"""Centralised command (:mod:`iamd.sim.command`) and remote engagement: who assigns which
+unit, what an order's latency costs, the fallback when the orders' link is down, and the
+fire control a unit needs (``engage_on_remote``, ``launch_on_remote``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_coordination import TWO_OWNERS
+
+from iamd import simulate
+from iamd.errors import IamdError
+from iamd.physics.truth import fly
+from iamd.scenario.load import load_scenario_text
+from iamd.scenario.schema import Link
+from iamd.sim import battle, command, engagement, links
+from iamd.sim.engine import Engine
+from iamd.sim.run import RunResult
+from iamd.sim.world import build_world
+
+CENTRAL = ", node: west-bmc, fallback_s: 30"
+
+
+def scenario_text(
+    arch: str = "centralised",
+    latency: float = 0.0,
+    count: int = 3,
+    east: str = "",
+    c2: str = CENTRAL,
+    outages: str = "",
+) -> str:
+    text = TWO_OWNERS % {"arch": arch, "latency": latency, "count": count, "east": east}
+    text = text.replace(f"c2: {{architecture: {arch}}}", f"c2: {{architecture: {arch}{c2}}}")
+    if outages:  # west's share link (its tracks, its status and its orders) goes down
+        old = f"- {{name: west, shares_with: [east], share_link: {{latency_s: {latency}}}}}"
+        new = old.replace(f"{latency}}}", f"{latency}, outages: {outages}}}")
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def run(text: str, seed: int = 5) -> RunResult:
+    return simulate(load_scenario_text(text, "two.yaml"), seed=seed)
+
+
+def rows(result: RunResult, kind: str) -> list[dict]:
+    return [r for r in result.outcome.events.table().to_pylist() if r["kind"] == kind]
+
+
+def launches(result: RunResult, unit: str) -> list[dict]:
+    return [r for r in rows(result, "launch_interceptor") if r["unit"] == unit]
+
+
+def test_the_central_node_assigns_and_guides_every_unit_of_the_owners_under_it() -> None:
+    """West's node assigns both owners' batteries: east's node never does, the flights of
+    east's interceptors are guided by west's node, and one node deciding for both never
+    takes a missile twice (the autonomous pair does)."""
+    result = run(scenario_text(latency=12.0))
+    eng_units = [u.name for u in result.world.units]
+    fl = result.outcome.flights
+    assert fl is not None
+    east_flights = [f for f in range(fl.n) if eng_units[int(fl.unit[f])] == "east-mid"]
+    assert east_flights, "the central node used east's battery"
+    nodes = [name for name, _, _ in result.world.nodes]
+    assert {nodes[int(fl.node[f])] for f in range(fl.n)} == {"west-bmc"}
+    assert rows(result, "c2_fallback") == []
+    assert result.summary["decisions"]["double_engagements"] == 0
+    alone = run(scenario_text("autonomous", latency=12.0, c2=""))
+    assert alone.summary["decisions"]["double_engagements"] > 0
+
+
+def test_an_order_reaches_another_owners_unit_after_the_links_latency() -> None:
+    """An engagement the central node gives east's battery launches no earlier than the
+    order's arrival plus the battery's reaction; one of its own owner's, at once."""
+    text = scenario_text(latency=7.0)
+    scenario = load_scenario_text(text, "two.yaml")
+    eng = Engine(
+        build_world(scenario, fly(scenario, np.random.default_rng(0))), np.random.SeedSequence(0)
+    )
+    west_bmc = 0
+    east_mid, west_mid = ([u.name for u in eng.w.units].index(n) for n in ("east-mid", "west-mid"))
+    assert eng.command.node == west_bmc
+    assert eng.node_units[west_bmc] == [0, 1] and eng.node_delay_s[west_bmc].tolist() == [0.0, 7.0]
+    ic = eng.w.units[east_mid].ic
+    # the envelope plans with the order's latency
+    assert eng.node_env[west_bmc].reaction_s[east_mid] == pytest.approx(ic.reaction_s + 7.0)
+    pip = eng.w.units[east_mid].ecef_m + np.array([0.0, 0.0, 5e3])
+    for u in (east_mid, west_mid):
+        engagement.start_engagement(eng, 100.0, west_bmc, u, 0, 100.5, pip, 0.7, 0.1)
+    east_job, west_job = eng.engagements
+    assert east_job.t_launch_s == pytest.approx(100.0 + 7.0 + ic.reaction_s)
+    assert west_job.t_launch_s == pytest.approx(100.0 + ic.reaction_s)
+    # west knows at once and waits for east's assessment (over east's link, with timeout);
+    # east learns of its order when it arrives
+    assert eng.status.count[0, 0] == 2 and eng.status.count[1, 0] == 0
+    ends = {e: end for e, (_, end) in eng.status.held[0][0].items()}
+    assert ends[1] == np.inf  # west's own battery: its own assessment always comes
+    assert ends[0] == pytest.approx(100.5 + eng.doctrine.kill_assessment_s + 7.0 + 60.0)
+    assert eng.status.miss[0, 0] == pytest.approx(0.3**east_job.shots * 0.3**west_job.shots)
+
+
+def test_a_unit_whose_orders_link_is_down_falls_back_after_the_timeout() -> None:
+    """West's share link is down for the whole run: east's node takes its battery back 30 s
+    in (logged), and every launch of it comes after; with the link up it never does."""
+    cut = run(scenario_text(outages="[[0, 2400]]"))
+    back = rows(cut, "c2_fallback")
+    assert [(r["unit"], r["value"]) for r in back] == [("east-bmc", 1.0)]
+    t_back = back[0]["t_s"]
+    assert 30.0 <= t_back < 30.0 + 3.0 + 1e-9  # east's node cycles every 3 s
+    east = launches(cut, "east-mid")
+    assert east and min(r["t_s"] for r in east) >= t_back
+    # an outage shorter than the timeout: no fallback; the central node orders nothing
+    # through the link while it is down
+    never = run(scenario_text(outages="[[0, 2400]]", c2=CENTRAL.replace("30", "3000")))
+    assert rows(never, "c2_fallback") == [] and launches(never, "east-mid") == []
+    assert launches(never, "west-mid")
+    short = run(scenario_text(outages="[[0, 20]]"))
+    assert rows(short, "c2_fallback") == []
+    assert all(r["t_s"] >= 20.0 for r in launches(short, "east-mid"))
+
+
+def test_the_link_comes_back_and_the_central_node_takes_the_units_again() -> None:
+    result = run(scenario_text(outages="[[0, 100]]"))
+    changes = [(r["unit"], r["value"], r["t_s"]) for r in rows(result, "c2_fallback")]
+    assert [c[:2] for c in changes] == [("east-bmc", 1.0), ("east-bmc", 0.0)]
+    assert changes[1][2] >= 100.0
+
+
+def test_outages_of_a_link() -> None:
+    link = Link(latency_s=1.0, outages=[(10.0, 20.0), (20.0, 30.0), (50.0, 60.0)])
+    assert not links.is_down(link, 9.9) and links.is_down(link, 10.0)
+    assert links.down_for_s(link, 25.0) == pytest.approx(15.0)  # two that touch are one
+    assert links.down_for_s(link, 30.0) == 0.0 and links.down_for_s(link, 55.0) == 5.0
+    rng = np.random.default_rng(0)
+    assert links.lost(link, 15.0, rng) and not links.lost(link, 35.0, rng)
+
+
+def test_a_resent_order_waits_one_latency_per_loss() -> None:
+    cmd = command.Command(0, 0, np.array([True, True]), Link(latency_s=2.0, loss=0.5), 30.0)
+    delays = np.array([cmd.order_delay_s(1, np.random.default_rng(s)) for s in range(2000)])
+    assert set(np.unique(delays / 2.0).astype(int)) >= {1, 2, 3}
+    assert delays.mean() == pytest.approx(4.0, rel=0.1)  # latency / (1 - loss)
+    assert cmd.order_delay_s(0, np.random.default_rng(0)) == 0.0
+
+
+RADAR_WEST_UNIT_EAST = """
+name: remote
+origin: {lat_deg: 32.0, lon_deg: 35.0}
+duration_s: 2400
+seed: 5
+owners:
+  - {name: west, shares_with: [east], share_link: {latency_s: 1}}
+  - {name: east, share_link: {latency_s: 1}}
+assets:
+  - {name: Town, value: 50, point: {lat_deg: 32.0, lon_deg: 35.0}, radius_km: 3}
+sensors:
+  - {name: aew-west, type: airborne_radar, owner: west, lat_deg: 33.0, lon_deg: 34.9}
+c2_nodes:
+  - {name: east-bmc, owner: east, lat_deg: 32.0, lon_deg: 35.05, cycle_s: 2}
+fire_units:
+  - {name: east-mid, interceptor: mid_tier, owner: east, c2: east-bmc, lat_deg: 32,
+     lon_deg: 34.97%s}
+raid:
+  - threat: cruise_missile
+    count: 3
+    launch_area: {lat_deg: 33.6, lon_deg: 35.0, radius_km: 40}
+    interval_s: 90
+    targets: [Town]
+"""
+
+
+@pytest.mark.parametrize(
+    ("option", "fires"),
+    [("", False), (", launch_on_remote: true", False), (", engage_on_remote: true", True)],
+)
+def test_a_unit_without_a_radar_engages_only_on_remote(option: str, fires: bool) -> None:
+    """East has a battery and no radar, west the radar: east engages on west's tracks and
+    radar only with engage_on_remote (launch_on_remote still needs its own radar on the
+    intercept point)."""
+    result = run(RADAR_WEST_UNIT_EAST % option)
+    assert bool(launches(result, "east-mid")) is fires
+
+
+BAD_CENTRAL = [  # (old, new), the text on the line the error names, the message
+    (("node: west-bmc", "node: nowhere"), "node: nowhere", "unknown C2 node 'nowhere'"),
+    ((CENTRAL, ""), "architecture: centralised", "'centralised' needs c2.node"),
+    (("[east], share_link: {latency_s: 0.0}}", "[], share_link: {latency_s: 0.0}}"),
+     "node: west-bmc", "shares with nobody"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "where", "message"), BAD_CENTRAL)
+def test_a_bad_central_node_is_an_error_at_its_line(
+    change: tuple[str, str], where: str, message: str
+) -> None:
+    text = scenario_text()
+    assert change[0] in text
+    text = text.replace(*change, 1)
+    with pytest.raises(IamdError) as err:
+        load_scenario_text(text, "two.yaml")
+    assert message in str(err.value)
+    line = next(k for k, row in enumerate(text.splitlines(), 1) if where in row)
+    assert f"two.yaml:{line}:" in str(err.value)
+
+
+def test_engage_on_remote_needs_tracks_from_a_partner() -> None:
+    text = (RADAR_WEST_UNIT_EAST % ", engage_on_remote: true").replace("shares_with: [east], ", "")
+    with pytest.raises(IamdError) as err:
+        load_scenario_text(text, "remote.yaml")
+    line = next(k for k, row in enumerate(text.splitlines(), 1) if "engage_on_remote" in row)
+    assert f"remote.yaml:{line}:" in str(err.value)
+    assert "receives no partner's tracks" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "radars", "tracks"),
+    [
+        ("", [False, True], [True, False]),
+        (", launch_on_remote: true", [False, True], [True, True]),
+        (", engage_on_remote: true", [True, True], [True, True]),
+    ],
+)
+def test_fire_control_by_remote_option(option: str, radars: list[bool], tracks: list[bool]) -> None:
+    """East's battery: which radars (west's, east's) it may use at the intercept point, and
+    which of two threats it may launch on when only threat 0 is in east's radars' recent
+    detections."""
+    text = TWO_OWNERS % {"arch": "coordinated", "latency": 1.0, "count": 2, "east": ""}
+    text = text.replace("lon_deg: 34.97}\nraid", f"lon_deg: 34.97{option}}}\nraid")
+    assert option in text
+    scenario = load_scenario_text(text, "two.yaml")
+    eng = Engine(
+        build_world(scenario, fly(scenario, np.random.default_rng(0))), np.random.SeedSequence(0)
+    )
+    east, east_bmc = eng.w.owners.index("east"), 1
+    assert [r.owner for r in eng.w.radars] == ["west", "east"]
+    eng.radar_seen[east, 0] = 90.0  # within the track drop time of t = 100 s
+    eng.radar_seen[east, 1] = 100.0 - scenario.spec.tracking.drop_after_s - 1.0
+    allowed, own_track = battle.fire_control(
+        eng, eng.node_fig[east_bmc], (0, 1), np.array([0, 1]), 100.0
+    )
+    assert allowed.tolist() == [radars] and own_track.tolist() == [tracks]
+    # a partner whose data do not reach the node lends no radar
+    allowed, _ = battle.fire_control(eng, eng.node_fig[east_bmc], (east,), np.array([0]), 100.0)
+    assert allowed.tolist() == [[False, True]]
