@@ -91,8 +91,11 @@ def test_an_order_reaches_another_owners_unit_after_the_links_latency() -> None:
     assert east_job.t_launch_s == pytest.approx(100.0 + 7.0 + ic.reaction_s)
     assert west_job.t_launch_s == pytest.approx(100.0 + ic.reaction_s)
     # west knows at once and waits for east's assessment (over east's link, with timeout);
-    # east learns of its order when it arrives
-    assert eng.status.count[0, 0] == 2 and eng.status.count[1, 0] == 0
+    # east knows its own battery's engagement from the order (not from a status message
+    # that could be lost), and holds it until its own assessment; west's comes over the link
+    assert eng.status.count[0, 0] == 2 and eng.status.count[1, 0] == 1
+    ((miss, end),) = eng.status.held[1][0].values()
+    assert miss == pytest.approx(0.3**east_job.shots) and end == np.inf
     ends = {e: end for e, (_, end) in eng.status.held[0][0].items()}
     assert ends[1] == np.inf  # west's own battery: its own assessment always comes
     assert ends[0] == pytest.approx(100.5 + eng.doctrine.kill_assessment_s + 7.0 + 60.0)
@@ -242,3 +245,113 @@ def test_fire_control_by_remote_option(option: str, radars: list[bool], tracks: 
     # a partner whose data do not reach the node lends no radar
     allowed, _ = battle.fire_control(eng, eng.node_fig[east_bmc], (east,), np.array([0]), 100.0)
     assert allowed.tolist() == [[False, True]]
+
+
+def test_a_star_sets_every_item_even_items_named_like_indices(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``fire_units.*.X`` reaches every unit, whatever their names (a unit named '1' is
+    not taken for index 1), and says so when the path does not lead to a list."""
+    from iamd.scenario.load import load_scenario_changed
+
+    text = (RADAR_WEST_UNIT_EAST % "").replace("name: east-mid", "name: '1'")
+    text = text.replace(
+        "fire_units:\n",
+        "fire_units:\n  - {name: b, interceptor: mid_tier, owner: east, c2: east-bmc, "
+        "lat_deg: 32, lon_deg: 35}\n",
+    )
+    path = tmp_path / "remote.yaml"
+    path.write_text(text)
+    s, _ = load_scenario_changed(str(path), ["fire_units.*.rounds=9"])
+    assert [u.rounds for u in s.spec.fire_units] == [9, 9]
+    with pytest.raises(IamdError, match="'\\*' stands for every item of a list"):
+        load_scenario_changed(str(path), ["doctrine.*.salvo=2"])
+
+
+BAD_SHARES = [  # owners' lines changed, the message
+    (
+        "  - {name: east, shares_with: [west], share_link: {latency_s: 0.0}}",
+        "  - {name: east, shares_with: [], share_link: {latency_s: 0.0}}",
+        "does not share with 'west'",
+    ),
+    (
+        "c2: {architecture: centralised, node: west-bmc, fallback_s: 30}",
+        "c2: {architecture: coordinated, node: west-bmc, fallback_s: 30}",
+        "no owner is under 'centralised'",
+    ),
+    (
+        "  - {name: west, shares_with: [east], share_link: {latency_s: 0.0}}",
+        "  - {name: west, shares_with: [east], share_link: {latency_s: 0.0}, "
+        "architecture: coordinated}",
+        "which is not under 'centralised'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), BAD_SHARES)
+def test_owners_under_a_central_node_must_be_linked_to_it(old: str, new: str, message: str) -> None:
+    text = scenario_text()
+    assert old in text
+    text = text.replace(old, new)
+    with pytest.raises(IamdError) as err:
+        load_scenario_text(text, "two.yaml")
+    assert message in str(err.value) and "two.yaml:" in str(err.value)
+
+
+def test_the_summary_counts_orders_and_fallbacks() -> None:
+    """Orders: the engagements west's node gave east's battery, each late by the link's
+    latency; fallbacks: one, when west's link went down for good."""
+    result = run(scenario_text(latency=3.0))
+    dec = result.summary["decisions"]
+    names = [u.name for u in result.world.units]
+    east = [j for j in result.outcome.engagements if names[j.unit] == "east-mid"]
+    assert dec["orders"] == len(east) > 0 and dec["order_delay_s"] == pytest.approx(3.0)
+    assert dec["fallbacks"] == 0
+    cut = run(scenario_text(outages="[[0, 2400]]"))
+    assert cut.summary["decisions"]["fallbacks"] == 1 and cut.summary["decisions"]["orders"] == 0
+
+
+def test_no_midcourse_update_reaches_another_owners_interceptor_through_a_link_down() -> None:
+    """The central node guides both batteries' interceptors; while its link is down, only
+    its own owner's get new estimates (the other flies on its last one)."""
+    text = scenario_text(latency=0.0, outages="[[110, 2400]]", c2=CENTRAL.replace("30", "3000"))
+    scenario = load_scenario_text(text, "two.yaml")
+    eng = Engine(
+        build_world(scenario, fly(scenario, np.random.default_rng(0))), np.random.SeedSequence(0)
+    )
+    names = [u.name for u in eng.w.units]
+    east_mid, west_mid = names.index("east-mid"), names.index("west-mid")
+    tr = eng.w.truth
+    t0 = float(tr.t_launch_s[0]) + 200.0
+    x = tr.state_at(np.array([0]), np.array([t0]))[0]
+    eng.pictures.x[0, 0], eng.pictures.t_s[0, 0], eng.pictures.active[0, 0] = x, t0, True
+    pip = x[:3] + x[3:] * 60.0
+    for u in (east_mid, west_mid):
+        engagement.start_engagement(eng, t0 - 10.0, 0, u, 0, t0 + 60.0, pip, 0.7, 40.0)
+    fl = eng.flights
+    flights = {int(fl.unit[f]): f for f in range(fl.n)}
+    assert eng.command.reaches(1, t0) is False  # east is behind the outage from 110 s
+    from iamd.sim import flight
+
+    t_up = max(float(fl.t_launch_s[f]) for f in flights.values()) + 2.0
+    flight.uplink(eng, 0, t_up)
+    assert fl.t_est_s[flights[west_mid]] == t_up
+    assert fl.t_est_s[flights[east_mid]] == t0 - 10.0
+
+
+def test_the_kill_is_drawn_against_the_real_class() -> None:
+    """A mid-tier shot credited with its kill chance against an SRBM (0.7) at what is
+    really a cruise missile (0.85) kills with the credited chance scaled by 0.85 / 0.7; at
+    a class it cannot kill, never; with the class right, as credited."""
+    text = TWO_OWNERS % {"arch": "coordinated", "latency": 1.0, "count": 1, "east": ""}
+    scenario = load_scenario_text(text, "two.yaml")
+    eng = Engine(
+        build_world(scenario, fly(scenario, np.random.default_rng(0))), np.random.SeedSequence(0)
+    )
+    names = eng.w.truth.class_names
+    assert names[int(eng.w.truth.class_idx[0])] == "cruise_missile"
+    job = engagement.Engagement(0, 0, 0.0, 1.0, 2.0, np.zeros(3), 0.5, 1)
+    job.est_class = names.index("srbm")
+    assert engagement.real_pk(eng, job) == pytest.approx(0.5 * 0.85 / 0.7)
+    job.est_class = names.index("cruise_missile")
+    assert engagement.real_pk(eng, job) == 0.5
+    job.est_class = names.index("rocket_medium")  # mid-tier 0.8; cruise really: 0.85
+    assert engagement.real_pk(eng, job) == pytest.approx(0.5 * 0.85 / 0.8)

@@ -174,3 +174,19 @@ def test_the_yardstick_keeps_each_engagement_in_flight_until_its_own_assessment(
     coordination.assessed(eng, 161.0, east, 0, 1, destroyed=False)
     assert not st.truly_covered(ids, 161.0, 0.7)[0]
     assert not st.covered(west, ids, 161.0, 0.7)[0] and not st.covered(east, ids, 161.0, 0.7)[0]
+
+
+def test_a_timed_out_engagement_stops_covering_while_another_is_held() -> None:
+    """West holds its own engagement (until assessed) and east's (until it times out):
+    after the time-out only west's own kill chance counts."""
+    eng = _engine(latency=2.0)
+    west, east = eng.w.owners.index("west"), eng.w.owners.index("east")
+    ids, st = np.array([0]), eng.status
+    coordination.started(eng, 100.0, east, 0, 0, 0.5, 150.0)
+    assert _deliver(eng) == 102.0  # east's engagement reaches west
+    coordination.started(eng, 103.0, west, 0, 1, 0.5, 160.0)
+    assert st.covered(west, ids, 110.0, 0.7)[0]  # 1 - 0.5 * 0.5 = 0.75
+    end = 150.0 + 2.0 + coordination.STATUS_TIMEOUT_S
+    assert st.covered(west, ids, end - 1.0, 0.7)[0]
+    assert not st.covered(west, ids, end + 1.0, 0.7)[0]  # west's own alone: 0.5
+    assert st.miss[west, 0] == pytest.approx(0.5) and st.until[west, 0] == np.inf

@@ -117,8 +117,12 @@ def test_tracking_block_of_the_summary(mode):
     tk = r.summary["tracking"]
     keys = {"ospa_m_mean", "gospa_mean", "completeness", "spurious_tracks", "id_changes"}
     keys |= {"dual_tracks"}
-    assert keys | {"mode", "by_owner", "pairs"} == set(tk)
+    extra = {"mode", "by_owner", "pairs", "classification", "misclassified", "confused"}
+    assert keys | extra == set(tk)
     assert tk["mode"] == mode
+    # the default classification is perfect: nothing classified wrong
+    assert tk["classification"] == "perfect" and tk["misclassified"] == 0.0
+    assert tk["confused"] == {}
     assert set(tk["by_owner"]) == {"national"}
     assert set(tk["by_owner"]["national"]) == keys
     assert tk["pairs"] == {}  # one owner with C2: no pair to compare

@@ -41,7 +41,7 @@ TRACK_FIGURES = (
 C2_FIGURES = ("cycles", "assignments", "mean_solve_ms", "max_solve_ms")
 TOTALS = ("totals.interceptors_fired", "totals.asset_value_lost")
 """Columns a row adds to the summary's own numbers."""
-FRACTIONS = (".completeness", ".commonality")
+FRACTIONS = (".completeness", ".commonality", ".misclassified")
 """Metric name endings of fractions (0 to 1)."""
 NON_NEGATIVE = (
     "threats.",
@@ -126,6 +126,8 @@ def summary_metrics(scenario: Scenario) -> list[str]:
         "decisions.orders",
         "decisions.order_delay_s",
         "decisions.fallbacks",
+        "decisions.misclassified_engagements",
+        "tracking.misclassified",
         *(f"c2.{k}" for k in C2_FIGURES),
         *TOTALS,
     ]

@@ -122,6 +122,17 @@ def _decisions(summary: dict[str, Any]) -> list[str]:
     if pairs:
         rows = [html_row(k.replace("~", " / "), [_one(v["commonality"])]) for k, v in pairs.items()]
         parts.append(html_table(("owners", "share of threats both hold"), rows))
+    if tk.get("classification") == "kinematic":
+        rows = [
+            html_row(k.replace(">", " taken for "), [f"{v:.1%}"])
+            for k, v in tk.get("confused", {}).items()
+        ]
+        parts.append(
+            f"<p class=note>tracks classified wrong: {tk.get('misclassified', 0.0):.1%} of "
+            f"the threats held; engagements on a wrong class: "
+            f"{fmt(dec.get('misclassified_engagements'))}</p>"
+            + (html_table(("class", "share of threats held"), rows) if rows else "")
+        )
     return parts
 
 

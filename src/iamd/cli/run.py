@@ -234,6 +234,15 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"rounds at threats already down: {dec['shots_at_dead']}, bound for open ground: "
         f"{dec['shots_at_harmless']}; double engagements: {dec['double_engagements']}"
     )
+    if tk.get("classification") == "kinematic":
+        confused = ", ".join(
+            f"{k.replace('>', ' as ')} {v:.1%}" for k, v in list(tk["confused"].items())[:3]
+        )
+        out.print(
+            f"tracks classified wrong: {tk['misclassified']:.1%} of threats held"
+            + (f" ({confused})" if confused else "")
+            + f"; engagements on a wrong class: {dec['misclassified_engagements']}"
+        )
     if dec.get("orders") or dec.get("fallbacks"):
         delay = dec["order_delay_s"]
         out.print(

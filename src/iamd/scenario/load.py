@@ -335,6 +335,23 @@ def _ref_problems(located: Located, catalog: dict[str, Any]) -> list[Problem]:
             ref(("raid", i, "targets", j), target, assets, "asset")
         problems.extend(_range_problems(located, data, catalog, i, salvo))
     problems.extend(_c2_problems(located, data))
+    tracking = data.get("tracking")
+    confusion = tracking.get("confusion") if isinstance(tracking, dict) else None
+    threats = list(catalog["threats"])
+    for a, row in confusion.items() if isinstance(confusion, dict) else ():
+        if isinstance(a, str) and a not in threats:
+            close = difflib.get_close_matches(a, threats, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problems.append(
+                located.problem(
+                    ("tracking", "confusion", a),
+                    f"unknown threat class '{a}'; {hint}known: {', '.join(threats)}",
+                    key=True,
+                )
+            )
+        for b in row if isinstance(row, dict) else ():
+            if isinstance(b, str) and b not in threats:
+                ref(("tracking", "confusion", a, b), b, threats, "threat class")
     for name, entry in catalog["interceptors"].items():
         pk = entry.get("pk") if isinstance(entry, dict) else None
         for threat in pk if isinstance(pk, dict) else {}:
@@ -385,7 +402,15 @@ def _c2_problems(located: Located, data: dict[str, Any]) -> list[Problem]:
                 where, "'centralised' needs c2.node: the C2 node that assigns the units"
             )
         )
-    elif isinstance(node, str) and central:
+    elif isinstance(node, str) and not central:
+        problems.append(
+            located.problem(
+                ("c2", "node"),
+                f"c2.node names C2 node '{node}', but no owner is under 'centralised' "
+                "(give c2.architecture: centralised, or an owner's architecture)",
+            )
+        )
+    elif isinstance(node, str) and isinstance(nodes[node], str):
         boss = nodes[node]
         if boss not in central:
             problems.append(
@@ -406,14 +431,28 @@ def _c2_problems(located: Located, data: dict[str, Any]) -> list[Problem]:
         else:
             for i, item in owners.items():
                 name = item.get("name")
-                if name in central and name != boss and name not in shares[boss]:
+                if name not in central or name == boss:
+                    continue
+                where = (
+                    ("owners", i, "architecture")
+                    if item.get("architecture")
+                    else ("owners", i, "name")
+                )
+                if name not in shares[boss]:
                     problems.append(
                         located.problem(
-                            ("owners", i, "architecture")
-                            if item.get("architecture")
-                            else ("owners", i, "name"),
+                            where,
                             f"owner '{name}' is under 'centralised' but the orders of C2 node "
                             f"'{node}' cannot reach it: '{boss}' does not share with it",
+                        )
+                    )
+                elif boss not in shares.get(name, []):
+                    problems.append(
+                        located.problem(
+                            where,
+                            f"owner '{name}' is under 'centralised' but does not share with "
+                            f"'{boss}': the central node would get none of its tracks, launches "
+                            "or kill assessments",
                         )
                     )
     receives = {p for name, ps in shares.items() for p in ps if p != name}

@@ -32,7 +32,8 @@ class Override:
     """One ``--set PATH=VALUE``."""
 
     text: str
-    path: tuple[str, ...]
+    path: tuple[str | int, ...]
+    """Keys and item names (str), or item indices (int: a ``*`` spelt out)."""
     value: Any
 
 
@@ -67,10 +68,12 @@ def _problem(text: str, message: str) -> Problem:
     return Problem(f"--set {text}", SET_LINE, 0, message)
 
 
-def _step(node: Any, part: str, override: Override, done: tuple[str, ...]) -> Any:
+def _step(node: Any, part: str | int, override: Override, done: tuple[str | int, ...]) -> Any:
     """The child of ``node`` named by ``part`` (a key, an item's name, or an index)."""
-    where = ".".join(done) or "the scenario"
+    where = ".".join(str(d) for d in done) or "the scenario"
     if isinstance(node, dict):
+        return part
+    if isinstance(part, int):  # an item of a '*'
         return part
     if isinstance(node, list):
         names = [item.get("name") if isinstance(item, dict) else None for item in node]
@@ -98,13 +101,13 @@ def _expand(data: Any, ov: Override) -> list[Override]:
             node.get(part) if isinstance(node, dict) else node[_step(node, part, ov, ov.path[:j])]
         )
     if not isinstance(node, list):
-        where = ".".join(ov.path[:k]) or "the scenario"
+        where = ".".join(str(p) for p in ov.path[:k]) or "the scenario"
         raise ScenarioError(
             [_problem(ov.text, f"'*' stands for every item of a list; {where} is not a list")]
         )
     out: list[Override] = []
     for i in range(len(node)):
-        path = (*ov.path[:k], str(i), *ov.path[k + 1 :])
+        path = (*ov.path[:k], i, *ov.path[k + 1 :])
         out.extend(_expand(data, Override(ov.text, path, ov.value)))
     return out
 

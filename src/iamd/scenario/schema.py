@@ -399,6 +399,19 @@ class Tracking(_Strict):
     max_misses: Int = Field(
         default=6, ge=1, le=100, description="delete a confirmed track missed this many scans"
     )
+    classification: Literal["perfect", "kinematic"] = Field(
+        default="perfect",
+        description="'kinematic': each owner classifies its tracks from their speed, energy, "
+        "altitude, climb and launch warnings; 'perfect': every track knows its threat's class",
+    )
+    confusion: dict[
+        Annotated[str, StringConstraints(pattern=NAME, max_length=NAME_MAX)],
+        dict[Annotated[str, StringConstraints(pattern=NAME, max_length=NAME_MAX)], Probability],
+    ] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="kinematic: {A: {B: p}} takes a track classified A for B with probability p",
+    )
 
     @model_validator(mode="after")
     def _m_of_n(self) -> Tracking:
@@ -406,6 +419,9 @@ class Tracking(_Strict):
             raise ValueError(
                 f"confirm_n ({self.confirm_n}) must be >= confirm_m ({self.confirm_m})"
             )
+        for a, row in self.confusion.items():
+            if sum(row.values()) > 1.0 + 1e-9:
+                raise ValueError(f"confusion of '{a}': the chances add up to more than 1")
         return self
 
 

@@ -29,7 +29,7 @@ from iamd.c2.envelope import opportunities
 from iamd.c2.wta.weighted import assign_weighted
 from iamd.sensors import radar as radar_mod
 from iamd.sensors.radar import covered_allowed
-from iamd.sim import aircraft, engagement, flight, network
+from iamd.sim import aircraft, classification, engagement, flight, network
 from iamd.sim.events import Kind
 from iamd.tracking.ideal import drop_stale
 
@@ -128,29 +128,27 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
     of several scans share one vectorised integration instead of one each; fire units
     are guided by the live track in any case (:mod:`iamd.sim.flight`).
     """
-    pics, w = eng.pictures, eng.w
+    pics, w, est = eng.pictures, eng.w, eng.classes
     stale = ids[eng.cache_updates[o][ids] != pics.updates[o, ids]]
     if stale.size == 0:
         return
     age = pics.t_s[o, stale] - eng.cache_path_t[o][stale, 0]
     fresh_enough = (
-        w.motion.ballistic[stale]
-        & (eng.cache_updates[o][stale] >= 0)
-        & (age < BALLISTIC_REASSESS_S)
+        est.ballistic[o, stale] & (eng.cache_updates[o][stale] >= 0) & (age < BALLISTIC_REASSESS_S)
     )
     stale = stale[~fresh_enough]
     if stale.size == 0:
         return
     eng.cache_updates[o][stale] = pics.updates[o, stale]
     margin_m = eng.doctrine.asset_margin_km * 1e3
-    ballistic = w.motion.ballistic[stale]
+    ballistic = est.ballistic[o, stale]
     routes = stale[~ballistic]
     if routes.size:  # route threats: one compiled call (rows do not depend on each other)
         caches = (eng.cache_path_t[o], eng.cache_path[o], eng.cache_impact_t[o],
                   eng.cache_value[o], eng.cache_p_hit[o])  # fmt: skip
         a = w.assets
         assess_routes_into(
-            routes, pics.x[o], pics.p[o], pics.t_s[o], w.damage, eng.defended_value[o],
+            routes, pics.x[o], pics.p[o], pics.t_s[o], est.damage[o], eng.defended_value[o],
             (a.centre_en_m, a.extent_m, a.origin_m, a.rot), margin_m, caches,
         )  # fmt: skip
     stale = stale[ballistic]
@@ -160,9 +158,9 @@ def refresh_assessment(eng: Engine, o: int, ids: I64) -> None:
         stale,
         pics.x[o, stale],
         pics.t_s[o, stale],
-        w.motion.ballistic[stale],
-        w.motion.beta_kg_m2[stale],
-        w.damage[stale],
+        est.ballistic[o, stale],
+        est.beta_kg_m2[o, stale],
+        est.damage[o, stale],
         w.assets,
         margin_m,
         pics.p[o, stale],
@@ -213,6 +211,8 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     firm = eng.pictures.firm(o)
     st = eng.status
     firm = firm[~st.dead[o][firm]]
+    classification.update(eng, o, firm)
+    est = eng.classes
     units = eng.node_units[k]
     busy = bool(eng.busy[eng.node_fig[k].unit].sum())  # an index array: no list conversion
     if firm.size == 0 and not busy:
@@ -224,7 +224,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     eng.c2_cycles += 1
     eligible = firm[~st.covered(o, firm, t_s, doc.cover_pk)]
     if ASSESS_ENGAGEABLE_ONLY:
-        eligible = eligible[eng.owner_engages[o][w.truth.class_idx[eligible]]]
+        eligible = eligible[eng.owner_engages[o][est.class_idx[o, eligible]]]
     if not doc.shoot_look_shoot:
         eligible = eligible[st.count[o][eligible] == 0]
     if eligible.size == 0 or not units:
@@ -246,7 +246,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         eng.cache_path_t[o][eligible],
         eng.cache_path[o][eligible],
         t_imp,
-        w.fluence_j_m2[eligible],
+        est.fluence_j_m2[o, eligible],
         cycle_s,
     )
     eng.next_due[k][eligible] = t_s + opp.due_in_s.min(axis=0)
@@ -260,11 +260,11 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         grounded |= ~reach[fig.owner]
     allowed, own_track = fire_control(eng, fig, eng.live_owners(o, t_s), eligible, t_s)
     pk, later_ok, at_me, cap, uu, rr = screen_cycle(
-        k, t_s, eligible, eng.node_env[k].ecef_m, eng.cache_path[o], w.motion.ballistic,
+        k, t_s, eligible, eng.node_env[k].ecef_m, eng.cache_path[o], est.ballistic[o],
         eng.later_pk, eng.later_pk_t, t_s - LATER_PK_FRESH_S, eng.status.node_reads[k],
         (fig.unit, fig.kinetic, fig.laser, fig.salvo, fig.channels, fig.per_cycle, grounded),
         (eng.rounds, eng.reloads, eng.busy, eng.next_launch), int(doc.reserve),
-        eng.node_pk[k], w.truth.class_idx, eng.pictures.p[o], eng.node_divert_m[k],
+        eng.node_pk[k], est.class_idx[o], eng.pictures.p[o], eng.node_divert_m[k],
         fig.engage_all, eng.cache_p_hit[o], max(doc.min_hit_probability, 1e-12),
         opp.later, opp.feasible, float(doc.min_pk), eng.node_yield_pk[k], eng.node_last_ditch[k],
         eng.all_radars, allowed, own_track, opp.pip_m,
@@ -276,16 +276,15 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     if doc.prefer_cheap:
         lu, lr = np.nonzero(later_ok)
         hold = hold_for_cheaper(cand, lr, cost[lu], eligible.size)
-        keep = ~(hold & ~w.motion.ballistic[eligible][rr])
+        keep = ~(hold & ~est.ballistic[o, eligible][rr])
         cand = Candidates(uu[keep], rr[keep], cand.pk[keep], cand.cost_usd[keep], cand.layer[keep])
     # a threat coming at a unit is worth that unit's value to it (times the threat's damage)
-    value = eng.cache_value[o][eligible] + w.damage[eligible] * (at_me * fig.value[:, None]).max(
-        axis=0
-    )
+    at_me_value = (at_me * fig.value[:, None]).max(axis=0)
+    value = eng.cache_value[o][eligible] + est.damage[o, eligible] * at_me_value
     if doc.solver == "layered":
         priority = np.empty(eligible.size, dtype=np.int64)
         priority[np.lexsort((t_imp, -value))] = np.arange(eligible.size)
-        au, ar = assign(cand, priority, w.motion.ballistic[eligible], cap, doc.prefer_cheap)
+        au, ar = assign(cand, priority, est.ballistic[o, eligible], cap, doc.prefer_cheap)
     else:
         later_kill = 1.0 - np.prod(np.where(later_ok, 1.0 - pk, 1.0), axis=0)
         au, ar = assign_wta(
@@ -489,8 +488,8 @@ def assign_wta(
     of interceptors. With ``upper_first``, a ballistic threat that an upper tier can take
     now is offered only to that tier: the lower layers are held for its leakers.
     """
-    doc, w = eng.doctrine, eng.w
-    ballistic = w.motion.ballistic[eligible]
+    doc = eng.doctrine
+    ballistic = eng.classes.ballistic[eng.w.nodes[k][1], eligible]
     keep = np.ones(cand.unit.size, dtype=bool)
     if doc.upper_first:
         top = np.full(eligible.size, np.iinfo(np.int64).max)

@@ -36,7 +36,7 @@ own assessment, whoever knows of them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -112,6 +112,8 @@ class Status:
     node_reads: BOOL
     in_flight: dict[int, dict[int, float]] = field(default_factory=dict)
     held: list[dict[int, dict[int, tuple[float, float]]]] = field(default_factory=list)
+    expiry: F64 = field(default_factory=lambda: np.zeros((0, 0)))
+    """(owners, n) when the first engagement held on the threat times out (inf: none)."""
     mail: dict[int, StatusMessage] = field(default_factory=dict)
     next_mail: int = 0
     sent: int = 0
@@ -142,12 +144,26 @@ class Status:
             coordinated=coordinated,
             node_reads=sends[owner_of][:, owner_of].T.copy(),
             held=[{} for _ in range(n_o)],
+            expiry=np.full((n_o, n), np.inf),
         )
 
     def covered(self, o: int, ids: I64, t_s: float, cover_pk: float) -> BOOL:
         """Threats ``ids`` owner ``o`` knows are covered by engagements in flight."""
+        expired = ids[self.expiry[o][ids] <= t_s]
+        for i in expired.tolist():  # a partner's engagement timed out (rare)
+            self.recount(o, i, t_s)
         until, miss = self.until[o], self.miss[o]  # row views: cheaper than [o, ids]
         return np.asarray((until[ids] > t_s) & (1.0 - miss[ids] >= cover_pk))
+
+    def recount(self, o: int, i: int, t_s: float) -> None:
+        """Owner ``o``'s cover of threat ``i`` from the engagements it holds that have
+        not timed out by ``t_s``."""
+        live = {e: v for e, v in self.held[o].get(i, {}).items() if v[1] > t_s}
+        self.held[o][i] = live
+        ends = [v[1] for v in live.values()]
+        self.until[o, i] = max(ends) if live else t_s
+        self.miss[o, i] = math.prod(v[0] for v in live.values()) if live else 1.0
+        self.expiry[o, i] = min((x for x in ends if math.isfinite(x)), default=math.inf)
 
     def truly_covered(self, ids: I64, t_s: float, cover_pk: float) -> BOOL:
         """Threats ``ids`` the coalition's engagements in flight cover, known or not."""
@@ -176,7 +192,9 @@ def started(
     st.in_flight.setdefault(i, {})[e] = miss_factor
     _true_cover(st, i, t_s)
     msg = StatusMessage(o, o, i, STARTED, e, miss_factor, assess_s, firing=firing)
-    _send(eng, t_s, msg)
+    if firing != o:  # the unit's owner knows its own engagement from the order itself
+        _apply(eng, t_s, replace(msg, receiver=firing))
+    _send(eng, t_s, msg, skip=firing)
 
 
 def assessed(eng: Engine, t_s: float, o: int, i: int, e: int, destroyed: bool) -> None:
@@ -194,8 +212,9 @@ def _true_cover(st: Status, i: int, t_s: float) -> None:
     st.true_miss[i] = math.prod(flying.values()) if flying else 1.0
 
 
-def _send(eng: Engine, t_s: float, own: StatusMessage) -> None:
-    """Apply ``own`` to its owner, and send it to the partners that take it."""
+def _send(eng: Engine, t_s: float, own: StatusMessage, skip: int = -1) -> None:
+    """Apply ``own`` to its owner, and send it to the partners that take it (but
+    ``skip``)."""
     st = eng.status
     o = own.sender
     _apply(eng, t_s, own)
@@ -203,7 +222,7 @@ def _send(eng: Engine, t_s: float, own: StatusMessage) -> None:
         return
     link = eng.w.scenario.spec.owners[o].share_link
     for p in eng.w.share_to[o]:  # partners (a few)
-        if not st.coordinated[p]:
+        if not st.coordinated[p] or p == skip:
             continue
         msg = StatusMessage(
             o, p, own.threat, own.kind, own.engagement, own.miss_factor,
@@ -244,8 +263,4 @@ def _apply(eng: Engine, t_s: float, msg: StatusMessage) -> None:
         if msg.destroyed:
             st.dead[o, i] = True
         held.pop(msg.engagement, None)
-    # the engagements held that have not timed out
-    live = {e: v for e, v in held.items() if v[1] > t_s}
-    st.held[o][i] = live
-    st.until[o, i] = max(v[1] for v in live.values()) if live else t_s
-    st.miss[o, i] = math.prod(v[0] for v in live.values()) if live else 1.0
+    st.recount(o, i, t_s)

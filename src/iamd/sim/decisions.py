@@ -89,4 +89,20 @@ def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
         "orders": len(delays),
         "order_delay_s": float(np.mean(delays)) if delays else None,
         "fallbacks": 0 if st is None else st.fallbacks,
+        **misclassified_engagements(world, out),
+    }
+
+
+def misclassified_engagements(world: World, out: Outcome) -> dict[str, Any]:
+    """Engagements decided on a threat taken for another class: their number, and by
+    pair ``"TRUE>TAKEN_FOR"``."""
+    names, true_c = world.truth.class_names, world.truth.class_idx
+    counts: dict[str, int] = {}
+    for job in out.engagements:  # engagements (hundreds), once per run
+        if job.est_class >= 0 and job.est_class != true_c[job.threat]:
+            key = f"{names[true_c[job.threat]]}>{names[job.est_class]}"
+            counts[key] = counts.get(key, 0) + 1
+    return {
+        "misclassified_engagements": sum(counts.values()),
+        "misclassified_by_pair": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
     }

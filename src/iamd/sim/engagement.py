@@ -49,6 +49,8 @@ class Engagement:
     order_s: float = -1.0
     """How long a central node's order took to reach the unit of another owner, s (-1:
     decided by the unit's own owner)."""
+    est_class: int = -1
+    """The class the deciding owner took the threat for (index into the raid's classes)."""
 
 
 def start_engagement(
@@ -90,6 +92,8 @@ def start_engagement(
         shots = int(min(shots, eng.rounds[u]))
     ready = t_order + ic.reaction_s
     t_launch = max(ready, t_int - flyout_s) if kinetic else ready
+    if not kinetic:  # a laser's dwell starts late by the resends the node did not plan
+        t_int += max(order_s - (cmd.latency_s(firing) if k == cmd.node else 0.0), 0.0)
     launcher = spec_u.ecef_m
     if spec_u.aircraft >= 0:  # the aircraft flies to its launch point first
         launcher, fly_s = aircraft.launch_point(eng, spec_u.aircraft, t_order, pip)
@@ -102,6 +106,7 @@ def start_engagement(
     job = Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots, launcher_m=launcher)
     if firing != o:
         job.order_s = order_s
+    job.est_class = int(eng.classes.class_idx[o, i])
     eng.engagements.append(job)
     eng.engaged[i] = True
     assess_s = t_int + doc.kill_assessment_s
@@ -155,7 +160,7 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
             pos = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
             inside = np.linalg.norm(pos - spec_u.ecef_m) <= spec_u.ic.max_range_km * 1e3
             miss_m = 0.0 if inside else float("inf")
-            kind = "intercept" if inside and bool((draws < job.pk).any()) else "miss"
+            kind = "intercept" if inside and bool((draws < real_pk(eng, job)).any()) else "miss"
     else:
         fl = eng.flights
         f = job.flight
@@ -171,7 +176,7 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
             target = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
             if on_target and not inside_envelope(spec_u, target, job.launcher_m):
                 on_target, detail = False, "outside_envelope"
-            kind = "intercept" if on_target and bool((draws < job.pk).any()) else "miss"
+            kind = "intercept" if on_target and bool((draws < real_pk(eng, job)).any()) else "miss"
     if kind == "intercept":
         eng.end_threat(i, t_s, INTERCEPTED)
         eng.kills[u] += 1
@@ -188,6 +193,20 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
         detail=detail,
     )
     eng.push(t_now + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
+
+
+def real_pk(eng: Engine, job: Engagement) -> float:
+    """The kill probability of one of engagement ``job``'s interceptors against the real
+    object: the probability it was credited with (for the class the threat was taken for,
+    and the track's quality), scaled by the unit's kill probabilities against the real
+    class and the class it was taken for."""
+    true_c = int(eng.w.truth.class_idx[job.threat])
+    if job.est_class < 0 or job.est_class == true_c:
+        return job.pk
+    pk = eng.w.units[job.unit].ic.pk
+    names = eng.w.truth.class_names
+    taken = pk.get(names[job.est_class], 0.0)
+    return job.pk * pk.get(names[true_c], 0.0) / taken if taken > 0 else 0.0
 
 
 def inside_envelope(spec_u: UnitSpec, point_m: F64, launcher_m: F64 | None = None) -> bool:

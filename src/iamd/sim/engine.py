@@ -22,6 +22,7 @@ from iamd.sensors import radar as radar_mod
 from iamd.sim import (
     aircraft,
     battle,
+    classification,
     command,
     coordination,
     engagement,
@@ -59,12 +60,13 @@ class Streams:
     link: np.random.Generator
     assess: np.random.Generator
     status: np.random.Generator
+    classify: np.random.Generator
 
     @staticmethod
     def spawn(seq: np.random.SeedSequence) -> Streams:
         # children are keyed by index: a stream added last leaves the others' draws alone
-        a, b, c, d, e, f = (np.random.default_rng(s) for s in seq.spawn(6))
-        return Streams(detect=a, noise=b, intercept=c, link=d, assess=e, status=f)
+        a, b, c, d, e, f, g = (np.random.default_rng(s) for s in seq.spawn(7))
+        return Streams(detect=a, noise=b, intercept=c, link=d, assess=e, status=f, classify=g)
 
 
 @dataclass(slots=True)
@@ -114,6 +116,10 @@ class Engine:
         # what each owner knows of the engagements (iamd.sim.coordination)
         self.status = coordination.Status.of(world)
         self.warned = np.zeros(n, dtype=bool)
+        # per owner, the threats a launch warning reached its picture with
+        self.warned_to = np.zeros((len(world.owners), n), dtype=bool)
+        # each owner's class estimate of each track, and what follows from it
+        self.classes = classification.Estimates.of(world)
         self.pictures = Pictures.empty(len(world.owners), n)
         self.net = (
             network.NetState.of(len(world.owners), spec.tracking)
@@ -167,6 +173,7 @@ class Engine:
         ]
         cmd = self.command
         unit_owner = [world.owners.index(x.owner) for x in world.units]
+        self.unit_owner = np.array(unit_owner, dtype=np.int64)
         if cmd.node >= 0:  # the central node assigns every unit of the owners under it
             self.node_units[cmd.node] = [i for i, o in enumerate(unit_owner) if cmd.under[o]]
         # an order's least time from each node to each of its units, s

@@ -187,7 +187,9 @@ def launch(
     o = eng.w.nodes[k][1]
     site = spec.ecef_m if launcher_m is None else launcher_m
     fl.y[f, :6] = launch_state(site, pip_m, float(kin[KIN_LOFT]), 0.0)
-    x, _ = extrapolate(eng.pictures, np.array([o]), np.array([i]), t_launch_s, eng.w.motion)
+    x, _ = extrapolate(
+        eng.pictures, np.array([o]), np.array([i]), t_launch_s, eng.classes.motion[o]
+    )
     fl.y[f, 6:] = x[0]
     fl.t_s[f] = t_launch_s
     fl.t_launch_s[f] = t_launch_s
@@ -225,6 +227,8 @@ def uplink(eng: Engine, k: int, t_s: float) -> None:
         return
     fl.state[mine] = GUIDED
     tr = eng.w.truth
+    o = eng.w.nodes[k][1]
+    est = eng.classes
     y, t, status, closing, _ = fly_many(
         fl.y[mine],
         fl.t_s[mine],
@@ -232,8 +236,8 @@ def uplink(eng: Engine, k: int, t_s: float) -> None:
         t_s,
         fl.t_aim_s[mine],
         fl.closing[mine],
-        eng.w.motion.ballistic[fl.threat[mine]],
-        eng.w.motion.beta_kg_m2[fl.threat[mine]],
+        est.ballistic[o, fl.threat[mine]],
+        est.beta_kg_m2[o, fl.threat[mine]],
         fl.kin[mine],
         tr.t_s,
         tr.state,
@@ -250,16 +254,19 @@ def uplink(eng: Engine, k: int, t_s: float) -> None:
         mine = mine[~down]
     # new estimates from the node's picture; an interceptor whose track has been lost
     # too long self-destructs
-    o = eng.w.nodes[k][1]
     ids = fl.threat[mine]
     held = eng.pictures.active[o, ids]
+    cmd = eng.command
+    if k == cmd.node:  # no update reaches another owner's interceptor through a link down
+        reach = np.array([cmd.reaches(p, t_s) for p in range(len(eng.w.owners))])
+        held &= reach[eng.unit_owner[fl.unit[mine]]]
     fl.t_est_s[mine[held]] = t_s
     lost = t_s - fl.t_est_s[mine] > TRACK_LOST_AFTER_S
     if lost.any():
         _end_now(eng, mine[lost], np.full(int(lost.sum()), TRACK_LOST), t_s)
         mine, ids, held = mine[~lost], ids[~lost], held[~lost]
     if held.any():
-        x, _ = extrapolate(eng.pictures, np.full(int(held.sum()), o), ids[held], t_s, eng.w.motion)
+        x, _ = extrapolate(eng.pictures, np.full(int(held.sum()), o), ids[held], t_s, est.motion[o])
         fl.y[mine[held], 6:] = x
     _maybe_end(eng, mine, t_s, t_s + eng.w.nodes[k][2])
 
@@ -288,6 +295,7 @@ def _end_game(eng: Engine, idx: I64) -> tuple[F64, F64, I64, BOOL, F64]:
     """Fly flights ``idx`` to the closest approach with their real targets."""
     fl, tr = eng.flights, eng.w.truth
     i = fl.threat[idx]
+    o = np.array([eng.w.nodes[k][1] for k in fl.node[idx].tolist()], dtype=np.int64)
     return fly_many(
         fl.y[idx],
         fl.t_s[idx],
@@ -295,8 +303,8 @@ def _end_game(eng: Engine, idx: I64) -> tuple[F64, F64, I64, BOOL, F64]:
         np.inf,
         fl.t_aim_s[idx],
         fl.closing[idx],
-        eng.w.motion.ballistic[i],
-        eng.w.motion.beta_kg_m2[i],
+        eng.classes.ballistic[o, i],
+        eng.classes.beta_kg_m2[o, i],
         fl.kin[idx],
         tr.t_s,
         tr.state,

@@ -43,6 +43,9 @@ class Samples:
     times: dict[int, list[float]] = field(default_factory=dict)
     held: dict[int, list[I64]] = field(default_factory=dict)
     on_threats: dict[int, list[int]] = field(default_factory=dict)
+    classes: dict[int, list[tuple[I64, I64]]] = field(default_factory=dict)
+    """Per owner and sample, the true and estimated classes of the threats held whose
+    tracks its nodes have classified."""
 
 
 def first_sample_s(t_first_launch_s: float) -> float:
@@ -72,7 +75,8 @@ def on_sample(eng: Engine, t_s: float, _: int) -> None:
             threats = np.unique(labels)
         else:
             held = np.flatnonzero(eng.pictures.active[o] & (eng.pictures.updates[o] >= 2))
-            x, _cov = extrapolate(eng.pictures, np.full(held.size, o), held, t_s, w.motion)
+            motion = eng.classes.motion[o]
+            x, _cov = extrapolate(eng.pictures, np.full(held.size, o), held, t_s, motion)
             est = x[:, :3]
             est_id = held
             labels = threats = held
@@ -80,10 +84,38 @@ def on_sample(eng: Engine, t_s: float, _: int) -> None:
         eng.samples.times.setdefault(o, []).append(t_s)
         eng.samples.held.setdefault(o, []).append(threats)
         eng.samples.on_threats.setdefault(o, []).append(int(labels.size))
+        cls = eng.classes
+        rated = threats[(cls.stamp[o, threats] >= 0) | (not cls.kinematic)]
+        eng.samples.classes.setdefault(o, []).append(
+            (w.truth.class_idx[rated], cls.class_idx[o, rated].copy())
+        )
     eng.push(t_s + SAMPLE_S, Kind.SAMPLE, 0)
 
 
-def track_quality(samples: Samples, owners: tuple[str, ...], mode: str) -> dict[str, Any]:
+def class_figures(samples: Samples, class_names: tuple[str, ...]) -> dict[str, Any]:
+    """``misclassified``: over every sample of every owner, the share of the threats held
+    (and classified) whose class estimate was wrong; ``confused``: that share by pair,
+    ``"TRUE>TAKEN_FOR"``, largest first."""
+    pairs = [p for rows in samples.classes.values() for p in rows]
+    true_c = np.concatenate([np.empty(0, np.int64), *(a for a, _ in pairs)])
+    est_c = np.concatenate([np.empty(0, np.int64), *(b for _, b in pairs)])
+    if true_c.size == 0:
+        return {"misclassified": 0.0, "confused": {}}
+    wrong = true_c != est_c
+    counts: dict[str, int] = {}
+    for a, b in zip(true_c[wrong].tolist(), est_c[wrong].tolist(), strict=True):
+        key = f"{class_names[a]}>{class_names[b]}"
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {
+        "misclassified": round(float(wrong.mean()), 4),
+        "confused": {k: round(v / true_c.size, 4) for k, v in ranked},
+    }
+
+
+def track_quality(
+    samples: Samples, owners: tuple[str, ...], mode: str, class_names: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The ``tracking`` block of ``summary.json``: overall figures and one set per owner."""
     by_owner = sorted(samples.frames.items())
     # each frame's OSPA and GOSPA once (one assignment), for its owner and for the whole
@@ -114,6 +146,7 @@ def track_quality(samples: Samples, owners: tuple[str, ...], mode: str) -> dict[
     pictures = picture_figures(samples, owners)
     return {
         "mode": mode,
+        **class_figures(samples, class_names),
         **figures(q),
         "dual_tracks": round(pictures["dual_tracks"], 4),
         "by_owner": {

@@ -169,7 +169,8 @@ def absorb(eng: Engine, t_s: float, rep: Report) -> None:
     if len(tr) and rep.t_s < float(tr.t_s.max()):
         net.reports_late += 1  # out of sequence: dropped
         return
-    new, report = step(tr, rep.t_s, rep.z, rep.model, net.cfg, rep.labels, rep.view, eng.w.motion)
+    motion = eng.classes.motion[o]
+    new, report = step(tr, rep.t_s, rep.z, rep.model, net.cfg, rep.labels, rep.view, motion)
     net.local[o] = new
     net.dirty[o] = True
     owner = eng.w.owners[o]
@@ -215,7 +216,7 @@ def on_share(eng: Engine, t_s: float, o: int) -> None:
     if not tr.confirmed.any():
         net.sharing[o] = False
         return
-    mine = Fused.of(tr, t_s, net.cfg, eng.w.motion)
+    mine = Fused.of(tr, t_s, net.cfg, eng.classes.motion[o])
     mine = replace(mine, track_id=o * ID_STRIDE + mine.track_id)
     link = spec_o.share_link
     for p in eng.w.share_to[o]:  # loop over partners (a few)
@@ -268,7 +269,7 @@ def _fuse(
         (tr.x, tr.p, tr.t_s, tr.confirmed, tr.t_hit_s, tr.track_id, tr.label, tr.updates),
         _partners(eng, o, t_s),
         float(t_s),
-        motion_figures(net.cfg, eng.w.motion),
+        motion_figures(net.cfg, eng.classes.motion[o]),
         float(net.cfg.missed_distance),
         rows,
         adopt,

@@ -148,7 +148,12 @@ def summarise(world: World, out: Outcome, seed: int, wall_time_s: float) -> dict
             "air_patrols": air_patrols(world, out),
             "assets": assets,
             "cost_usd": costs(world, out, interceptors),
-            "tracking": track_quality(out.samples, world.owners, spec.tracking.mode),
+            "tracking": {
+                **track_quality(
+                    out.samples, world.owners, spec.tracking.mode, world.truth.class_names
+                ),
+                "classification": spec.tracking.classification,
+            },
             "decisions": decision_figures(world, out),
             "c2": {
                 "cycles": int(out.c2_cycles),

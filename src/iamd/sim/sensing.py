@@ -267,6 +267,8 @@ def on_launch_warning(eng: Engine, t_s: float, s: int) -> None:
         first = ids[~eng.warned[ids]]
         eng.warned[ids] = True
         eng.seen(w.owners.index(sp.owner), ids, t_s, radar=False)
+        for p in w.receivers[w.owners.index(sp.owner)]:  # owners (a few)
+            eng.warned_to[p, ids] = True
         eng.log.add(t_s, "launch_warning", first, unit=sp.name, owner=sp.owner)
     if ids.size and eng.net is not None:
         order = eng.rng.detect.permutation(ids.size)
