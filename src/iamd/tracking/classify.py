@@ -4,8 +4,8 @@ Each threat class of the raid has a kinematic signature computed from its catalo
 alone (a threat library, not the raid's trajectories):
 
 * a route threat (drone, cruise missile) flies at its cruise speed (within 30 %) at or
-  below about twice its cruise altitude, level (a climb or dive rate under a third of its
-  speed) except in its terminal dive;
+  below about twice its cruise altitude, level (a climb or dive rate under 35 % of its
+  speed, plus 15 m/s) except in its terminal dive;
 * a ballistic threat (rocket, SRBM, MRBM) coasts with a specific energy (kinetic plus
   potential, above the ground) between half its burnout energy at its least range (drag
   takes some) and 102 % of it at its longest (vacuum minimum-energy trajectories with its
@@ -15,11 +15,12 @@ alone (a threat library, not the raid's trajectories):
 A track's state scores each class by how far its speed (energy) and altitude lie outside
 the class's bands, in units of the track's own uncertainty plus a margin, less the log of
 the bands' widths: a uniform density over each band, so that of two classes whose bands
-both hold a track the one with the narrower bands is the likelier (a log-likelihood). Scores accumulate over the track's updates with a decay
-(``DECAY``), so the estimate settles as the track grows and follows a change of regime
-(a boost ending); a track a launch warning has fed can only be ballistic. The estimate is
-the best-scoring class (ties to the most damaging: the defence assumes the worse), its
-confidence the class's share of the softmax of the scores.
+both hold a track the one with the narrower bands is the likelier (a log-likelihood).
+Scores accumulate over the track's updates with a decay (``DECAY``), so the estimate
+settles as the track grows and follows a change of regime (a boost ending); a track a
+launch warning has fed can only be ballistic. The estimate is the best-scoring class
+(ties to the most damaging: the defence assumes the worse), its confidence the class's
+share of the softmax of the scores.
 
 ``tracking.confusion`` adds what kinematics cannot see: ``{A: {B: p}}`` takes a track
 classified A for B with probability p (one draw per owner and track, kept while the
@@ -130,9 +131,7 @@ def energy_j_kg(pos_m: F64, speed_m_s: F64) -> F64:
     ``speed_m_s`` (k,): kinetic plus potential above the mean Earth's surface (constant
     along a coast in vacuum)."""
     r = np.linalg.norm(pos_m, axis=-1)
-    return np.asarray(
-        0.5 * speed_m_s**2 + GM_EARTH_M3_S2 * (1.0 / EARTH_MEAN_RADIUS_M - 1.0 / r)
-    )
+    return np.asarray(0.5 * speed_m_s**2 + GM_EARTH_M3_S2 * (1.0 / EARTH_MEAN_RADIUS_M - 1.0 / r))
 
 
 def burnout_energy_j_kg(c: ThreatClass, range_km: float) -> float:
