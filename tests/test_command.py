@@ -355,3 +355,15 @@ def test_the_kill_is_drawn_against_the_real_class() -> None:
     assert engagement.real_pk(eng, job) == 0.5
     job.est_class = names.index("rocket_medium")  # mid-tier 0.8; cruise really: 0.85
     assert engagement.real_pk(eng, job) == pytest.approx(0.5 * 0.85 / 0.8)
+
+
+def test_a_link_given_in_part_keeps_its_default_latency() -> None:
+    """An outage (or a loss) given alone leaves a link's default latency as it is."""
+    text = RADAR_WEST_UNIT_EAST % ""
+    text = text.replace(
+        "share_link: {latency_s: 1}}\n  - {name: east",
+        "share_link: {outages: [[10, 20]]}, sensor_link: {loss: 0.1}}\n  - {name: east",
+    )
+    west = load_scenario_text(text, "remote.yaml").spec.owners[0]
+    assert west.share_link.latency_s == 2.0 and west.share_link.outages == [(10.0, 20.0)]
+    assert west.sensor_link.latency_s == 0.5 and west.sensor_link.loss == 0.1

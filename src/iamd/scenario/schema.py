@@ -122,6 +122,11 @@ class Link(_Strict):
         return self
 
 
+SENSOR_LATENCY_S = 0.5
+"""Default latency of an owner's sensor link, s."""
+SHARE_LATENCY_S = 2.0
+"""Default latency of an owner's share link, s."""
+
 Architecture = Literal["autonomous", "coordinated", "centralised"]
 """How C2 nodes of different owners coordinate their engagements (see :class:`C2`)."""
 
@@ -139,11 +144,11 @@ class Owner(_Strict):
         default="", pattern=COLOUR, description="map colour '#rrggbb', e.g. '#1f77b4'"
     )
     sensor_link: Link = Field(
-        default_factory=lambda: Link(latency_s=0.5),
+        default_factory=lambda: Link(latency_s=SENSOR_LATENCY_S),
         description="from this owner's radars and launch-warning sensors to its tracker",
     )
     share_link: Link = Field(
-        default_factory=lambda: Link(latency_s=2.0),
+        default_factory=lambda: Link(latency_s=SHARE_LATENCY_S),
         description="this owner's track reports to the partners it shares with",
     )
     share_period_s: Float = Field(
@@ -158,6 +163,21 @@ class Owner(_Strict):
     architecture: Architecture | None = Field(
         default=None, description="this owner's C2 architecture (default: c2.architecture)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _link_latency(cls, data: Any) -> Any:
+        """A link given without ``latency_s`` keeps its default latency (``--set
+        owners.X.share_link.outages=...`` leaves the 2 s alone)."""
+        if isinstance(data, dict):
+            for key, latency_s in (
+                ("sensor_link", SENSOR_LATENCY_S),
+                ("share_link", SHARE_LATENCY_S),
+            ):
+                link = data.get(key)
+                if isinstance(link, dict) and "latency_s" not in link:
+                    data = {**data, key: {**link, "latency_s": latency_s}}
+        return data
 
 
 class MaskSector(_Strict):
