@@ -238,12 +238,10 @@ def test_fire_control_by_remote_option(option: str, radars: list[bool], tracks: 
     assert [r.owner for r in eng.w.radars] == ["west", "east"]
     eng.radar_seen[east, 0] = 90.0  # within the track drop time of t = 100 s
     eng.radar_seen[east, 1] = 100.0 - scenario.spec.tracking.drop_after_s - 1.0
-    allowed, own_track = battle.fire_control(
-        eng, eng.node_fig[east_bmc], (0, 1), np.array([0, 1]), 100.0
-    )
+    allowed, own_track = battle.fire_control(eng, east_bmc, (0, 1), np.array([0, 1]), 100.0)
     assert allowed.tolist() == [radars] and own_track.tolist() == [tracks]
     # a partner whose data do not reach the node lends no radar
-    allowed, _ = battle.fire_control(eng, eng.node_fig[east_bmc], (east,), np.array([0]), 100.0)
+    allowed, _ = battle.fire_control(eng, east_bmc, (east,), np.array([0]), 100.0)
     assert allowed.tolist() == [[False, True]]
 
 

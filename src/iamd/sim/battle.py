@@ -1,8 +1,11 @@
 """The battle manager: each C2 node's cycle of assessment, opportunities and assignment.
 
 Functions over one :class:`~iamd.sim.engine.Engine`'s state, called by its event loop.
-Each C2 cycle assesses the node's eligible tracks, finds every fire unit's opportunities,
-and assigns them with the layered greedy doctrine of :mod:`iamd.c2.doctrine`.
+Each C2 cycle classifies the node's tracks (:mod:`iamd.sim.classification`), assesses the
+eligible ones on their estimated class, finds every fire unit's opportunities, keeps the
+pairs with fire control (:func:`fire_control`), and assigns them with the doctrine of
+:mod:`iamd.c2.doctrine`. A node under a central node assigns nothing while that node
+directs its units (:mod:`iamd.sim.command`).
 """
 
 from __future__ import annotations
@@ -258,7 +261,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     if k == eng.command.node:  # no order would reach units behind a link that is down
         reach = np.array([eng.command.reaches(p, t_s) for p in range(len(w.owners))])
         grounded |= ~reach[fig.owner]
-    allowed, own_track = fire_control(eng, fig, eng.live_owners(o, t_s), eligible, t_s)
+    allowed, own_track = fire_control(eng, k, eng.live_owners(o, t_s), eligible, t_s)
     pk, later_ok, at_me, cap, uu, rr = screen_cycle(
         k, t_s, eligible, eng.node_env[k].ecef_m, eng.cache_path[o], est.ballistic[o],
         eng.later_pk, eng.later_pk_t, t_s - LATER_PK_FRESH_S, eng.status.node_reads[k],
@@ -446,11 +449,11 @@ def screen_cycle(
 
 
 def fire_control(
-    eng: Engine, fig: NodeUnits, live: tuple[int, ...], eligible: I64, t_s: float
+    eng: Engine, k: int, live: tuple[int, ...], eligible: I64, t_s: float
 ) -> tuple[BOOL, BOOL]:
-    """What fire control each of a node's u units has on threats ``eligible`` (k,): the
-    world's radars (u, r) it may use at the predicted intercept point, and the threats
-    (u, k) it may launch on.
+    """What fire control each of node ``k``'s u units has on threats ``eligible`` (k,):
+    the world's radars (u, r) it may use at the predicted intercept point (kept per node
+    and set of ``live`` owners), and the threats (u, k) it may launch on.
 
     A unit with ``engage_on_remote`` uses any radar of the owners ``live`` (those whose
     data reach the deciding node's picture) and launches on any track; one with
@@ -458,15 +461,19 @@ def fire_control(
     intercept point; one with neither needs its owner's radar there, and its owner's
     radars to have detected the threat within the track drop time (its own track).
     """
-    r_owner = eng.radar_owner
-    mine = r_owner[None, :] == fig.owner[:, None]
-    allowed = np.ascontiguousarray(
-        np.where(fig.remote_radar[:, None], np.isin(r_owner, live)[None, :], mine)
-    )
+    fig = eng.node_fig[k]
+    allowed = eng.fire_radars.get((k, live))
+    if allowed is None:
+        r_owner = eng.radar_owner
+        mine = r_owner[None, :] == fig.owner[:, None]
+        allowed = np.ascontiguousarray(
+            np.where(fig.remote_radar[:, None], np.isin(r_owner, live)[None, :], mine)
+        )
+        eng.fire_radars[(k, live)] = allowed
     if fig.remote_track.all():
         return allowed, np.ones((fig.owner.size, eligible.size), dtype=bool)
     drop_s = eng.w.scenario.spec.tracking.drop_after_s
-    seen = eng.radar_seen[fig.owner][:, eligible] >= t_s - drop_s
+    seen = eng.radar_seen[fig.owner[:, None], eligible[None, :]] >= t_s - drop_s
     return allowed, np.ascontiguousarray(seen | fig.remote_track[:, None])
 
 

@@ -138,6 +138,8 @@ class Engine:
         self.radar_owner = np.array(
             [world.owners.index(r.owner) for r in world.radars], dtype=np.int64
         )
+        # the radars each node's units may use, per set of owners whose data reach it
+        self.fire_radars: dict[tuple[int, tuple[int, ...]], NDArray[np.bool_]] = {}
         # per owner, when its sensors last detected each threat (for track-quality truth)
         self.last_seen = np.full((len(world.owners), n), -np.inf)
         # per owner, when its radars last detected each threat (its own track, for units
