@@ -141,3 +141,20 @@ def test_a_bad_confusion_is_an_error_at_its_line(confusion: str, message: str) -
         load_scenario_text(text, "laser.yaml")
     assert message in str(err.value)
     assert "laser.yaml:" in str(err.value)
+
+
+def test_waiting_for_a_surer_class_spends_fewer_rounds_on_harmless_rockets() -> None:
+    """northern-front under kinematic classification: rockets early in flight look like
+    cruise missiles (threatening) and draw rounds though they will fall in open ground;
+    holding fire until the class is 95 % sure (or impact is near) draws fewer."""
+    s = load_scenario("northern-front")
+
+    def harmless(confidence: float) -> int:
+        doc = s.spec.doctrine.model_copy(update={"min_class_confidence": confidence})
+        tk = s.spec.tracking.model_copy(update={"classification": "kinematic"})
+        spec = s.spec.model_copy(update={"doctrine": doc, "tracking": tk})
+        result = simulate(type(s)(spec, s.catalog, s.source), seed=2024)
+        return int(result.summary["decisions"]["shots_at_harmless"])
+
+    eager, patient = harmless(0.0), harmless(0.95)
+    assert patient < eager, (patient, eager)

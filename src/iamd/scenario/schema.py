@@ -325,6 +325,19 @@ class Doctrine(_Strict):
     shoot_look_shoot: Bool = True
     salvo: Int = Field(default=1, ge=1, le=4, description="interceptors per engagement")
     kill_assessment_s: Float = Field(default=4.0, ge=0, le=600)
+    min_class_confidence: Probability = Field(
+        default=0.0,
+        description="kinematic classification: a track whose class estimate is less sure than "
+        "this is not engaged until it is, or until its predicted impact is near "
+        "(class_wait_s)",
+    )
+    class_wait_s: Float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="a track still unsure of its class is engaged when its predicted impact "
+        "is this close",
+    )
     cover_pk: Probability = Field(
         default=0.7,
         description="a threat whose engagements in flight kill it with at least this "

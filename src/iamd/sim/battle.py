@@ -238,6 +238,10 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         eng.next_due[k][eligible] > t_s
     )
     eligible = eligible[~quiet]
+    if doc.min_class_confidence > 0.0 and est.kinematic:  # wait for a surer class
+        sure = est.confidence[o, eligible] >= doc.min_class_confidence
+        near = eng.cache_impact_t[o][eligible] - t_s <= doc.class_wait_s
+        eligible = eligible[sure | near]
     if eligible.size == 0:
         return
     t_imp = eng.cache_impact_t[o][eligible]
