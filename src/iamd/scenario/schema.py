@@ -228,7 +228,24 @@ class C2Node(Position):
     cycle_s: Float = Field(default=2.0, ge=0.1, le=600)
 
 
-class FireUnit(Position):
+class RemoteFire(_Strict):
+    """What a fire unit (or a patrol's aircraft) may fight on besides its owner's own
+    sensors."""
+
+    engage_on_remote: bool = Field(
+        default=False,
+        description="may fight a whole engagement on partners' data: a partner's track to "
+        "launch, a partner's radar on the predicted intercept point",
+    )
+    launch_on_remote: bool = Field(
+        default=False,
+        description="may launch on a partner's track; a radar of its own owner must cover "
+        "the predicted intercept point (without either option, its owner's sensors must "
+        "hold the threat too)",
+    )
+
+
+class FireUnit(Position, RemoteFire):
     """A fire unit: a battery, a ship's launchers, a laser, a fighter patrol station."""
 
     name: Name
@@ -250,17 +267,6 @@ class FireUnit(Position):
         le=1e9,
         description="relative value of the unit itself: a threat coming at it is engaged by "
         "it for this value (a ship defends itself)",
-    )
-    engage_on_remote: bool = Field(
-        default=False,
-        description="may fight a whole engagement on partners' data: a partner's track to "
-        "launch, a partner's radar on the predicted intercept point",
-    )
-    launch_on_remote: bool = Field(
-        default=False,
-        description="may launch on a partner's track; a radar of its own owner must cover "
-        "the predicted intercept point (without either option, its owner's sensors must "
-        "hold the threat too)",
     )
 
 
@@ -470,7 +476,7 @@ class CatalogOverride(_Strict):
     aircraft: dict[ClassName, dict[str, Any]] = Field(default_factory=dict, max_length=100)
 
 
-class AirPatrol(_Strict):
+class AirPatrol(RemoteFire):
     """A combat air patrol: aircraft kept on a station, more on ground alert at a base."""
 
     name: Name
@@ -490,17 +496,6 @@ class AirPatrol(_Strict):
         default=None, description="default: the doctrine's 'engage'"
     )
     value: Float = Field(default=10.0, ge=0, le=1e9, description="relative value of an aircraft")
-    engage_on_remote: bool = Field(
-        default=False,
-        description="may fight a whole engagement on partners' data: a partner's track to "
-        "launch, a partner's radar on the predicted intercept point",
-    )
-    launch_on_remote: bool = Field(
-        default=False,
-        description="may launch on a partner's track; a radar of its own owner must cover "
-        "the predicted intercept point (without either option, its owner's sensors must "
-        "hold the threat too)",
-    )
 
     @model_validator(mode="after")
     def _some(self) -> AirPatrol:

@@ -381,17 +381,25 @@ def coverage_kernel(
 
 
 @njit(cache=True)
-def covered_any(bank: BankFigures, pos_m: F64) -> NDArray[np.bool_]:
-    """Which points ``pos_m`` (k, 3) some radar of ``bank`` (:func:`bank_figures`) covers,
-    (k,) (:func:`coverage_kernel`; none for a bank of no radar)."""
+def _covers(bank: BankFigures, pos_m: F64) -> NDArray[np.bool_]:
+    """Which radars (r,) of ``bank`` cover which points ``pos_m`` (k, 3): (r, k)
+    (:func:`coverage_kernel`)."""
     n_r, k = bank[0].shape[0], pos_m.shape[0]
     ok = np.empty((n_r, k), dtype=np.bool_)
     az, el, rng = np.empty((n_r, k)), np.empty((n_r, k)), np.empty((n_r, k))
     coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6], bank[7],
                     bank[8], bank[9], pos_m, ok, az, el, rng)  # fmt: skip
-    out = np.zeros(k, dtype=np.bool_)
-    for q in range(k):
-        for r in range(n_r):
+    return ok
+
+
+@njit(cache=True)
+def covered_any(bank: BankFigures, pos_m: F64) -> NDArray[np.bool_]:
+    """Which points ``pos_m`` (k, 3) some radar of ``bank`` (:func:`bank_figures`) covers,
+    (k,) (:func:`coverage_kernel`; none for a bank of no radar)."""
+    ok = _covers(bank, pos_m)
+    out = np.zeros(pos_m.shape[0], dtype=np.bool_)
+    for q in range(pos_m.shape[0]):
+        for r in range(ok.shape[0]):
             out[q] = out[q] or ok[r, q]
     return out
 
@@ -403,14 +411,10 @@ def covered_allowed(
     """Which points ``pos_m`` (k, 3) a radar of ``bank`` covers among the radars its group
     may use: point q's group is ``group[q]``, and ``allowed`` (groups, r) says which of the
     bank's r radars each group may use (:func:`coverage_kernel`)."""
-    n_r, k = bank[0].shape[0], pos_m.shape[0]
-    ok = np.empty((n_r, k), dtype=np.bool_)
-    az, el, rng = np.empty((n_r, k)), np.empty((n_r, k)), np.empty((n_r, k))
-    coverage_kernel(bank[0], bank[1], bank[2], bank[3], bank[4], bank[5], bank[6], bank[7],
-                    bank[8], bank[9], pos_m, ok, az, el, rng)  # fmt: skip
-    out = np.zeros(k, dtype=np.bool_)
-    for q in range(k):
-        for r in range(n_r):
+    ok = _covers(bank, pos_m)
+    out = np.zeros(pos_m.shape[0], dtype=np.bool_)
+    for q in range(pos_m.shape[0]):
+        for r in range(ok.shape[0]):
             if ok[r, q] and allowed[group[q], r]:
                 out[q] = True
                 break

@@ -114,7 +114,7 @@ class NodeUnits:
             aircraft=np.array([x.aircraft for x in units], dtype=np.int64),
             unit=np.array(us, dtype=np.int64),
             air_rows=np.array([j for j, x in enumerate(units) if x.aircraft >= 0], dtype=np.int64),
-            owner=np.array([eng.w.owners.index(x.owner) for x in units], dtype=np.int64),
+            owner=eng.unit_owner[us],
             remote_radar=np.array([x.engage_on_remote for x in units], dtype=bool),
             remote_track=np.array(
                 [x.engage_on_remote or x.launch_on_remote for x in units], dtype=bool
@@ -263,8 +263,7 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     for j in fig.air_rows.tolist():  # aircraft units (a few)
         grounded[j] = not aircraft.available(eng, int(fig.aircraft[j]), t_s)
     if k == eng.command.node:  # no order would reach units behind a link that is down
-        reach = np.array([eng.command.reaches(p, t_s) for p in range(len(w.owners))])
-        grounded |= ~reach[fig.owner]
+        grounded |= ~eng.command.reach(len(w.owners), t_s)[fig.owner]
     allowed, own_track = fire_control(eng, k, eng.live_owners(o, t_s), eligible, t_s)
     pk, later_ok, at_me, cap, uu, rr = screen_cycle(
         k, t_s, eligible, eng.node_env[k].ecef_m, eng.cache_path[o], est.ballistic[o],

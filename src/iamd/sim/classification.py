@@ -121,11 +121,11 @@ def update(eng: Engine, o: int, ids: I64) -> None:
     todo = updates != est.stamp[o, ids]
     if not todo.any():
         return
-    rows = ids[todo]
-    fresh = (est.stamp[o, rows] < 0) | (pics.updates[o, rows] < est.stamp[o, rows])
+    rows, updates = ids[todo], updates[todo]
+    fresh = (est.stamp[o, rows] < 0) | (updates < est.stamp[o, rows])
     new = classify.scores(est.sig, pics.x[o, rows], pics.p[o, rows], eng.warned_to[o, rows])
     est.score[o, rows] = classify.settle(est.score[o, rows], new, fresh)
-    est.stamp[o, rows] = pics.updates[o, rows]
+    est.stamp[o, rows] = updates
     cls, conf = classify.estimate(est.sig, est.score[o, rows])
     undrawn = np.isnan(est.draw[o, rows]) | fresh
     if undrawn.any():

@@ -85,6 +85,11 @@ class Command:
         up = self.link.loss < 1.0 and not links.is_down(self.link, t_s)
         return up and self.directs(o, t_s)
 
+    def reach(self, n_owners: int, t_s: float) -> BOOL:
+        """Which owners (n_owners,) an order from the central node reaches at ``t_s``
+        (:meth:`reaches`)."""
+        return np.array([self.reaches(o, t_s) for o in range(n_owners)], dtype=bool)
+
     def latency_s(self, o: int) -> float:
         """An order's least time to owner ``o``'s units, s (0 for the central node's own
         owner)."""

@@ -78,7 +78,7 @@ def start_engagement(
     ic = spec_u.ic
     kinetic = ic.kind == "kinetic"
     o = eng.w.nodes[k][1]  # the deciding owner
-    firing = eng.w.owners.index(spec_u.owner)
+    firing = int(eng.unit_owner[u])
     cmd = eng.command
     order_s = cmd.order_delay_s(firing, eng.rng.status) if k == cmd.node else 0.0
     t_order = t_s + order_s  # when the unit has its order

@@ -258,8 +258,7 @@ def uplink(eng: Engine, k: int, t_s: float) -> None:
     held = eng.pictures.active[o, ids]
     cmd = eng.command
     if k == cmd.node:  # no update reaches another owner's interceptor through a link down
-        reach = np.array([cmd.reaches(p, t_s) for p in range(len(eng.w.owners))])
-        held &= reach[eng.unit_owner[fl.unit[mine]]]
+        held &= cmd.reach(len(eng.w.owners), t_s)[eng.unit_owner[fl.unit[mine]]]
     fl.t_est_s[mine[held]] = t_s
     lost = t_s - fl.t_est_s[mine] > TRACK_LOST_AFTER_S
     if lost.any():
