@@ -234,6 +234,10 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"rounds at threats already down: {dec['shots_at_dead']}, bound for open ground: "
         f"{dec['shots_at_harmless']}; double engagements: {dec['double_engagements']}"
     )
+    out.print(
+        f"engagements of a threat's second track: {dec['second_track_engagements']}, of "
+        f"false tracks: {dec['false_track_engagements']} ({dec['shots_at_false_tracks']} rounds)"
+    )
     if tk.get("classification") == "kinematic":
         confused = ", ".join(
             f"{k.replace('>', ' as ')} {v:.1%}" for k, v in list(tk["confused"].items())[:3]

@@ -246,7 +246,8 @@ def _interceptor_pdus(run: RunData, heartbeat_s: float) -> tuple[F64, list[bytes
     for i in range(k):  # a Fire and perhaps a Detonation per engagement
         t0, t1 = float(fly.t_launch_s[i]), float(fly.t_end_s[i])
         shooter = (SITE, APP_UNIT, units.get(fly.unit[i], 0) + 1)
-        target = (SITE, APP_THREAT, int(fly.threat[i]) + 1)
+        # a shot at a false track has no target entity (DIS's "no specific entity")
+        target = (SITE, APP_THREAT, int(fly.threat[i]) + 1) if fly.threat[i] >= 0 else (0, 0, 0)
         eng = int(fly.engagement[i])
         rng = float(np.linalg.norm(end[i] - start[i]))
         pdus.append(

@@ -298,7 +298,9 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
         )
     eng.c2_solve_ms.append(1e3 * (time.perf_counter() - t_decide))
     # engagements the coalition's engagements in flight made needless, whether known or not
-    st.double_engagements += int(st.truly_covered(eligible[ar], t_s, doc.cover_pk).sum())
+    st.double_engagements += int(
+        st.truly_covered(eng.slots.real[o, eligible[ar]], t_s, doc.cover_pk).sum()
+    )
     for j, r in zip(au.tolist(), ar.tolist(), strict=True):  # the engagements started
         engagement.start_engagement(
             eng,
@@ -462,7 +464,9 @@ def fire_control(
     data reach the deciding node's picture) and launches on any track; one with
     ``launch_on_remote`` launches on any track but needs its own owner's radar at the
     intercept point; one with neither needs its owner's radar there, and its owner's
-    radars to have detected the threat within the track drop time (its own track).
+    radars to have detected the threat within the track drop time (its own track). A
+    track slot's track (:mod:`iamd.sim.slots`) is a unit's own when its owner's tracker
+    holds it.
     """
     fig = eng.node_fig[k]
     allowed = eng.fire_radars.get((k, live))
@@ -476,7 +480,13 @@ def fire_control(
     if fig.remote_track.all():
         return allowed, np.ones((fig.owner.size, eligible.size), dtype=bool)
     drop_s = eng.w.scenario.spec.tracking.drop_after_s
-    seen = eng.radar_seen[fig.owner[:, None], eligible[None, :]] >= t_s - drop_s
+    n = eng.slots.base
+    threat_row = eligible < n
+    rows = np.where(threat_row, eligible, 0)
+    seen = eng.radar_seen[fig.owner[:, None], rows[None, :]] >= t_s - drop_s
+    if not threat_row.all():
+        home = eng.slots.home[eng.w.nodes[k][1], eligible]
+        seen = np.where(threat_row[None, :], seen, home[None, :] == fig.owner[:, None])
     return allowed, np.ascontiguousarray(seen | fig.remote_track[:, None])
 
 

@@ -69,9 +69,12 @@ class Estimates:
     draw: F64
 
     @staticmethod
-    def of(world: World) -> Estimates:
+    def of(world: World, rows: int | None = None) -> Estimates:
+        """Estimates of ``rows`` rows per owner (default: one per threat); a row beyond
+        the threats' (a track slot, :mod:`iamd.sim.slots`) starts as class 0 until
+        classified."""
         spec, tr = world.scenario.spec, world.truth
-        n_o, n, c = len(world.owners), tr.n, len(tr.class_names)
+        n_o, n, c = len(world.owners), tr.n if rows is None else rows, len(tr.class_names)
         classes = [world.scenario.catalog.threats[name] for name in tr.class_names]
         sig = classify.Signatures.of(classes)
         # the figures of each class (c,), as the world gives each threat its class's
@@ -85,7 +88,10 @@ class Estimates:
         )
 
         def tile(a: NDArray[np.generic]) -> NDArray[np.generic]:
-            return np.ascontiguousarray(np.broadcast_to(a, (n_o, n)))
+            out = np.zeros((n_o, n), dtype=a.dtype)
+            out[:, : tr.n] = a
+            out[:, tr.n :] = a[:1] if a.size else 0  # placeholders, set when classified
+            return out
 
         est = Estimates(
             kinematic=spec.tracking.classification == "kinematic",
@@ -109,6 +115,12 @@ class Estimates:
         ]
         return est
 
+    def forget(self, o: int, rows: I64) -> None:
+        """Owner ``o``'s rows ``rows`` hold new tracks: classify them afresh."""
+        self.stamp[o, rows] = -1
+        self.draw[o, rows] = np.nan
+        self.score[o, rows] = 0.0
+
 
 def update(eng: Engine, o: int, ids: I64) -> None:
     """Classify owner ``o``'s tracks of rows ``ids`` that have new detections since they
@@ -123,7 +135,9 @@ def update(eng: Engine, o: int, ids: I64) -> None:
         return
     rows, updates = ids[todo], updates[todo]
     fresh = (est.stamp[o, rows] < 0) | (updates < est.stamp[o, rows])
-    new = classify.scores(est.sig, pics.x[o, rows], pics.p[o, rows], eng.warned_to[o, rows])
+    real = eng.slots.real[o, rows]  # a launch warning correlates with the track's source
+    warned = np.where(real >= 0, eng.warned_to[o, np.maximum(real, 0)], False)
+    new = classify.scores(est.sig, pics.x[o, rows], pics.p[o, rows], warned)
     est.score[o, rows] = classify.settle(est.score[o, rows], new, fresh)
     est.stamp[o, rows] = updates
     cls, conf = classify.estimate(est.sig, est.score[o, rows])
@@ -131,6 +145,18 @@ def update(eng: Engine, o: int, ids: I64) -> None:
     if undrawn.any():
         est.draw[o, rows[undrawn]] = eng.rng.classify.uniform(0.0, 1.0, int(undrawn.sum()))
     cls = classify.confuse(cls, est.draw[o, rows], est.cumulative)
+    _set(est, o, rows, cls, conf)
+
+
+def know(eng: Engine, o: int, rows: I64, real: I64) -> None:
+    """Perfect classification of owner ``o``'s track slots ``rows``: the class of the
+    threat each follows (``real`` (k,), all >= 0)."""
+    cls = eng.w.truth.class_idx[real].astype(np.int64)
+    _set(eng.classes, o, rows, cls, np.ones(rows.size))
+
+
+def _set(est: Estimates, o: int, rows: I64, cls: I64, conf: F64) -> None:
+    """Owner ``o`` takes its tracks ``rows`` for classes ``cls`` with confidence ``conf``."""
     est.class_idx[o, rows] = cls
     est.confidence[o, rows] = conf
     ballistic, beta, q, damage, fluence = est.per_class

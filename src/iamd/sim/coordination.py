@@ -123,9 +123,11 @@ class Status:
     """Times a node took its units back from a central node it was cut off from."""
 
     @staticmethod
-    def of(world: World) -> Status:
+    def of(world: World, rows: int | None = None) -> Status:
+        """No engagement yet; knowledge of ``rows`` picture rows per owner (default: one
+        per threat)."""
         spec = world.scenario.spec
-        n_o, n = len(world.owners), world.truth.n
+        n_o, n = len(world.owners), world.truth.n if rows is None else rows
         coordinated = np.array(
             [(o.architecture or spec.c2.architecture) != "autonomous" for o in spec.owners]
         )
@@ -139,13 +141,23 @@ class Status:
             miss=np.ones((n_o, n)),
             count=np.zeros((n_o, n), dtype=np.int64),
             dead=np.zeros((n_o, n), dtype=bool),
-            true_until=np.zeros(n),
-            true_miss=np.ones(n),
+            true_until=np.zeros(world.truth.n),
+            true_miss=np.ones(world.truth.n),
             coordinated=coordinated,
             node_reads=sends[owner_of][:, owner_of].T.copy(),
             held=[{} for _ in range(n_o)],
             expiry=np.full((n_o, n), np.inf),
         )
+
+    def forget(self, o: int, rows: I64) -> None:
+        """Owner ``o``'s rows ``rows`` hold new tracks: it knows of no engagement on them."""
+        for r in rows.tolist():  # slots taken afresh (a few)
+            self.held[o].pop(r, None)
+        self.until[o, rows] = 0.0
+        self.miss[o, rows] = 1.0
+        self.count[o, rows] = 0
+        self.dead[o, rows] = False
+        self.expiry[o, rows] = np.inf
 
     def covered(self, o: int, ids: I64, t_s: float, cover_pk: float) -> BOOL:
         """Threats ``ids`` owner ``o`` knows are covered by engagements in flight."""
@@ -166,8 +178,11 @@ class Status:
         self.expiry[o, i] = min((x for x in ends if math.isfinite(x)), default=math.inf)
 
     def truly_covered(self, ids: I64, t_s: float, cover_pk: float) -> BOOL:
-        """Threats ``ids`` the coalition's engagements in flight cover, known or not."""
-        return np.asarray((self.true_until[ids] > t_s) & (1.0 - self.true_miss[ids] >= cover_pk))
+        """Threats ``ids`` the coalition's engagements in flight cover, known or not (-1:
+        no threat, never covered)."""
+        i = np.maximum(ids, 0)
+        cover = (self.true_until[i] > t_s) & (1.0 - self.true_miss[i] >= cover_pk)
+        return np.asarray(cover & (ids >= 0))
 
 
 def started(
@@ -179,30 +194,50 @@ def started(
     miss_factor: float,
     assess_s: float,
     firing: int = -1,
+    real: int | None = None,
 ) -> None:
-    """Owner ``o`` committed engagement ``e`` to threat ``i`` (its interceptors failing
-    together with chance ``miss_factor``, its assessment planned at ``assess_s``) with a
-    unit of owner ``firing`` (default ``o``; another owner's under a central node, whose
-    assessment reaches ``o`` over its link): its nodes know it now, its coordinated
-    partners when the status arrives."""
+    """Owner ``o`` committed engagement ``e`` to the track of its picture's row ``i`` (its
+    interceptors failing together with chance ``miss_factor``, its assessment planned at
+    ``assess_s``) with a unit of owner ``firing`` (default ``o``; another owner's under a
+    central node, whose assessment reaches ``o`` over its link): its nodes know it now,
+    its coordinated partners when the status arrives. ``real`` is the threat the track
+    follows (default ``i``; -1: none), for the yardstick of double engagements only."""
     st = eng.status
     firing = o if firing < 0 else firing
+    real = i if real is None else real
     if firing != o:
         assess_s += eng.w.scenario.spec.owners[firing].share_link.latency_s
-    st.in_flight.setdefault(i, {})[e] = miss_factor
-    _true_cover(st, i, t_s)
+    if real >= 0:
+        st.in_flight.setdefault(real, {})[e] = miss_factor
+        _true_cover(st, real, t_s)
     msg = StatusMessage(o, o, i, STARTED, e, miss_factor, assess_s, firing=firing)
     if firing != o:  # the unit's owner knows its own engagement from the order itself
         _apply(eng, t_s, replace(msg, receiver=firing))
     _send(eng, t_s, msg, skip=firing)
 
 
-def assessed(eng: Engine, t_s: float, o: int, i: int, e: int, destroyed: bool) -> None:
-    """Owner ``o`` assessed engagement ``e`` on threat ``i`` (judged destroyed or not)."""
+def assessed(
+    eng: Engine,
+    t_s: float,
+    o: int,
+    i: int,
+    e: int,
+    destroyed: bool,
+    real: int | None = None,
+    to: int = -1,
+    current: bool = True,
+) -> None:
+    """Owner ``o`` assessed engagement ``e`` on the track of row ``i`` (judged destroyed or
+    not); ``real`` is the threat it was started on (default ``i``; -1: none), ``to`` the
+    deciding owner. When the row's track slot has since gone to another track (not
+    ``current``), the judgement applies to no track of the picture."""
     st = eng.status
-    st.in_flight[i].pop(e, None)
-    _true_cover(st, i, t_s)
-    _send(eng, t_s, StatusMessage(o, o, i, ASSESSED, e, destroyed=destroyed))
+    real = i if real is None else real
+    if real >= 0:
+        st.in_flight[real].pop(e, None)
+        _true_cover(st, real, t_s)
+    if current:
+        _send(eng, t_s, StatusMessage(o, o, i, ASSESSED, e, destroyed=destroyed), to=to)
 
 
 def _true_cover(st: Status, i: int, t_s: float) -> None:
@@ -212,17 +247,20 @@ def _true_cover(st: Status, i: int, t_s: float) -> None:
     st.true_miss[i] = math.prod(flying.values()) if flying else 1.0
 
 
-def _send(eng: Engine, t_s: float, own: StatusMessage, skip: int = -1) -> None:
+def _send(eng: Engine, t_s: float, own: StatusMessage, skip: int = -1, to: int = -1) -> None:
     """Apply ``own`` to its owner, and send it to the partners that take it (but
-    ``skip``)."""
+    ``skip``). A track slot's status goes only to owner ``to`` (the deciding owner, when
+    another owner's unit fired; :mod:`iamd.sim.slots`): other partners cannot correlate
+    it."""
     st = eng.status
     o = own.sender
     _apply(eng, t_s, own)
-    if not st.coordinated[o]:
+    slot = own.threat >= eng.slots.base
+    if not st.coordinated[o] and not (slot and to >= 0 and to != o):
         return
     link = eng.w.scenario.spec.owners[o].share_link
     for p in eng.w.share_to[o]:  # partners (a few)
-        if not st.coordinated[p] or p == skip:
+        if p == skip or (slot and p != to) or not (st.coordinated[p] or slot):
             continue
         msg = StatusMessage(
             o, p, own.threat, own.kind, own.engagement, own.miss_factor,

@@ -21,6 +21,11 @@ prediction, or of a unit told to engage everything.
 A shot at the dead is an interceptor launched at a threat that no longer flew when it
 left: destroyed by an earlier interceptor, broken up, or already down (a kill judged a
 miss, or an engagement decided in the seconds before the threat's end).
+
+A false-track engagement is one decided on a track that followed no real object (a track
+on false alarms, :mod:`iamd.sim.slots`): its rounds are shots at false tracks, and miss.
+A second-track engagement is one decided on a threat's track other than the one its
+threat row shows (a dual track): the deciding node took it for another object.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ def first_launch_s(out: Outcome, n_threats: int) -> np.ndarray:
     """(n,) when the first interceptor left for each threat, s (inf: never)."""
     first = np.full(n_threats, np.inf)
     for job in out.engagements:  # engagements (hundreds), once per run
-        first[job.threat] = min(first[job.threat], job.t_launch_s)
+        if job.threat >= 0:
+            first[job.threat] = min(first[job.threat], job.t_launch_s)
     return first
 
 
@@ -70,8 +76,13 @@ def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
         for c in classes
     }
     harmless_threat = world.assets.hit(tr.impact_m) < 0  # its flight ends in the open
-    dead = harmless = 0
+    dead = harmless = false_jobs = false_shots = second = 0
     for job in out.engagements:  # engagements (hundreds), once per run
+        if job.threat < 0:
+            false_jobs += 1
+            false_shots += job.shots
+            continue
+        second += job.row >= tr.n
         t_end = out.t_fate_s[job.threat]
         if np.isfinite(t_end) and t_end <= job.t_launch_s:
             dead += job.shots
@@ -83,6 +94,9 @@ def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
         "latency_s": {**_latency(latency[engaged]), "by_class": by_class},
         "shots_at_dead": dead,
         "shots_at_harmless": harmless,
+        "false_track_engagements": false_jobs,
+        "shots_at_false_tracks": false_shots,
+        "second_track_engagements": second,
         "double_engagements": 0 if st is None else st.double_engagements,
         "status_messages": 0 if st is None else st.sent,
         "status_lost": 0 if st is None else st.lost,
@@ -95,12 +109,14 @@ def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
 
 def misclassified_engagements(world: World, out: Outcome) -> dict[str, Any]:
     """Engagements decided on a threat taken for another class: their number, and by
-    pair ``"TRUE>TAKEN_FOR"``."""
+    pair ``"TRUE>TAKEN_FOR"`` (``false_track>TAKEN_FOR`` for a false track taken for a
+    threat)."""
     names, true_c = world.truth.class_names, world.truth.class_idx
     counts: dict[str, int] = {}
     for job in out.engagements:  # engagements (hundreds), once per run
-        if job.est_class >= 0 and job.est_class != true_c[job.threat]:
-            key = f"{names[true_c[job.threat]]}>{names[job.est_class]}"
+        real = "false_track" if job.threat < 0 else names[true_c[job.threat]]
+        if job.est_class >= 0 and (job.threat < 0 or job.est_class != true_c[job.threat]):
+            key = f"{real}>{names[job.est_class]}"
             counts[key] = counts.get(key, 0) + 1
     return {
         "misclassified_engagements": sum(counts.values()),

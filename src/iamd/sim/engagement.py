@@ -33,7 +33,12 @@ LOOK_AGAIN_S = 20.0
 
 @dataclass(slots=True)
 class Engagement:
-    """One engagement in progress."""
+    """One engagement in progress.
+
+    ``row`` is the deciding owner's picture row it engaged (a threat's row or a track
+    slot, :mod:`iamd.sim.slots`) and ``gen`` that slot's generation; ``threat`` the real
+    object that row's track followed at the decision (-1: a false track), for scoring.
+    """
 
     unit: int
     threat: int
@@ -51,6 +56,10 @@ class Engagement:
     decided by the unit's own owner)."""
     est_class: int = -1
     """The class the deciding owner took the threat for (index into the raid's classes)."""
+    row: int = -1
+    gen: int = 0
+    owner: int = -1
+    """The deciding owner."""
 
 
 def start_engagement(
@@ -64,8 +73,8 @@ def start_engagement(
     pk: float,
     flyout_s: float,
 ) -> None:
-    """C2 node ``k`` commits unit ``u`` to threat ``i``: rounds, channel, the launch and
-    its flight.
+    """C2 node ``k`` commits unit ``u`` to the track of row ``i`` of its owner's picture:
+    rounds, channel, the launch and its flight.
 
     The interceptor leaves so as to arrive at ``t_int`` after ``flyout_s`` of flight (not
     before the reaction time, nor before the order reaches a unit of another owner under
@@ -103,14 +112,18 @@ def start_engagement(
         )
         aircraft.task(eng, spec_u.aircraft, t_order, launcher, t_launch)
     e = len(eng.engagements)
-    job = Engagement(u, i, t_s, t_launch, t_int, pip, pk, shots, launcher_m=launcher)
+    real = int(eng.slots.real[o, i])
+    job = Engagement(u, real, t_s, t_launch, t_int, pip, pk, shots, launcher_m=launcher)
     if firing != o:
         job.order_s = order_s
     job.est_class = int(eng.classes.class_idx[o, i])
+    job.row, job.owner = i, o
+    job.gen = int(eng.slots.generation(o, np.array([i]))[0])
     eng.engagements.append(job)
-    eng.engaged[i] = True
+    if real >= 0:
+        eng.engaged[real] = True
     assess_s = t_int + doc.kill_assessment_s
-    coordination.started(eng, t_s, o, i, e, (1.0 - pk) ** shots, assess_s, firing)
+    coordination.started(eng, t_s, o, i, e, (1.0 - pk) ** shots, assess_s, firing, real)
     eng.busy[u] += 1
     eng.fired[u] += shots
     if kinetic:
@@ -122,13 +135,14 @@ def start_engagement(
     eng.log.add(
         t_launch,
         "launch_interceptor",
-        i,
+        real,
         unit=spec_u.name,
         owner=spec_u.owner,
         interceptor=spec_u.interceptor,
         engagement=e,
         value=float(shots),
         ecef_m=launcher,
+        detail=slot_detail(eng, real, i),
     )
     if kinetic:
         job.flight = flight.launch(eng, t_s, e, k, u, i, t_launch, t_int, pip, launcher)
@@ -144,15 +158,25 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
     closest approach (which an end game flown at a node's cycle may put a little before
     the cycle that resolves it)."""
     job = eng.engagements[e]
-    u, i = job.unit, job.threat
+    u = job.unit
+    # the real object it meets: for a kinetic shot, what its end game was flown against
+    i = job.threat if job.flight < 0 else int(eng.flights.real[job.flight])
     spec_u = eng.w.units[u]
     draws = eng.rng.intercept.uniform(0.0, 1.0, job.shots)
     eng.busy[u] -= 1
     t_now = t_s
     if job.flight >= 0 and np.isfinite(eng.flights.ending[job.flight, INFO_T]):
         t_s = min(t_s, float(eng.flights.ending[job.flight, INFO_T]))
-    gone = eng.fate[i] != ALIVE or t_s >= eng.t_dead[i]
-    if job.flight < 0:  # a laser: its beam follows the target
+    gone = i < 0 or eng.fate[i] != ALIVE or t_s >= eng.t_dead[i]
+    if i < 0:  # a false track: nothing where it was guided
+        detail = "false_track"
+        kind, miss_m, pos = "miss", np.nan, job.pip_m
+        if job.flight >= 0:
+            fl, f = eng.flights, job.flight
+            pos = fl.ending[f, INFO_X : INFO_X + 3].copy()
+            if not np.isfinite(pos).all():
+                pos = fl.y[f, :3].copy()
+    elif job.flight < 0:  # a laser: its beam follows the target
         detail = "dwell"
         if gone:
             kind, miss_m, pos = "miss_target_gone", np.nan, job.pip_m
@@ -160,7 +184,7 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
             pos = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
             inside = np.linalg.norm(pos - spec_u.ecef_m) <= spec_u.ic.max_range_km * 1e3
             miss_m = 0.0 if inside else float("inf")
-            kind = "intercept" if inside and bool((draws < real_pk(eng, job)).any()) else "miss"
+            kind = "intercept" if inside and bool((draws < real_pk(eng, job, i)).any()) else "miss"
     else:
         fl = eng.flights
         f = job.flight
@@ -176,7 +200,8 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
             target = eng.w.truth.state_at(np.array([i]), np.array([t_s]))[0, :3]
             if on_target and not inside_envelope(spec_u, target, job.launcher_m):
                 on_target, detail = False, "outside_envelope"
-            kind = "intercept" if on_target and bool((draws < real_pk(eng, job)).any()) else "miss"
+            hit = on_target and bool((draws < real_pk(eng, job, i)).any())
+            kind = "intercept" if hit else "miss"
     if kind == "intercept":
         eng.end_threat(i, t_s, INTERCEPTED)
         eng.kills[u] += 1
@@ -195,12 +220,21 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
     eng.push(t_now + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
 
 
-def real_pk(eng: Engine, job: Engagement) -> float:
+def slot_detail(eng: Engine, real: int, row: int) -> str:
+    """The ``detail`` of a launch at row ``row``: ``false_track`` (its track follows no real
+    object), ``second_track`` (a threat's track beyond its threat row), else empty."""
+    if row < eng.slots.base:
+        return ""
+    return "false_track" if real < 0 else "second_track"
+
+
+def real_pk(eng: Engine, job: Engagement, real: int | None = None) -> float:
     """The kill probability of one of engagement ``job``'s interceptors against the real
-    object: the probability it was credited with (for the class the threat was taken for,
-    and the track's quality), scaled by the unit's kill probabilities against the real
-    class and the class it was taken for."""
-    true_c = int(eng.w.truth.class_idx[job.threat])
+    object ``real`` (a threat; default the one it was started on): the probability it was
+    credited with (for the class the threat was taken for, and the track's quality),
+    scaled by the unit's kill probabilities against the real class and the class it was
+    taken for."""
+    true_c = int(eng.w.truth.class_idx[job.threat if real is None else real])
     if job.est_class < 0 or job.est_class == true_c:
         return job.pk
     pk = eng.w.units[job.unit].ic.pk
@@ -247,16 +281,22 @@ def on_kill_assessment(eng: Engine, t_s: float, e: int) -> None:
     judged flies on unopposed); one judged alive may draw another shot (at nothing, if it
     was destroyed). The event's value is the judgement: 1 destroyed, 0 alive."""
     job = eng.engagements[e]
-    i = job.threat
+    i = job.threat if job.flight < 0 else int(eng.flights.real[job.flight])
     o = eng.w.owners.index(eng.w.units[job.unit].owner)
     point = job.pip_m
     if job.flight >= 0 and np.isfinite(eng.flights.ending[job.flight, INFO_X]):
         point = eng.flights.ending[job.flight, INFO_X : INFO_X + 3]
     pc = assessment_pc(eng, o, point, t_s)
     right = pc >= 1.0 or bool(eng.rng.assess.uniform() < pc)
-    killed = eng.fate[i] == INTERCEPTED
-    coordination.assessed(eng, t_s, o, i, e, killed == right)  # judged destroyed or not
-    gone = eng.fate[i] != ALIVE
+    # what the shot did: the object it was flown against destroyed (by it or before)
+    killed = i >= 0 and eng.fate[i] == INTERCEPTED
+    row = job.row
+    current = row < eng.slots.base or bool(
+        eng.slots.generation(job.owner, np.array([row]))[0] == job.gen
+    )
+    # judged destroyed or not
+    coordination.assessed(eng, t_s, o, row, e, killed == right, job.threat, job.owner, current)
+    gone = i < 0 or eng.fate[i] != ALIVE
     eng.log.add(t_s, "kill_assessment", i, engagement=e, value=float(gone == right))
 
 

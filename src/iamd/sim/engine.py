@@ -29,6 +29,7 @@ from iamd.sim import (
     metrics_sampler,
     network,
     sensing,
+    slots,
 )
 from iamd.sim.engagement import Engagement
 from iamd.sim.events import (
@@ -113,14 +114,17 @@ class Engine:
         self.t_fate = np.full(n, np.nan)
         self.t_dead = np.minimum(tr.t_end_s, tr.t_fail_s)  # end of flight, updated on kills
         self.engaged = np.zeros(n, dtype=bool)
+        # the rows of each owner's picture: one per threat, then its track slots
+        self.slots = slots.Slots.of(n, len(world.owners), spec.tracking.mode == "gnn")
+        rows = self.slots.rows
         # what each owner knows of the engagements (iamd.sim.coordination)
-        self.status = coordination.Status.of(world)
+        self.status = coordination.Status.of(world, rows)
         self.warned = np.zeros(n, dtype=bool)
         # per owner, the threats a launch warning reached its picture with
         self.warned_to = np.zeros((len(world.owners), n), dtype=bool)
         # each owner's class estimate of each track, and what follows from it
-        self.classes = classification.Estimates.of(world)
-        self.pictures = Pictures.empty(len(world.owners), n)
+        self.classes = classification.Estimates.of(world, rows)
+        self.pictures = Pictures.empty(len(world.owners), rows)
         self.net = (
             network.NetState.of(len(world.owners), spec.tracking)
             if spec.tracking.mode == "gnn"
@@ -230,21 +234,34 @@ class Engine:
             for us in self.node_units
         ]
         # the best kill probability each node's units could still get on each threat, and when
-        self.later_pk = np.zeros((len(world.nodes), n))
-        self.later_pk_t = np.full((len(world.nodes), n), -np.inf)
-        self.cache_updates = [np.full(n, -1, dtype=np.int64) for _ in world.owners]
+        self.later_pk = np.zeros((len(world.nodes), rows))
+        self.later_pk_t = np.full((len(world.nodes), rows), -np.inf)
+        self.cache_updates = [np.full(rows, -1, dtype=np.int64) for _ in world.owners]
         # per node: when each threat's next launch can fall due, for the assessment it saw
-        self.next_due = [np.full(n, -np.inf) for _ in world.nodes]
-        self.due_stamp = [np.full(n, -1, dtype=np.int64) for _ in world.nodes]
-        self.cache_path_t = [np.zeros((n, PATH_STEPS + 1)) for _ in world.owners]
-        self.cache_path = [np.zeros((n, PATH_STEPS + 1, 3)) for _ in world.owners]
-        self.cache_impact_t = [np.zeros(n) for _ in world.owners]
-        self.cache_value = [np.zeros(n) for _ in world.owners]
-        self.cache_p_hit = [np.zeros(n) for _ in world.owners]
+        self.next_due = [np.full(rows, -np.inf) for _ in world.nodes]
+        self.due_stamp = [np.full(rows, -1, dtype=np.int64) for _ in world.nodes]
+        self.cache_path_t = [np.zeros((rows, PATH_STEPS + 1)) for _ in world.owners]
+        self.cache_path = [np.zeros((rows, PATH_STEPS + 1, 3)) for _ in world.owners]
+        self.cache_impact_t = [np.zeros(rows) for _ in world.owners]
+        self.cache_value = [np.zeros(rows) for _ in world.owners]
+        self.cache_p_hit = [np.zeros(rows) for _ in world.owners]
         # each owner's value of each asset: 0 for those its units do not defend
         self.defended_value = np.where(world.defended, world.assets.value[None, :], 0.0)
         self.c2_cycles = 0
         self.c2_solve_ms: list[float] = []
+
+    def restart_rows(self, o: int, rows: I64) -> None:
+        """Owner ``o``'s rows ``rows`` hold new tracks (slots taken afresh,
+        :mod:`iamd.sim.slots`): nothing known of them carries over."""
+        self.cache_updates[o][rows] = -1
+        for k, (_, node_owner, _) in enumerate(self.w.nodes):  # C2 nodes (a few)
+            if node_owner == o:
+                self.next_due[k][rows] = -np.inf
+                self.due_stamp[k][rows] = -1
+                self.later_pk[k, rows] = 0.0
+                self.later_pk_t[k, rows] = -np.inf
+        self.classes.forget(o, rows)
+        self.status.forget(o, rows)
 
     # -- scheduling -------------------------------------------------------------------------
     def push(self, t_s: float, kind: Kind, payload: int) -> None:

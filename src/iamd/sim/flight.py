@@ -81,7 +81,11 @@ class Flights:
         time, s.
     t_est_s : (m,) when its estimate last came from a track, s.
     closing : (m,) it has closed on its estimate.
-    engagement, unit, threat, node : (m,) what it belongs to.
+    engagement, unit, node : (m,) what it belongs to.
+    threat : (m,) the row of its node's picture it is guided on (a threat's row or a
+        track slot, :mod:`iamd.sim.slots`); gen : (m,) that slot's generation at launch.
+    real : (m,) the real object its end game was last flown against (-1: none, a false
+        track's), truth.
     kin : (m, N_KIN) kinematic rows.
     state : (m,) ``WAITING``, ``GUIDED`` or ``ENDED``.
     status : (m,) how its end game ended (``flyout.STATUS_NAMES``).
@@ -101,6 +105,8 @@ class Flights:
     threat: I64
     node: I64
     kin: F64
+    gen: I64
+    real: I64
     state: NDArray[np.int8]
     status: I64
     ending: F64
@@ -125,6 +131,8 @@ class Flights:
             threat=np.zeros(m, dtype=np.int64),
             node=np.zeros(m, dtype=np.int64),
             kin=np.zeros((m, flyout.N_KIN)),
+            gen=np.zeros(m, dtype=np.int64),
+            real=np.full(m, -1, dtype=np.int64),
             state=np.zeros(m, dtype=np.int8),
             status=np.full(m, FLYING, dtype=np.int64),
             ending=np.full((m, N_INFO), np.nan),
@@ -133,7 +141,7 @@ class Flights:
     def _grow(self) -> None:
         for name in ("y", "t_s", "t_launch_s", "t_aim_s", "t_est_s", "closing", "engagement"):
             self._double(name)
-        for name in ("unit", "threat", "node", "kin", "state", "status", "ending"):
+        for name in ("unit", "threat", "node", "kin", "gen", "real", "state", "status", "ending"):
             self._double(name)
 
     def _double(self, name: str) -> None:
@@ -199,6 +207,8 @@ def launch(
     fl.engagement[f] = e
     fl.unit[f] = u
     fl.threat[f] = i
+    fl.gen[f] = eng.slots.generation(o, np.array([i]))[0]
+    fl.real[f] = eng.slots.real[o, i]
     fl.node[f] = k
     fl.by_node.setdefault(k, []).append(f)
     fl.kin[f] = kin
@@ -255,7 +265,8 @@ def uplink(eng: Engine, k: int, t_s: float) -> None:
     # new estimates from the node's picture; an interceptor whose track has been lost
     # too long self-destructs
     ids = fl.threat[mine]
-    held = eng.pictures.active[o, ids]
+    # a slot taken by another track since the launch holds no track of this one
+    held = eng.pictures.active[o, ids] & (eng.slots.generation(o, ids) == fl.gen[mine])
     cmd = eng.command
     if k == cmd.node:  # no update reaches another owner's interceptor through a link down
         held &= cmd.reach(len(eng.w.owners), t_s)[eng.unit_owner[fl.unit[mine]]]
@@ -291,10 +302,19 @@ def _maybe_end(eng: Engine, idx: I64, t_s: float, t_next_s: float) -> None:
 
 
 def _end_game(eng: Engine, idx: I64) -> tuple[F64, F64, I64, BOOL, F64]:
-    """Fly flights ``idx`` to the closest approach with their real targets."""
+    """Fly flights ``idx`` to the closest approach with their real targets: the objects
+    their tracks follow (:mod:`iamd.sim.slots`; a track slot gone to another track since
+    the launch: the object it last followed). A false track's flight meets nothing: it
+    flies on to its aim point."""
     fl, tr = eng.flights, eng.w.truth
-    i = fl.threat[idx]
+    row = fl.threat[idx]
     o = np.array([eng.w.nodes[k][1] for k in fl.node[idx].tolist()], dtype=np.int64)
+    same = eng.slots.generation_of(o, row) == fl.gen[idx]
+    fl.real[idx] = np.where(same, eng.slots.real[o, row], fl.real[idx])
+    real = fl.real[idx]
+    i = np.maximum(real, 0)
+    none = real < 0
+    t_dead = np.where(none, -np.inf, np.where(eng.fate[i] == 0, eng.t_dead[i], -np.inf))
     return fly_many(
         fl.y[idx],
         fl.t_s[idx],
@@ -302,14 +322,14 @@ def _end_game(eng: Engine, idx: I64) -> tuple[F64, F64, I64, BOOL, F64]:
         np.inf,
         fl.t_aim_s[idx],
         fl.closing[idx],
-        eng.classes.ballistic[o, i],
-        eng.classes.beta_kg_m2[o, i],
+        eng.classes.ballistic[o, row],
+        eng.classes.beta_kg_m2[o, row],
         fl.kin[idx],
         tr.t_s,
         tr.state,
         tr.offset[i],
         tr.offset[i + 1] - 1,
-        np.where(eng.fate[i] == 0, eng.t_dead[i], -np.inf),
+        t_dead,
         True,
     )
 

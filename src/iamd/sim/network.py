@@ -21,12 +21,13 @@ from numpy.typing import NDArray
 
 from iamd.scenario.schema import Tracking
 from iamd.sensors.radar import RadarBank
-from iamd.sim import links
+from iamd.sim import classification, links
 from iamd.sim.events import Kind
 from iamd.tracking.fusion import (
     NO_ROWS,
     Fused,
     PartnerStack,
+    best_per_label,
     fuse_own_and_partners,
     stack_partners,
 )
@@ -329,6 +330,42 @@ def refresh_picture(eng: Engine, o: int, t_s: float) -> None:
     if age < PICTURE_PERIOD_S if net.dirty[o] else age < REBUILD_S:
         return
     pics = eng.pictures
-    _fuse(eng, o, t_s, (pics.x[o], pics.p[o], pics.t_s[o], pics.active[o], pics.updates[o]), True)
+    n = eng.slots.base
+    threat_rows = (pics.x[o, :n], pics.p[o, :n], pics.t_s[o, :n], pics.active[o, :n])
+    m, x, p, _, track_id, label, _, updates, numbers = _fuse(
+        eng, o, t_s, (*threat_rows, pics.updates[o, :n]), True
+    )
     net.dirty[o] = False
     net.built_t_s[o] = t_s
+    if eng.slots.per:
+        _fill_slots(eng, o, t_s, (x[:m], p[:m], track_id[:m], label[:m], updates[:m]), numbers[:m])
+
+
+def _fill_slots(
+    eng: Engine, o: int, t_s: float, fused: tuple[F64, F64, I64, I64, I64], numbers: I64
+) -> None:
+    """Put owner ``o``'s fused tracks that no threat row shows (a threat's second track;
+    a false track, under ``kinematic`` classification) into its slots
+    (:mod:`iamd.sim.slots`)."""
+    x, p, track_id, label, updates = fused
+    sl, pics = eng.slots, eng.pictures
+    extra = np.ones(label.size, dtype=bool)
+    best = best_per_label(p, label, label.size, sl.base)
+    extra[best[best >= 0]] = False  # the threat rows' tracks
+    if not eng.classes.kinematic:
+        extra &= label >= 0  # a false alarm known for one
+    rows, taken, freed = sl.place(o, numbers[extra])
+    pics.active[o, freed] = False
+    if taken.size:
+        eng.restart_rows(o, taken)
+    ok = rows >= 0
+    rows, idx = rows[ok], np.flatnonzero(extra)[ok]
+    pics.x[o, rows] = x[idx]
+    pics.p[o, rows] = p[idx]
+    pics.t_s[o, rows] = t_s
+    pics.active[o, rows] = True
+    pics.updates[o, rows] = updates[idx]
+    sl.real[o, rows] = label[idx]
+    sl.home[o, rows] = track_id[idx] // ID_STRIDE
+    if not eng.classes.kinematic:
+        classification.know(eng, o, rows, label[idx])

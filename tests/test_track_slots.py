@@ -1,0 +1,128 @@
+"""Track slots (:mod:`iamd.sim.slots`): the battle manager engages the tracks its picture
+holds beyond one per threat (false tracks, a threat's second track), and truth enters only
+at the end game."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from iamd import simulate
+from iamd.scenario.load import load_scenario_text
+from iamd.sim.run import RunResult
+from iamd.sim.slots import Slots
+
+CLUTTER = """
+name: false-tracks
+origin: {lat_deg: 32.0, lon_deg: 35.0}
+duration_s: 900
+seed: %(seed)s
+tracking: {classification: %(cls)s}
+catalog:
+  sensors:
+    clutter_radar: {base: fire_control_radar, false_alarms_per_scan: 20, max_range_km: 40,
+                    ref_range_km: 60, sector_deg: 60, max_el_deg: 10, scan_s: 1}
+owners:
+  - {name: home}
+assets:
+  - {name: Town, value: 50, point: {lat_deg: 32.0, lon_deg: 35.0}, radius_km: 3}
+sensors:
+  - {name: clutter, type: clutter_radar, owner: home, lat_deg: 32.0, lon_deg: 35.0}
+c2_nodes:
+  - {name: bmc, owner: home, lat_deg: 32.0, lon_deg: 35.0, cycle_s: 2}
+fire_units:
+  - {name: srd, interceptor: short_range, owner: home, c2: bmc, lat_deg: 32.0, lon_deg: 35.0,
+     engage: all}
+raid:
+  - threat: owa_drone
+    count: 1
+    launch_area: {lat_deg: 32.2, lon_deg: 35.0, radius_km: 1}
+    targets: [Town]
+"""
+
+
+def _run(cls: str, seed: int = 1) -> RunResult:
+    return simulate(load_scenario_text(CLUTTER % {"cls": cls, "seed": seed}, "clutter.yaml"))
+
+
+def _events(result: RunResult) -> dict[str, np.ndarray]:
+    t = result.outcome.events.table()
+    return {c: np.asarray(t.column(c).to_numpy(zero_copy_only=False)) for c in t.column_names}
+
+
+def test_a_false_track_can_be_engaged_under_kinematic_and_the_shot_misses() -> None:
+    """A radar in heavy clutter, a unit told to engage everything. Under ``kinematic``
+    classification a confirmed false track looks like a threat and draws a shot; the shot
+    meets nothing and misses (logged with ``detail: false_track``, threat -1). Under
+    ``perfect`` the same seed's false tracks (there are some) are never engaged."""
+    kin = _run("kinematic")
+    dec = kin.summary["decisions"]
+    assert dec["false_track_engagements"] >= 1
+    assert dec["shots_at_false_tracks"] >= dec["false_track_engagements"]
+    ev = _events(kin)
+    launch = ev["kind"] == "launch_interceptor"
+    at_false = launch & (ev["detail"] == "false_track")
+    assert (ev["threat"][at_false] == -1).all()
+    assert int(at_false.sum()) == dec["false_track_engagements"]
+    ended = np.isin(ev["kind"], ["intercept", "miss", "miss_target_gone"])
+    false_jobs = set(ev["engagement"][at_false].tolist())
+    for e in false_jobs:  # every shot at a false track ended in a miss at nothing
+        ends = ended & (ev["engagement"] == e)
+        if ends.any():
+            assert set(ev["kind"][ends].tolist()) == {"miss"}
+            assert set(ev["detail"][ends].tolist()) == {"false_track"}
+    # a kill is always of a real threat
+    assert (ev["threat"][ev["kind"] == "intercept"] >= 0).all()
+    pairs = dec["misclassified_by_pair"]
+    assert sum(v for k, v in pairs.items() if k.startswith("false_track>")) >= 1
+
+    perfect = _run("perfect")
+    assert perfect.summary["tracking"]["spurious_tracks"] > 0  # false tracks were confirmed
+    assert perfect.summary["decisions"]["false_track_engagements"] == 0
+    ev = _events(perfect)
+    assert (ev["threat"][ev["kind"] == "launch_interceptor"] >= 0).all()
+
+
+def test_rounds_are_conserved_with_shots_at_false_tracks() -> None:
+    """Every round fired is a launch event's, every engagement ends at most once."""
+    kin = _run("kinematic", seed=2)
+    ev = _events(kin)
+    launch = ev["kind"] == "launch_interceptor"
+    assert int(ev["value"][launch].sum()) == int(kin.outcome.fired.sum())
+    ends = np.isin(ev["kind"], ["intercept", "miss", "miss_target_gone"])
+    _, counts = np.unique(ev["engagement"][ends], return_counts=True)
+    assert (counts == 1).all()
+    assert set(ev["engagement"][ends].tolist()) <= set(ev["engagement"][launch].tolist())
+
+
+def test_a_slot_keeps_its_track_while_its_number_lives() -> None:
+    """Slots by system number: a number keeps its slot from build to build; a gone number
+    frees its slot, which the next new number takes with a new generation; a track that
+    finds every slot taken is counted and shown nowhere."""
+    sl = Slots.of(n=4, n_owners=2, gnn=True)
+    assert sl.per >= 16 and sl.rows == 4 + 2 * sl.per
+    rows, taken, freed = sl.place(1, np.array([7, 9]))
+    first = sl.first(1)
+    assert rows.tolist() == [first, first + 1] and taken.tolist() == [first, first + 1]
+    assert freed.size == 0
+    assert sl.generation(1, rows).tolist() == [1, 1]
+    rows2, taken2, _ = sl.place(1, np.array([9, 7]))
+    assert rows2.tolist() == [first + 1, first] and taken2.size == 0  # the numbers stay
+    rows3, taken3, freed3 = sl.place(1, np.array([9, 11]))
+    assert rows3.tolist() == [first + 1, first]  # 11 takes 7's slot, as a new generation
+    assert taken3.tolist() == [first] and freed3.size == 0
+    assert sl.generation(1, np.array([first])).tolist() == [2]
+    _, _, freed4 = sl.place(1, np.array([11]))
+    assert freed4.tolist() == [first + 1]
+    many = np.arange(100, 100 + sl.per + 3)
+    rows5, _, _ = sl.place(0, many)
+    assert (rows5 >= 0).sum() == sl.per and sl.full == 3
+    assert (rows5[rows5 >= 0] < sl.first(1)).all()  # owner 0's slots only
+    assert Slots.of(n=4, n_owners=2, gnn=False).rows == 4  # no slots in ideal mode
+
+
+@pytest.mark.parametrize("cls", ["perfect", "kinematic"])
+def test_the_same_seed_gives_the_same_events(cls: str) -> None:
+    a, b = _events(_run(cls, seed=3)), _events(_run(cls, seed=3))
+    for col in ("t_s", "kind", "threat", "engagement", "detail"):
+        assert a[col].tolist() == b[col].tolist()
