@@ -15,6 +15,7 @@ from iamd.scenario.load import load_scenario_text
 from iamd.scenario.schema import Link
 from iamd.sim import battle, command, engagement, links
 from iamd.sim.engine import Engine
+from iamd.sim.network import ID_STRIDE
 from iamd.sim.run import RunResult
 from iamd.sim.world import build_world
 
@@ -71,8 +72,11 @@ def test_the_central_node_assigns_and_guides_every_unit_of_the_owners_under_it()
 
 def test_an_order_reaches_another_owners_unit_after_the_links_latency() -> None:
     """An engagement the central node gives east's battery launches no earlier than the
-    order's arrival plus the battery's reaction; one of its own owner's, at once."""
+    order's arrival plus the battery's reaction; one of its own owner's, at once. (Rows are
+    threats here, ``tracking.picture: by_threat``: no picture is built.)"""
     text = scenario_text(latency=7.0)
+    text = text.replace("duration_s:", "tracking: {picture: by_threat}\nduration_s:", 1)
+    assert "by_threat" in text
     scenario = load_scenario_text(text, "two.yaml")
     eng = Engine(
         build_world(scenario, fly(scenario, np.random.default_rng(0))), np.random.SeedSequence(0)
@@ -225,8 +229,8 @@ def test_engage_on_remote_needs_tracks_from_a_partner() -> None:
 )
 def test_fire_control_by_remote_option(option: str, radars: list[bool], tracks: list[bool]) -> None:
     """East's battery: which radars (west's, east's) it may use at the intercept point, and
-    which of two threats it may launch on when only threat 0 is in east's radars' recent
-    detections."""
+    which of two tracks (east's picture rows, on threats 0 and 1) it may launch on when only
+    threat 0 is in east's radars' recent detections."""
     text = TWO_OWNERS % {"arch": "coordinated", "latency": 1.0, "count": 2, "east": ""}
     text = text.replace("lon_deg: 34.97}\nraid", f"lon_deg: 34.97{option}}}\nraid")
     assert option in text
@@ -238,10 +242,18 @@ def test_fire_control_by_remote_option(option: str, radars: list[bool], tracks: 
     assert [r.owner for r in eng.w.radars] == ["west", "east"]
     eng.radar_seen[east, 0] = 90.0  # within the track drop time of t = 100 s
     eng.radar_seen[east, 1] = 100.0 - scenario.spec.tracking.drop_after_s - 1.0
-    allowed, own_track = battle.fire_control(eng, east_bmc, (0, 1), np.array([0, 1]), 100.0)
+    rows = eng.slots.first(east) + np.array([0, 1])
+    eng.slots.real[east, rows] = [0, 1]  # the threats the tracks follow
+    allowed, own_track = battle.fire_control(eng, east_bmc, (0, 1), rows, 100.0)
     assert allowed.tolist() == [radars] and own_track.tolist() == [tracks]
+    # a false track (no real object): east's own when east's tracker holds it
+    west = eng.w.owners.index("west")
+    eng.slots.real[east, rows] = -1
+    eng.slots.source[east, rows] = [east * ID_STRIDE + 4, west * ID_STRIDE + 4]
+    _, own_track = battle.fire_control(eng, east_bmc, (0, 1), rows, 100.0)
+    assert own_track.tolist() == [[True, tracks[1]]]
     # a partner whose data do not reach the node lends no radar
-    allowed, _ = battle.fire_control(eng, east_bmc, (east,), np.array([0]), 100.0)
+    allowed, _ = battle.fire_control(eng, east_bmc, (east,), rows[:1], 100.0)
     assert allowed.tolist() == [[False, True]]
 
 

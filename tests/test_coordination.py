@@ -125,8 +125,11 @@ def test_an_unknown_architecture_is_an_error_at_its_line(
 
 
 def _engine(latency: float = 2.0) -> Engine:
-    """A fresh engine of the two-owner scenario (coordinated, three missiles)."""
+    """A fresh engine of the two-owner scenario (coordinated, three missiles), whose
+    picture rows are the threats (``tracking.picture: by_threat``): a status about row i
+    is about threat i for both owners, with no picture built."""
     text = TWO_OWNERS % {"arch": "coordinated", "latency": latency, "count": 3, "east": ""}
+    text = text.replace("seed: 5\n", "seed: 5\ntracking: {picture: by_threat}\n")
     scenario = load_scenario_text(text, "two-owners.yaml")
     truth = fly(scenario, np.random.default_rng(0))
     return Engine(build_world(scenario, truth), np.random.SeedSequence(0))

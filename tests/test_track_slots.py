@@ -95,30 +95,48 @@ def test_rounds_are_conserved_with_shots_at_false_tracks() -> None:
     assert set(ev["engagement"][ends].tolist()) <= set(ev["engagement"][launch].tolist())
 
 
-def test_a_slot_keeps_its_track_while_its_number_lives() -> None:
-    """Slots by system number: a number keeps its slot from build to build; a gone number
-    frees its slot, which the next new number takes with a new generation; a track that
-    finds every slot taken is counted and shown nowhere."""
+def test_a_track_keeps_its_row_while_its_number_lives() -> None:
+    """Rows by system number: a number keeps its row from build to build; a gone number
+    frees its row, which the next new number takes with a new generation; a track that
+    finds every row taken is counted and shown nowhere; owners' rows are disjoint."""
     sl = Slots.of(n=4, n_owners=2, gnn=True)
-    assert sl.per >= 16 and sl.rows == 4 + 2 * sl.per
-    rows, taken, freed = sl.place(1, np.array([7, 9]))
+    assert sl.base == 0 and sl.per >= 4 + 16 and sl.rows == 2 * sl.per
     first = sl.first(1)
+    rows, taken, freed = sl.place(1, np.array([7, 9]), 12)
     assert rows.tolist() == [first, first + 1] and taken.tolist() == [first, first + 1]
     assert freed.size == 0
     assert sl.generation(1, rows).tolist() == [1, 1]
-    rows2, taken2, _ = sl.place(1, np.array([9, 7]))
+    rows2, taken2, _ = sl.place(1, np.array([9, 7]), 12)
     assert rows2.tolist() == [first + 1, first] and taken2.size == 0  # the numbers stay
-    rows3, taken3, freed3 = sl.place(1, np.array([9, 11]))
-    assert rows3.tolist() == [first + 1, first]  # 11 takes 7's slot, as a new generation
+    rows3, taken3, freed3 = sl.place(1, np.array([9, 11]), 12)
+    assert rows3.tolist() == [first + 1, first]  # 11 takes 7's row, as a new generation
     assert taken3.tolist() == [first] and freed3.size == 0
     assert sl.generation(1, np.array([first])).tolist() == [2]
-    _, _, freed4 = sl.place(1, np.array([11]))
+    _, _, freed4 = sl.place(1, np.array([11]), 12)
     assert freed4.tolist() == [first + 1]
     many = np.arange(100, 100 + sl.per + 3)
-    rows5, _, _ = sl.place(0, many)
+    rows5, _, _ = sl.place(0, many, 200)
     assert (rows5 >= 0).sum() == sl.per and sl.full == 3
-    assert (rows5[rows5 >= 0] < sl.first(1)).all()  # owner 0's slots only
-    assert Slots.of(n=4, n_owners=2, gnn=False).rows == 4  # no slots in ideal mode
+    assert (rows5[rows5 >= 0] < sl.first(1)).all()  # owner 0's rows only
+    ideal = Slots.of(n=4, n_owners=2, gnn=False)
+    assert ideal.rows == 4 and ideal.real[1].tolist() == [0, 1, 2, 3]  # rows are threats
+
+
+def test_a_partner_correlates_a_track_by_its_source() -> None:
+    """Owner 1 names its track of number 11 at some row; owner 0's fusion bound owner 1's
+    tracker track 5 to its own number 3, which it holds at a row of its own: a status
+    about owner 1's row, carrying source (1, 5), lands on that row; an unbound source and
+    a number owner 0 holds nowhere are not correlated."""
+    stride = 1000
+    sl = Slots.of(n=4, n_owners=2, gnn=True, stride=stride)
+    theirs, _, _ = sl.place(1, np.array([11]), 12)
+    sl.source[1, theirs] = 1 * stride + 5
+    mine, _, _ = sl.place(0, np.array([3, 4]), 12)
+    bind = np.full((2, 8), -1, np.int64)  # owner 0's bindings: (source owner, track) -> number
+    bind[1, 5] = 3
+    bind[1, 6] = 9  # a number owner 0 holds in no row
+    got = sl.correlate(bind, 0, np.array([1 * stride + 5, 1 * stride + 6, 1 * stride + 7, -1]))
+    assert got.tolist() == [mine[0], -1, -1, -1]
 
 
 @pytest.mark.parametrize("cls", ["perfect", "kinematic"])

@@ -235,7 +235,8 @@ def _warm_tracking(gnn: bool, ideal: bool) -> None:
 
 def _warm_fusion() -> None:
     """The fusion of partners' pictures into a node's (``gnn`` mode)."""
-    from iamd.tracking.fusion import Fused, best_per_label, fuse_own_and_partners, stack_partners
+    from iamd.sim.slots import place_rows
+    from iamd.tracking.fusion import Fused, fuse_own_and_partners, stack_partners
     from iamd.tracking.system import SystemNumbers
 
     x = np.zeros((1, 6))
@@ -252,4 +253,4 @@ def _warm_fusion() -> None:
             own, stack_partners(partners), 1.0, (700.0, 1.0, 1.0, *model), 3.0, rows, True,
             (0, 10**9, SystemNumbers.empty(2, 4).bind, np.zeros(1, np.int64)),
         )  # fmt: skip
-    best_per_label(p, one, 1, 2)  # the tracks no threat row shows (iamd.sim.slots)
+    place_rows(one, np.full(2, -1, np.int64), 2)  # picture rows (iamd.sim.slots)

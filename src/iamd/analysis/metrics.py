@@ -121,7 +121,7 @@ def summary_metrics(scenario: Scenario) -> list[str]:
         "decisions.shots_at_dead",
         "decisions.shots_at_harmless",
         "decisions.double_engagements",
-        "decisions.second_track_engagements",
+        "decisions.dual_track_engagements",
         "decisions.false_track_engagements",
         "decisions.shots_at_false_tracks",
         "decisions.status_messages",

@@ -174,7 +174,7 @@ def decision_labels(names: list[str]) -> dict[str, str]:
         "decisions.shots_at_dead": "interceptors launched at threats already down",
         "decisions.shots_at_harmless": "interceptors launched at threats bound for open ground",
         "decisions.double_engagements": "double engagements",
-        "decisions.second_track_engagements": "engagements of a threat's second track",
+        "decisions.dual_track_engagements": "engagements of a threat held under two tracks",
         "decisions.false_track_engagements": "engagements of false tracks",
         "decisions.shots_at_false_tracks": "interceptors launched at false tracks",
         "decisions.status_messages": "engagement status messages between owners",

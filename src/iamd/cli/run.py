@@ -235,7 +235,7 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{dec['shots_at_harmless']}; double engagements: {dec['double_engagements']}"
     )
     out.print(
-        f"engagements of a threat's second track: {dec['second_track_engagements']}, of "
+        f"engagements of a threat held under two tracks: {dec['dual_track_engagements']}, of "
         f"false tracks: {dec['false_track_engagements']} ({dec['shots_at_false_tracks']} rounds)"
     )
     if tk.get("classification") == "kinematic":

@@ -438,6 +438,14 @@ class Tracking(_Strict):
     max_misses: Int = Field(
         default=6, ge=1, le=100, description="delete a confirmed track missed this many scans"
     )
+    picture: Literal["system", "by_threat"] = Field(
+        default="system",
+        description="gnn: 'system': the battle manager works on each node's system tracks "
+        "(a threat's dual tracks and, under kinematic classification, false tracks "
+        "included; truth only at the end game); 'by_threat': one row per threat holding "
+        "its best track, dual tracks merged and false tracks dropped by their truth label "
+        "(the engine before system tracks, for comparison)",
+    )
     classification: Literal["perfect", "kinematic"] = Field(
         default="perfect",
         description="'kinematic': each owner classifies its tracks from their speed, energy, "

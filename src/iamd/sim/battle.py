@@ -265,6 +265,8 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     if k == eng.command.node:  # no order would reach units behind a link that is down
         grounded |= ~eng.command.reach(len(w.owners), t_s)[fig.owner]
     allowed, own_track = fire_control(eng, k, eng.live_owners(o, t_s), eligible, t_s)
+    if eng.slots.per:
+        partners_later(eng, k, o, eligible)
     pk, later_ok, at_me, cap, uu, rr = screen_cycle(
         k, t_s, eligible, eng.node_env[k].ecef_m, eng.cache_path[o], est.ballistic[o],
         eng.later_pk, eng.later_pk_t, t_s - LATER_PK_FRESH_S, eng.status.node_reads[k],
@@ -313,6 +315,26 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
             float(pk[j, r]),
             float(opp.flyout_s[j, r]),
         )
+
+
+def partners_later(eng: Engine, k: int, o: int, eligible: I64) -> None:
+    """What node ``k`` (of owner ``o``) knows of its coordinated partners' nodes' later
+    kill chances on its tracks ``eligible``: each partner node's figure for the track its
+    owner's fusion correlated with each (:meth:`iamd.sim.slots.Slots.correlate`; none: 0),
+    written in that node's row of ``later_pk`` at ``o``'s rows (which the partner's own
+    rows never are)."""
+    sl, net = eng.slots, eng.net
+    assert net is not None
+    reads = eng.status.node_reads[k]
+    source = sl.source[o, eligible]
+    for j, (_, p, _) in enumerate(eng.w.nodes):  # C2 nodes (a few)
+        if p == o or not reads[j]:
+            continue
+        theirs = sl.correlate(net.numbers[p].bind, p, source)
+        known = theirs >= 0
+        at = np.maximum(theirs, 0)
+        eng.later_pk[j, eligible] = np.where(known, eng.later_pk[j, at], 0.0)
+        eng.later_pk_t[j, eligible] = np.where(known, eng.later_pk_t[j, at], -np.inf)
 
 
 def assigns(eng: Engine, k: int, o: int, t_s: float) -> bool:
@@ -464,9 +486,9 @@ def fire_control(
     data reach the deciding node's picture) and launches on any track; one with
     ``launch_on_remote`` launches on any track but needs its own owner's radar at the
     intercept point; one with neither needs its owner's radar there, and its owner's
-    radars to have detected the threat within the track drop time (its own track). A
-    track slot's track (:mod:`iamd.sim.slots`) is a unit's own when its owner's tracker
-    holds it.
+    radars to have detected the object the track follows within the track drop time (its
+    own track: a sensor's detection, not the node's knowledge); a false track
+    (:mod:`iamd.sim.slots`) is a unit's own when its owner's tracker holds it.
     """
     fig = eng.node_fig[k]
     allowed = eng.fire_radars.get((k, live))
@@ -480,13 +502,11 @@ def fire_control(
     if fig.remote_track.all():
         return allowed, np.ones((fig.owner.size, eligible.size), dtype=bool)
     drop_s = eng.w.scenario.spec.tracking.drop_after_s
-    n = eng.slots.base
-    threat_row = eligible < n
-    rows = np.where(threat_row, eligible, 0)
-    seen = eng.radar_seen[fig.owner[:, None], rows[None, :]] >= t_s - drop_s
-    if not threat_row.all():
-        home = eng.slots.home[eng.w.nodes[k][1], eligible]
-        seen = np.where(threat_row[None, :], seen, home[None, :] == fig.owner[:, None])
+    real = eng.slots.real[eng.w.nodes[k][1], eligible]
+    seen = eng.radar_seen[fig.owner[:, None], np.maximum(real, 0)[None, :]] >= t_s - drop_s
+    if (real < 0).any():  # a false track: the unit's own if its owner's tracker holds it
+        home = eng.slots.home(eng.w.nodes[k][1], eligible)
+        seen = np.where(real[None, :] >= 0, seen, home[None, :] == fig.owner[:, None])
     return allowed, np.ascontiguousarray(seen | fig.remote_track[:, None])
 
 

@@ -47,6 +47,10 @@ class Estimates:
     confidence : the estimate's softmax share (1 when perfect).
     ballistic, beta_kg_m2, q_m2_s3 : the motion model of the estimated class, as
         :class:`~iamd.tracking.ideal.MotionModel` takes it; ``motion[o]`` views owner o's.
+    by_threat : per owner, the motion model its trackers give the tracks of each threat
+        (n,), by their detections' label: the threat's class when perfect, else the class
+        its track was last taken for (the trackers' one use of the label; in ``ideal``
+        mode, where rows are threats, ``motion`` itself).
     damage, fluence_j_m2 : the estimated class's damage share and laser kill fluence.
     score : (o, n, c) accumulated class scores; stamp : the track's update count when
         last classified (-1: never); draw : the confusion draw (nan until drawn).
@@ -61,6 +65,7 @@ class Estimates:
     damage: F64
     fluence_j_m2: F64
     motion: list[MotionModel]
+    by_threat: list[MotionModel]
     sig: classify.Signatures
     per_class: tuple[BOOL, F64, F64, F64, F64]
     cumulative: F64
@@ -103,6 +108,7 @@ class Estimates:
             damage=tile(world.damage).astype(np.float64),
             fluence_j_m2=tile(world.fluence_j_m2).astype(np.float64),
             motion=[],
+            by_threat=[],
             sig=sig,
             per_class=per_class,
             cumulative=classify.confusion_table(tr.class_names, spec.tracking.confusion),
@@ -113,6 +119,13 @@ class Estimates:
         est.motion = [
             MotionModel(est.ballistic[o], est.beta_kg_m2[o], est.q_m2_s3[o]) for o in range(n_o)
         ]
+        est.by_threat = est.motion
+        if n != tr.n:  # rows are tracks (gnn): the trackers' models per threat
+            m = world.motion
+            est.by_threat = [
+                MotionModel(m.ballistic.copy(), m.beta_kg_m2.copy(), m.q_m2_s3.copy())
+                for _ in range(n_o)
+            ]
         return est
 
     def forget(self, o: int, rows: I64) -> None:
@@ -146,6 +159,14 @@ def update(eng: Engine, o: int, ids: I64) -> None:
         est.draw[o, rows[undrawn]] = eng.rng.classify.uniform(0.0, 1.0, int(undrawn.sum()))
     cls = classify.confuse(cls, est.draw[o, rows], est.cumulative)
     _set(est, o, rows, cls, conf)
+    if est.by_threat[o] is not est.motion[o]:  # the trackers follow the latest estimate
+        real = eng.slots.real[o, rows]
+        on = real >= 0
+        ballistic, beta, q, _, _ = est.per_class
+        mt = est.by_threat[o]
+        mt.ballistic[real[on]] = ballistic[cls[on]]
+        mt.beta_kg_m2[real[on]] = beta[cls[on]]
+        mt.q_m2_s3[real[on]] = q[cls[on]]
 
 
 def know(eng: Engine, o: int, rows: I64, real: I64) -> None:

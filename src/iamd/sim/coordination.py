@@ -78,6 +78,14 @@ class StatusMessage:
     firing: int = -1
     """STARTED: the owner of the firing unit, whose assessment will come (-1: the
     sender)."""
+    origin: int = -1
+    """The owner whose picture's row ``threat`` is (-1: the sender)."""
+    source: int = -1
+    """The identity of that row's track to partners (:attr:`iamd.sim.slots.Slots.source`),
+    which a receiver correlates to a row of its own."""
+    track: tuple[float, F64, float] | None = None
+    """That track's data: its time, state (6,) and position variance (the trace), for a
+    receiver that cannot correlate the source."""
 
 
 @dataclass(slots=True)
@@ -118,6 +126,10 @@ class Status:
     next_mail: int = 0
     sent: int = 0
     lost: int = 0
+    uncorrelated: int = 0
+    """Status messages about a track the receiver never correlated with one of its own."""
+    pending: list[list[tuple[float, StatusMessage]]] = field(default_factory=list)
+    """Per owner, the messages it could not yet correlate, with their arrival times."""
     double_engagements: int = 0
     fallbacks: int = 0
     """Times a node took its units back from a central node it was cut off from."""
@@ -146,6 +158,7 @@ class Status:
             coordinated=coordinated,
             node_reads=sends[owner_of][:, owner_of].T.copy(),
             held=[{} for _ in range(n_o)],
+            pending=[[] for _ in range(n_o)],
             expiry=np.full((n_o, n), np.inf),
         )
 
@@ -210,7 +223,10 @@ def started(
     if real >= 0:
         st.in_flight.setdefault(real, {})[e] = miss_factor
         _true_cover(st, real, t_s)
-    msg = StatusMessage(o, o, i, STARTED, e, miss_factor, assess_s, firing=firing)
+    msg = StatusMessage(
+        o, o, i, STARTED, e, miss_factor, assess_s, firing=firing, origin=o,
+        source=int(eng.slots.source[o, i]), track=_track(eng, o, i),
+    )  # fmt: skip
     if firing != o:  # the unit's owner knows its own engagement from the order itself
         _apply(eng, t_s, replace(msg, receiver=firing))
     _send(eng, t_s, msg, skip=firing)
@@ -224,20 +240,36 @@ def assessed(
     e: int,
     destroyed: bool,
     real: int | None = None,
-    to: int = -1,
+    origin: int = -1,
     current: bool = True,
 ) -> None:
-    """Owner ``o`` assessed engagement ``e`` on the track of row ``i`` (judged destroyed or
-    not); ``real`` is the threat it was started on (default ``i``; -1: none), ``to`` the
-    deciding owner. When the row's track slot has since gone to another track (not
-    ``current``), the judgement applies to no track of the picture."""
+    """Owner ``o`` assessed engagement ``e`` on the track of row ``i`` of owner
+    ``origin``'s picture (default ``o``; the deciding owner), judged destroyed or not;
+    ``real`` is the threat it was started on (default ``i``; -1: none). When the row has
+    since gone to another track (not ``current``), the judgement applies to no track."""
     st = eng.status
     real = i if real is None else real
+    origin = o if origin < 0 else origin
     if real >= 0:
         st.in_flight[real].pop(e, None)
         _true_cover(st, real, t_s)
     if current:
-        _send(eng, t_s, StatusMessage(o, o, i, ASSESSED, e, destroyed=destroyed), to=to)
+        source = int(eng.slots.source[origin, i])
+        msg = StatusMessage(
+            o, o, i, ASSESSED, e, destroyed=destroyed, origin=origin, source=source,
+            track=_track(eng, origin, i),
+        )  # fmt: skip
+        _send(eng, t_s, msg)
+
+
+def _track(eng: Engine, o: int, i: int) -> tuple[float, F64, float] | None:
+    """Owner ``o``'s track data of row ``i`` for a status message (None: ideal tracking,
+    whose rows are threats)."""
+    if eng.slots.per == 0:
+        return None
+    pics = eng.pictures
+    p = pics.p[o, i]
+    return float(pics.t_s[o, i]), pics.x[o, i].copy(), float(p[0, 0] + p[1, 1] + p[2, 2])
 
 
 def _true_cover(st: Status, i: int, t_s: float) -> None:
@@ -247,25 +279,19 @@ def _true_cover(st: Status, i: int, t_s: float) -> None:
     st.true_miss[i] = math.prod(flying.values()) if flying else 1.0
 
 
-def _send(eng: Engine, t_s: float, own: StatusMessage, skip: int = -1, to: int = -1) -> None:
+def _send(eng: Engine, t_s: float, own: StatusMessage, skip: int = -1) -> None:
     """Apply ``own`` to its owner, and send it to the partners that take it (but
-    ``skip``). A track slot's status goes only to owner ``to`` (the deciding owner, when
-    another owner's unit fired; :mod:`iamd.sim.slots`): other partners cannot correlate
-    it."""
+    ``skip``)."""
     st = eng.status
     o = own.sender
     _apply(eng, t_s, own)
-    slot = own.threat >= eng.slots.base
-    if not st.coordinated[o] and not (slot and to >= 0 and to != o):
+    if not st.coordinated[o]:
         return
     link = eng.w.scenario.spec.owners[o].share_link
     for p in eng.w.share_to[o]:  # partners (a few)
-        if p == skip or (slot and p != to) or not (st.coordinated[p] or slot):
+        if not st.coordinated[p] or p == skip:
             continue
-        msg = StatusMessage(
-            o, p, own.threat, own.kind, own.engagement, own.miss_factor,
-            own.assess_s + link.latency_s, own.destroyed, own.firing,
-        )  # fmt: skip
+        msg = replace(own, receiver=p, assess_s=own.assess_s + link.latency_s)
         st.sent += 1
         if links.lost(link, t_s, eng.rng.status):
             st.lost += 1
@@ -278,13 +304,65 @@ def _send(eng: Engine, t_s: float, own: StatusMessage, skip: int = -1, to: int =
             eng.push(t_s + link.latency_s, Kind.STATUS, k)
 
 
+def retry(eng: Engine, o: int, t_s: float) -> None:
+    """Owner ``o`` built its picture: correlate the status it holds pending again; a
+    message that stays uncorrelated is dropped when its engagement has timed out (a start)
+    or after the track drop time (an assessment)."""
+    st = eng.status
+    held, st.pending[o] = st.pending[o], []
+    drop_s = eng.w.scenario.spec.tracking.drop_after_s
+    for t_in, msg in held:  # pending messages, in arrival order (a few)
+        if _row(eng, t_s, msg) >= 0:
+            _apply(eng, t_s, msg)
+            continue
+        end = msg.assess_s + STATUS_TIMEOUT_S if msg.kind == STARTED else t_in + drop_s
+        if t_s < end:
+            st.pending[o].append((t_in, msg))
+        else:
+            st.uncorrelated += 1
+
+
 def on_status(eng: Engine, t_s: float, k: int) -> None:
     """A status message arrives."""
     _apply(eng, t_s, eng.status.mail.pop(k))
 
 
+def _row(eng: Engine, t_s: float, msg: StatusMessage) -> int:
+    """The receiver's row of the track a message speaks of (-1: none): the origin's own
+    row; else the row the receiver's fusion bound to the track's source; else the row
+    whose track lies nearest the message's track data within the fusion gate (both
+    carried on at constant velocity to ``t_s``). In ideal tracking, the threat's row."""
+    sl = eng.slots
+    if msg.receiver == msg.origin or msg.origin < 0 or sl.per == 0:
+        return msg.threat
+    net = eng.net
+    assert net is not None
+    o = msg.receiver
+    row = int(sl.correlate(net.numbers[o].bind, o, np.array([msg.source]))[0])
+    if row >= 0 or msg.track is None:
+        return row
+    t_msg, x_msg, var_msg = msg.track
+    pics, lo = eng.pictures, sl.first(o)
+    rows = np.flatnonzero(pics.active[o, lo : lo + sl.per]) + lo
+    if rows.size == 0:
+        return -1
+    pos = pics.x[o, rows, :3] + pics.x[o, rows, 3:] * (t_s - pics.t_s[o, rows])[:, None]
+    theirs = x_msg[:3] + x_msg[3:] * (t_s - t_msg)
+    dist = np.linalg.norm(pos - theirs, axis=1)
+    p = pics.p[o, rows]
+    radius = eng.w.scenario.spec.tracking.gate * np.sqrt(
+        p[:, 0, 0] + p[:, 1, 1] + p[:, 2, 2] + var_msg
+    )
+    near = int(np.argmin(dist))
+    return int(rows[near]) if dist[near] <= radius[near] else -1
+
+
 def _apply(eng: Engine, t_s: float, msg: StatusMessage) -> None:
-    st, o, i = eng.status, msg.receiver, msg.threat
+    st, o = eng.status, msg.receiver
+    i = _row(eng, t_s, msg)
+    if i < 0:  # the receiver holds the track under no number of its own: yet
+        st.pending[o].append((t_s, msg))
+        return
     held = st.held[o].setdefault(i, {})
     if msg.kind == STARTED:
         st.count[o, i] += 1

@@ -24,8 +24,9 @@ miss, or an engagement decided in the seconds before the threat's end).
 
 A false-track engagement is one decided on a track that followed no real object (a track
 on false alarms, :mod:`iamd.sim.slots`): its rounds are shots at false tracks, and miss.
-A second-track engagement is one decided on a threat's track other than the one its
-threat row shows (a dual track): the deciding node took it for another object.
+A dual-track engagement is one decided on a threat that the deciding owner's picture held
+under two tracks or more (a fusion that did not join two reports, or a track re-started
+while the old one coasted): the node may take them for two objects.
 """
 
 from __future__ import annotations
@@ -76,13 +77,13 @@ def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
         for c in classes
     }
     harmless_threat = world.assets.hit(tr.impact_m) < 0  # its flight ends in the open
-    dead = harmless = false_jobs = false_shots = second = 0
+    dead = harmless = false_jobs = false_shots = dual = 0
     for job in out.engagements:  # engagements (hundreds), once per run
         if job.threat < 0:
             false_jobs += 1
             false_shots += job.shots
             continue
-        second += job.row >= tr.n
+        dual += job.detail == "dual_track"
         t_end = out.t_fate_s[job.threat]
         if np.isfinite(t_end) and t_end <= job.t_launch_s:
             dead += job.shots
@@ -96,7 +97,7 @@ def decision_figures(world: World, out: Outcome) -> dict[str, Any]:
         "shots_at_harmless": harmless,
         "false_track_engagements": false_jobs,
         "shots_at_false_tracks": false_shots,
-        "second_track_engagements": second,
+        "dual_track_engagements": dual,
         "double_engagements": 0 if st is None else st.double_engagements,
         "status_messages": 0 if st is None else st.sent,
         "status_lost": 0 if st is None else st.lost,

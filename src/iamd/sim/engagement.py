@@ -35,9 +35,9 @@ LOOK_AGAIN_S = 20.0
 class Engagement:
     """One engagement in progress.
 
-    ``row`` is the deciding owner's picture row it engaged (a threat's row or a track
-    slot, :mod:`iamd.sim.slots`) and ``gen`` that slot's generation; ``threat`` the real
-    object that row's track followed at the decision (-1: a false track), for scoring.
+    ``row`` is the deciding owner's picture row it engaged (:mod:`iamd.sim.slots`) and
+    ``gen`` that row's generation; ``threat`` the real object that row's track followed at
+    the decision (-1: a false track), for scoring.
     """
 
     unit: int
@@ -60,6 +60,8 @@ class Engagement:
     gen: int = 0
     owner: int = -1
     """The deciding owner."""
+    detail: str = ""
+    """``false_track``, ``dual_track`` or empty (:func:`track_detail`)."""
 
 
 def start_engagement(
@@ -118,6 +120,7 @@ def start_engagement(
         job.order_s = order_s
     job.est_class = int(eng.classes.class_idx[o, i])
     job.row, job.owner = i, o
+    job.detail = track_detail(eng, o, real)
     job.gen = int(eng.slots.generation(o, np.array([i]))[0])
     eng.engagements.append(job)
     if real >= 0:
@@ -142,7 +145,7 @@ def start_engagement(
         engagement=e,
         value=float(shots),
         ecef_m=launcher,
-        detail=slot_detail(eng, real, i),
+        detail=job.detail,
     )
     if kinetic:
         job.flight = flight.launch(eng, t_s, e, k, u, i, t_launch, t_int, pip, launcher)
@@ -220,12 +223,18 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
     eng.push(t_now + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
 
 
-def slot_detail(eng: Engine, real: int, row: int) -> str:
-    """The ``detail`` of a launch at row ``row``: ``false_track`` (its track follows no real
-    object), ``second_track`` (a threat's track beyond its threat row), else empty."""
-    if row < eng.slots.base:
+def track_detail(eng: Engine, o: int, real: int) -> str:
+    """The ``detail`` of a launch by owner ``o`` at a track following threat ``real``:
+    ``false_track`` (no real object), ``dual_track`` (the owner's picture held the threat
+    under two tracks or more), else empty (:mod:`iamd.sim.slots`)."""
+    if real < 0:
+        return "false_track"
+    sl = eng.slots
+    if sl.per == 0:  # ideal tracking: one track per threat
         return ""
-    return "false_track" if real < 0 else "second_track"
+    lo = sl.first(o)
+    held = eng.pictures.active[o, lo : lo + sl.per] & (sl.real[o, lo : lo + sl.per] == real)
+    return "dual_track" if int(held.sum()) > 1 else ""
 
 
 def real_pk(eng: Engine, job: Engagement, real: int | None = None) -> float:
@@ -291,9 +300,7 @@ def on_kill_assessment(eng: Engine, t_s: float, e: int) -> None:
     # what the shot did: the object it was flown against destroyed (by it or before)
     killed = i >= 0 and eng.fate[i] == INTERCEPTED
     row = job.row
-    current = row < eng.slots.base or bool(
-        eng.slots.generation(job.owner, np.array([row]))[0] == job.gen
-    )
+    current = bool(eng.slots.generation(job.owner, np.array([row]))[0] == job.gen)
     # judged destroyed or not
     coordination.assessed(eng, t_s, o, row, e, killed == right, job.threat, job.owner, current)
     gone = i < 0 or eng.fate[i] != ALIVE

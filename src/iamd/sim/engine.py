@@ -115,7 +115,10 @@ class Engine:
         self.t_dead = np.minimum(tr.t_end_s, tr.t_fail_s)  # end of flight, updated on kills
         self.engaged = np.zeros(n, dtype=bool)
         # the rows of each owner's picture: one per threat, then its track slots
-        self.slots = slots.Slots.of(n, len(world.owners), spec.tracking.mode == "gnn")
+        tk = spec.tracking
+        self.slots = slots.Slots.of(
+            n, len(world.owners), tk.mode == "gnn" and tk.picture == "system", network.ID_STRIDE
+        )
         rows = self.slots.rows
         # what each owner knows of the engagements (iamd.sim.coordination)
         self.status = coordination.Status.of(world, rows)

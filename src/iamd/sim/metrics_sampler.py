@@ -84,17 +84,20 @@ def on_sample(eng: Engine, t_s: float, _: int) -> None:
         eng.samples.times.setdefault(o, []).append(t_s)
         eng.samples.held.setdefault(o, []).append(threats)
         eng.samples.on_threats.setdefault(o, []).append(int(labels.size))
-        cls = eng.classes
-        rated = threats[(cls.stamp[o, threats] >= 0) | (not cls.kinematic)]
+        # the class estimates of the node's tracks on threats (picture rows, iamd.sim.slots)
+        cls, real = eng.classes, eng.slots.real[o]
+        pics = eng.pictures
+        rows = np.flatnonzero(pics.active[o] & (pics.updates[o] >= 2) & (real >= 0))
+        rated = rows[(cls.stamp[o, rows] >= 0) | (not cls.kinematic)]
         eng.samples.classes.setdefault(o, []).append(
-            (w.truth.class_idx[rated], cls.class_idx[o, rated].copy())
+            (w.truth.class_idx[real[rated]], cls.class_idx[o, rated].copy())
         )
     eng.push(t_s + SAMPLE_S, Kind.SAMPLE, 0)
 
 
 def class_figures(samples: Samples, class_names: tuple[str, ...]) -> dict[str, Any]:
-    """``misclassified``: over every sample of every owner, the share of the threats held
-    (and classified) whose class estimate was wrong; ``confused``: that share by pair,
+    """``misclassified``: over every sample of every owner, the share of the tracks on
+    threats held (and classified) whose class estimate was wrong; ``confused``: that share by pair,
     ``"TRUE>TAKEN_FOR"``, largest first."""
     pairs = [p for rows in samples.classes.values() for p in rows]
     true_c = np.concatenate([np.empty(0, np.int64), *(a for a, _ in pairs)])

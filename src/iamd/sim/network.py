@@ -6,9 +6,10 @@ lost scan; a report older than the tracker's picture is dropped, not retrodicted
 Every ``share_period_s`` an owner sends its confirmed tracks over its ``share_link``
 to the partners it shares with; a receiving node fuses them with its own
 (:mod:`iamd.tracking.fusion`) when it builds its picture. The battle manager reads
-that fused picture, one row per threat in the engine's stacked
-:class:`~iamd.tracking.ideal.Pictures`: the row of the threat the track's last
-detection came from (the scoring label; tracks on false alarms are not engaged).
+that fused picture in the engine's stacked :class:`~iamd.tracking.ideal.Pictures`, one
+row per system track (:mod:`iamd.sim.slots`); with ``tracking.picture: by_threat``, one
+row per threat holding the most certain track whose last detection came from it (the
+scoring label; tracks on false alarms are not engaged).
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from numpy.typing import NDArray
 
 from iamd.scenario.schema import Tracking
 from iamd.sensors.radar import RadarBank
-from iamd.sim import classification, links
+from iamd.sim import classification, coordination, links
 from iamd.sim.events import Kind
 from iamd.tracking.fusion import (
     NO_ROWS,
     Fused,
     PartnerStack,
-    best_per_label,
     fuse_own_and_partners,
     stack_partners,
 )
@@ -170,7 +170,7 @@ def absorb(eng: Engine, t_s: float, rep: Report) -> None:
     if len(tr) and rep.t_s < float(tr.t_s.max()):
         net.reports_late += 1  # out of sequence: dropped
         return
-    motion = eng.classes.motion[o]
+    motion = eng.classes.by_threat[o]
     new, report = step(tr, rep.t_s, rep.z, rep.model, net.cfg, rep.labels, rep.view, motion)
     net.local[o] = new
     net.dirty[o] = True
@@ -217,7 +217,7 @@ def on_share(eng: Engine, t_s: float, o: int) -> None:
     if not tr.confirmed.any():
         net.sharing[o] = False
         return
-    mine = Fused.of(tr, t_s, net.cfg, eng.classes.motion[o])
+    mine = Fused.of(tr, t_s, net.cfg, eng.classes.by_threat[o])
     mine = replace(mine, track_id=o * ID_STRIDE + mine.track_id)
     link = spec_o.share_link
     for p in eng.w.share_to[o]:  # loop over partners (a few)
@@ -270,7 +270,7 @@ def _fuse(
         (tr.x, tr.p, tr.t_s, tr.confirmed, tr.t_hit_s, tr.track_id, tr.label, tr.updates),
         _partners(eng, o, t_s),
         float(t_s),
-        motion_figures(net.cfg, eng.classes.motion[o]),
+        motion_figures(net.cfg, eng.classes.by_threat[o]),
         float(net.cfg.missed_distance),
         rows,
         adopt,
@@ -320,52 +320,49 @@ def prune(eng: Engine, o: int, t_s: float) -> None:
 def refresh_picture(eng: Engine, o: int, t_s: float) -> None:
     """Rebuild owner ``o``'s rows of the engine's stacked pictures from its fused picture.
 
-    Each threat's row takes the most certain track labelled with it; the row's update
-    count is the detections behind that track, so assessments are redone only when it
-    changes.
+    Each system track keeps its row (:mod:`iamd.sim.slots`); with ``tracking.picture:
+    by_threat``, each threat's row takes the most certain track labelled with it. The
+    row's update count is the detections behind its track, so assessments are redone only
+    when it changes.
     """
     net = eng.net
     assert net is not None
     age = t_s - net.built_t_s[o]
     if age < PICTURE_PERIOD_S if net.dirty[o] else age < REBUILD_S:
         return
-    pics = eng.pictures
-    n = eng.slots.base
-    threat_rows = (pics.x[o, :n], pics.p[o, :n], pics.t_s[o, :n], pics.active[o, :n])
-    m, x, p, _, track_id, label, _, updates, numbers = _fuse(
-        eng, o, t_s, (*threat_rows, pics.updates[o, :n]), True
-    )
+    sl, pics = eng.slots, eng.pictures
+    if sl.per == 0:  # one row per threat: its most certain track (tracking.picture by_threat)
+        _fuse(
+            eng, o, t_s, (pics.x[o], pics.p[o], pics.t_s[o], pics.active[o], pics.updates[o]), True
+        )
+        net.dirty[o] = False
+        net.built_t_s[o] = t_s
+        return
+    m, x, p, _, track_id, label, _, updates, numbers = _fuse(eng, o, t_s, NO_ROWS, False)
     net.dirty[o] = False
     net.built_t_s[o] = t_s
-    if eng.slots.per:
-        _fill_slots(eng, o, t_s, (x[:m], p[:m], track_id[:m], label[:m], updates[:m]), numbers[:m])
-
-
-def _fill_slots(
-    eng: Engine, o: int, t_s: float, fused: tuple[F64, F64, I64, I64, I64], numbers: I64
-) -> None:
-    """Put owner ``o``'s fused tracks that no threat row shows (a threat's second track;
-    a false track, under ``kinematic`` classification) into its slots
-    (:mod:`iamd.sim.slots`)."""
-    x, p, track_id, label, updates = fused
-    sl, pics = eng.slots, eng.pictures
-    extra = np.ones(label.size, dtype=bool)
-    best = best_per_label(p, label, label.size, sl.base)
-    extra[best[best >= 0]] = False  # the threat rows' tracks
-    if not eng.classes.kinematic:
-        extra &= label >= 0  # a false alarm known for one
-    rows, taken, freed = sl.place(o, numbers[extra])
+    x, p, track_id, label, updates, numbers = (
+        x[:m], p[:m], track_id[:m], label[:m], updates[:m], numbers[:m]
+    )  # fmt: skip
+    if not eng.classes.kinematic:  # a false alarm known for one
+        real = label >= 0
+        x, p, track_id, label, updates, numbers = (
+            x[real], p[real], track_id[real], label[real], updates[real], numbers[real]
+        )  # fmt: skip
+    rows, taken, freed = sl.place(o, numbers, int(net.numbers[o].next_number[0]))
     pics.active[o, freed] = False
     if taken.size:
         eng.restart_rows(o, taken)
-    ok = rows >= 0
-    rows, idx = rows[ok], np.flatnonzero(extra)[ok]
+    shown = rows >= 0
+    rows, idx = rows[shown], np.flatnonzero(shown)
     pics.x[o, rows] = x[idx]
     pics.p[o, rows] = p[idx]
     pics.t_s[o, rows] = t_s
     pics.active[o, rows] = True
     pics.updates[o, rows] = updates[idx]
     sl.real[o, rows] = label[idx]
-    sl.home[o, rows] = track_id[idx] // ID_STRIDE
+    sl.source[o, rows] = track_id[idx]
     if not eng.classes.kinematic:
         classification.know(eng, o, rows, label[idx])
+    if eng.status.pending[o]:
+        coordination.retry(eng, o, t_s)
