@@ -11,7 +11,9 @@ no latency, marked * where the 95 % interval of the difference excludes zero.
 
 The share links carry the partners' tracks as well as the engagement status (and a central
 node's orders), so a latency delays all of them. The bundled regional-raid's links have 2 s,
-and its units fight on their own owner's fire control (no ``engage_on_remote``).
+and its units fight on their own owner's fire control (no ``engage_on_remote``). The last
+two designs give each node one row per threat (``tracking.picture: by_threat``: dual tracks
+merged by their truth label), the engine before system tracks.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def latency(seconds: float) -> list[str]:
 
 
 CENTRALISED = ["--set", "c2.architecture=centralised", "--set", "c2.node=national-bmc"]
+BY_THREAT = ["--set", "tracking.picture=by_threat"]
 REMOTE = [
     "--set", "fire_units.*.engage_on_remote=true", "--set", "air_patrols.*.engage_on_remote=true"
 ]  # fmt: skip
@@ -47,6 +50,8 @@ DESIGNS: list[tuple[str, str, list[str]]] = [
     ("centralised, 12 s", "centralised-12s", CENTRALISED + latency(12.0)),
     ("coordinated, 2 s, engage on remote", "remote-coordinated-2s", REMOTE),
     ("centralised, 2 s, engage on remote", "remote-centralised-2s", CENTRALISED + REMOTE),
+    ("coordinated, 0 s, picture by threat", "by-threat-0s", BY_THREAT + latency(0.0)),
+    ("coordinated, 2 s, picture by threat", "by-threat-2s", BY_THREAT),
 ]
 """Each design: its label, its store's directory, its changes to the bundled scenario (the
 first is the baseline). The central node is the national BMC, which every partner's units
@@ -57,6 +62,7 @@ FIGURES = (
     ("threats.impacted_asset", "leakers on assets"),
     ("totals.interceptors_fired", "interceptors fired"),
     ("decisions.double_engagements", "double engagements"),
+    ("decisions.dual_track_engagements", "dual-track engagements"),
     ("decisions.latency_s.mean", "detection to launch, s"),
 )
 

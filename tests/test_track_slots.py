@@ -114,6 +114,7 @@ def test_a_track_keeps_its_row_while_its_number_lives() -> None:
     assert sl.generation(1, np.array([first])).tolist() == [2]
     _, _, freed4 = sl.place(1, np.array([11]), 12)
     assert freed4.tolist() == [first + 1]
+    assert sl.generation(1, freed4).tolist() == [2]  # its track gone: a new generation
     many = np.arange(100, 100 + sl.per + 3)
     rows5, _, _ = sl.place(0, many, 200)
     assert (rows5 >= 0).sum() == sl.per and sl.full == 3

@@ -344,10 +344,14 @@ def refresh_picture(eng: Engine, o: int, t_s: float) -> None:
     x, p, track_id, label, updates, numbers = (
         x[:m], p[:m], track_id[:m], label[:m], updates[:m], numbers[:m]
     )  # fmt: skip
-    if not eng.classes.kinematic:  # a false alarm known for one
-        real = label >= 0
+    if not eng.classes.kinematic:  # a track born of false alarms known for one
+        lookup = sl.lookup[o]
+        known = np.zeros(numbers.size, dtype=bool)
+        inside = numbers < lookup.size
+        known[inside] = lookup[numbers[inside]] >= 0
+        keep = (label >= 0) | known
         x, p, track_id, label, updates, numbers = (
-            x[real], p[real], track_id[real], label[real], updates[real], numbers[real]
+            x[keep], p[keep], track_id[keep], label[keep], updates[keep], numbers[keep]
         )  # fmt: skip
     rows, taken, freed = sl.place(o, numbers, int(net.numbers[o].next_number[0]))
     pics.active[o, freed] = False
@@ -360,9 +364,15 @@ def refresh_picture(eng: Engine, o: int, t_s: float) -> None:
     pics.t_s[o, rows] = t_s
     pics.active[o, rows] = True
     pics.updates[o, rows] = updates[idx]
-    sl.real[o, rows] = label[idx]
+    # the object a track follows: the source of its last detection; a track that kept its
+    # row and last took a false alarm still follows the object it did
+    real = label[idx]
+    clutter = (real < 0) & ~np.isin(rows, taken)
+    real[clutter] = sl.real[o, rows[clutter]]
+    sl.real[o, rows] = real
     sl.source[o, rows] = track_id[idx]
     if not eng.classes.kinematic:
-        classification.know(eng, o, rows, label[idx])
+        on = real >= 0
+        classification.know(eng, o, rows[on], real[on])
     if eng.status.pending[o]:
         coordination.retry(eng, o, t_s)

@@ -19,14 +19,16 @@ system numbering's bindings); a track the partner holds under no number of its o
 correlated, and the news is lost.
 
 Which real object a row's track follows (``real``: the threat its last detection came
-from, -1 for a false alarm) is truth: only the end game reads it (:mod:`iamd.sim.flight`,
+from, or the one before when that was a false alarm; -1 for a track of false alarms) is
+truth: only the end game reads it (:mod:`iamd.sim.flight`,
 :mod:`iamd.sim.engagement`), to ask what the interceptor meets where it was guided, and
 the scoring. A shot at a false track meets nothing and misses; a track that swapped onto
-another threat draws its interceptor there. A row freed and taken by another track starts
-a new generation: an interceptor guided on the old track loses it.
+another threat draws its interceptor there. A row freed, or taken by another track,
+starts a new generation: an interceptor guided on the old track loses it, and flies on to
+meet the object that track last followed.
 
-Under ``perfect`` classification the node knows a false alarm for what it is: false
-tracks take no row. In ``ideal`` mode (measurements keep their identity), and with
+Under ``perfect`` classification the node knows a false alarm for what it is: a track
+born of false alarms takes no row. In ``ideal`` mode (measurements keep their identity), and with
 ``tracking.picture: by_threat`` (the engine before system tracks, kept for comparison), a
 row is a threat, the same for every owner, holding its most certain track.
 """
@@ -60,9 +62,11 @@ class Slots:
     per : rows of each owner's own (0 in ``ideal`` mode).
     held : (owners, per) the system number in each of the owner's rows, -1 when free.
     lookup : per owner, the row of each of its system numbers (-1: none).
-    gen : (owners, rows) each row's generation (one more each time a track takes it).
-    real : (owners, rows) the threat each row's track follows (-1: none, a false track or
-        a free row); truth, for the end game and scoring only.
+    gen : (owners, rows) each row's generation (one more each time a track takes it or
+        leaves it).
+    real : (owners, rows) the threat each row's track follows: the source of its last
+        detection, or of the last before a false alarm (-1: none, a false track or a free
+        row); truth, for the end game and scoring only.
     source : (owners, rows) the identity of each row's track to partners: its first
         source's owner times ``stride`` plus that owner's tracker number (-1: none).
     full : tracks that found no free row (summed over builds).
@@ -140,6 +144,7 @@ class Slots:
         lookup[held[mine]] = mine + base
         self.lookup[o] = lookup
         self.gen[o, taken + base] += 1
+        self.gen[o, freed + base] += 1  # the track is gone: what was guided on it has lost it
         self.real[o, freed + base] = -1
         self.source[o, freed + base] = -1
         return rows, taken + base, freed + base
