@@ -342,19 +342,39 @@ def _row(eng: Engine, t_s: float, msg: StatusMessage) -> int:
     if row >= 0 or msg.track is None:
         return row
     t_msg, x_msg, var_msg = msg.track
-    pics, lo = eng.pictures, sl.first(o)
+    return nearest_track(eng, o, t_s, t_msg, x_msg, var_msg)
+
+
+def nearest_track(eng: Engine, o: int, t_s: float, t_x: float, x: F64, var_m2: float) -> int:
+    """Owner ``o``'s row whose track lies nearest the state ``x`` (6,) of time ``t_x``, of
+    position variance ``var_m2`` (the trace), within the fusion gate, both carried on at
+    constant velocity to ``t_s`` (-1: none)."""
+    sl, pics = eng.slots, eng.pictures
+    lo = sl.first(o)
     rows = np.flatnonzero(pics.active[o, lo : lo + sl.per]) + lo
     if rows.size == 0:
         return -1
     pos = pics.x[o, rows, :3] + pics.x[o, rows, 3:] * (t_s - pics.t_s[o, rows])[:, None]
-    theirs = x_msg[:3] + x_msg[3:] * (t_s - t_msg)
+    theirs = x[:3] + x[3:] * (t_s - t_x)
     dist = np.linalg.norm(pos - theirs, axis=1)
     p = pics.p[o, rows]
     radius = eng.w.scenario.spec.tracking.gate * np.sqrt(
-        p[:, 0, 0] + p[:, 1, 1] + p[:, 2, 2] + var_msg
+        p[:, 0, 0] + p[:, 1, 1] + p[:, 2, 2] + var_m2
     )
     near = int(np.argmin(dist))
     return int(rows[near]) if dist[near] <= radius[near] else -1
+
+
+def moved(eng: Engine, o: int, e: int, old: int, new: int, t_s: float) -> None:
+    """Owner ``o`` re-associated its engagement ``e`` from row ``old`` (whose track went)
+    to row ``new``: what it holds of the engagement moves with it."""
+    st = eng.status
+    held = st.held[o].get(old, {}).pop(e, None)
+    if held is not None:
+        st.held[o].setdefault(new, {})[e] = held
+        st.count[o, new] += 1
+        st.recount(o, old, t_s)
+        st.recount(o, new, t_s)
 
 
 def _apply(eng: Engine, t_s: float, msg: StatusMessage) -> None:

@@ -49,6 +49,7 @@ from iamd.physics.flyout import (
     fly_many,
     launch_state,
 )
+from iamd.sim import coordination
 from iamd.sim.events import Kind
 from iamd.tracking.ideal import extrapolate
 
@@ -265,8 +266,12 @@ def uplink(eng: Engine, k: int, t_s: float) -> None:
     # new estimates from the node's picture; an interceptor whose track has been lost
     # too long self-destructs
     ids = fl.threat[mine]
-    # a slot taken by another track since the launch holds no track of this one
+    # a row whose track has gone (or gone to another track) holds no track of this one
     held = eng.pictures.active[o, ids] & (eng.slots.generation(o, ids) == fl.gen[mine])
+    if not held.all() and eng.slots.per:
+        for j in np.flatnonzero(~held).tolist():  # flights whose track went (a few)
+            held[j] = _reassociate(eng, int(mine[j]), o, t_s)
+        ids = fl.threat[mine]
     cmd = eng.command
     if k == cmd.node:  # no update reaches another owner's interceptor through a link down
         held &= cmd.reach(len(eng.w.owners), t_s)[eng.unit_owner[fl.unit[mine]]]
@@ -279,6 +284,23 @@ def uplink(eng: Engine, k: int, t_s: float) -> None:
         x, _ = extrapolate(eng.pictures, np.full(int(held.sum()), o), ids[held], t_s, est.motion[o])
         fl.y[mine[held], 6:] = x
     _maybe_end(eng, mine, t_s, t_s + eng.w.nodes[k][2])
+
+
+def _reassociate(eng: Engine, f: int, o: int, t_s: float) -> bool:
+    """Flight ``f``'s track (of owner ``o``'s picture) has gone: its node takes the track
+    nearest its estimate, within the fusion gate, for the one it was guided on (a track
+    re-numbered, or re-started), and moves the engagement there. Whether one was found."""
+    fl = eng.flights
+    row = coordination.nearest_track(eng, o, t_s, float(fl.t_s[f]), fl.y[f, 6:12], 0.0)
+    if row < 0:
+        return False
+    e = int(fl.engagement[f])
+    job = eng.engagements[e]
+    gen = int(eng.slots.generation(o, np.array([row]))[0])
+    coordination.moved(eng, o, e, job.row, row, t_s)
+    fl.threat[f], fl.gen[f] = row, gen
+    job.row, job.gen = row, gen
+    return True
 
 
 def _maybe_end(eng: Engine, idx: I64, t_s: float, t_next_s: float) -> None:
