@@ -145,3 +145,91 @@ def test_the_same_seed_gives_the_same_events(cls: str) -> None:
     a, b = _events(_run(cls, seed=3)), _events(_run(cls, seed=3))
     for col in ("t_s", "kind", "threat", "engagement", "detail"):
         assert a[col].tolist() == b[col].tolist()
+
+
+def _two_owner_engine(latency: float = 0.0):  # type: ignore[no-untyped-def]
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_coordination import TWO_OWNERS
+
+    from iamd.physics.truth import fly
+    from iamd.sim.engine import Engine
+    from iamd.sim.world import build_world
+
+    text = TWO_OWNERS % {"arch": "coordinated", "latency": latency, "count": 2, "east": ""}
+    scenario = load_scenario_text(text, "two.yaml")
+    world = build_world(scenario, fly(scenario, np.random.default_rng(0)))
+    return Engine(world, np.random.SeedSequence(0))
+
+
+def _show(eng, o: int, number: int, x: np.ndarray, source: int) -> int:  # type: ignore[no-untyped-def]
+    """Put a track of system number ``number`` at state ``x`` into owner ``o``'s picture."""
+    sl, pics = eng.slots, eng.pictures
+    held = sl.held[o][sl.held[o] >= 0].tolist()
+    rows, _, _ = sl.place(o, np.array([*held, number]), 100)
+    row = int(rows[-1])
+    pics.x[o, row], pics.p[o, row] = x, np.eye(6) * 100.0**2
+    pics.t_s[o, row], pics.active[o, row], pics.updates[o, row] = 100.0, True, 5
+    sl.source[o, row], sl.real[o, row] = source, 0
+    return row
+
+
+def test_a_partner_learns_an_engagement_on_the_track_it_correlates() -> None:
+    """West engages its track; east takes the status for its own track of the same object:
+    by the binding its fusion made of west's tracker track, or else by the track data in
+    the message; with neither it holds the status until a track turns up that correlates."""
+    from iamd.sim import coordination
+    from iamd.sim.network import ID_STRIDE
+
+    eng = _two_owner_engine()
+    west, east = eng.w.owners.index("west"), eng.w.owners.index("east")
+    x = np.array([6.4e6, 0.0, 0.0, 0.0, 200.0, 0.0])
+    w_row = _show(eng, west, 3, x, west * ID_STRIDE + 5)
+    e_row = _show(eng, east, 7, x + np.array([30.0, 0, 0, 0, 0, 0]), east * ID_STRIDE + 2)
+    st = eng.status
+    assert eng.net is not None
+    eng.net.numbers[east].reserve(8)
+    eng.net.numbers[east].bind[west, 5] = 7  # east's fusion joined west's track 5 to its 7
+    coordination.started(eng, 100.0, west, w_row, 0, 0.2, 150.0, real=0)
+    assert st.count[west, w_row] == 1 and st.count[east, e_row] == 1  # by the binding
+    # unbound, but the message's track data lie within the gate of east's track
+    w2 = _show(eng, west, 4, x + np.array([0, 5e3, 0, 0, 0, 0]), west * ID_STRIDE + 6)
+    e2 = _show(eng, east, 8, x + np.array([0, 5e3 + 50.0, 0, 0, 0, 0]), east * ID_STRIDE + 3)
+    coordination.started(eng, 100.0, west, w2, 1, 0.2, 150.0, real=0)
+    assert st.count[east, e2] == 1 and st.count[east, e_row] == 1
+    # nothing of east's near: held, then applied once east holds a track there
+    w3 = _show(eng, west, 5, x + np.array([0, -40e3, 0, 0, 0, 0]), west * ID_STRIDE + 7)
+    coordination.started(eng, 100.0, west, w3, 2, 0.2, 150.0, real=0)
+    assert len(st.pending[east]) == 1 and st.uncorrelated == 0
+    e3 = _show(eng, east, 9, x + np.array([0, -40e3 + 20.0, 0, 0, 0, 0]), east * ID_STRIDE + 4)
+    coordination.retry(eng, east, 101.0)
+    assert st.pending[east] == [] and st.count[east, e3] == 1
+    # a pending start nothing ever correlates is dropped when its engagement times out
+    w4 = _show(eng, west, 6, x + np.array([0, 90e3, 0, 0, 0, 0]), west * ID_STRIDE + 8)
+    coordination.started(eng, 100.0, west, w4, 3, 0.2, 150.0, real=0)
+    coordination.retry(eng, east, 150.0 + coordination.STATUS_TIMEOUT_S + 1.0)
+    assert st.pending[east] == [] and st.uncorrelated == 1
+
+
+def test_an_engagement_moves_to_the_track_that_replaced_its_own() -> None:
+    """A node's track ends under an interceptor in flight; the nearest track within the
+    gate takes its place, and the engagement the node holds moves with it."""
+    from iamd.sim import coordination
+
+    eng = _two_owner_engine()
+    west = eng.w.owners.index("west")
+    x = np.array([6.4e6, 0.0, 0.0, 0.0, 200.0, 0.0])
+    old = _show(eng, west, 3, x, -1)
+    coordination.started(eng, 100.0, west, old, 0, 0.2, 150.0, real=0)
+    new = _show(eng, west, 4, x + np.array([40.0, 0, 0, 0, 0, 0]), -1)
+    far = _show(eng, west, 5, x + np.array([0, 30e3, 0, 0, 0, 0]), -1)
+    assert coordination.nearest_track(eng, west, 101.0, 100.0, x, 0.0) in (old, new)
+    eng.pictures.active[west, old] = False  # its track ends
+    assert coordination.nearest_track(eng, west, 101.0, 100.0, x, 0.0) == new
+    coordination.moved(eng, west, 0, old, new, 101.0)
+    st = eng.status
+    assert 0 in st.held[west][new] and 0 not in st.held[west].get(old, {})
+    assert st.covered(west, np.array([new]), 101.0, 0.5)[0]
+    assert not st.covered(west, np.array([old, far]), 101.0, 0.5).any()
