@@ -33,9 +33,11 @@ doctrine: {shoot_look_shoot: true, salvo: 1, last_look_salvo: 1, kill_assessment
 """
 
 
-def judgements(make: Callable[[str], Scenario], pc: float, count: int, seed: int) -> dict:
+def judgements(
+    make: Callable[[str], Scenario], pc: float, count: int, seed: int, picture: str = "system"
+) -> dict:
     """Every kill assessment of a run: the judgement, the truth at that time, the threat."""
-    r = simulate(make(UNITS % (count, pc)), seed)
+    r = simulate(make(UNITS % (count, pc) + f"tracking: {{picture: {picture}}}\n"), seed)
     ev = r.outcome.events.table().to_pydict()
     rows = [k for k, kind in enumerate(ev["kind"]) if kind == "kill_assessment"]
     threat = np.array([ev["threat"][k] for k in rows])
@@ -63,9 +65,10 @@ def test_perfect_assessment_is_the_default_and_never_wrong(make_scenario) -> Non
 
 
 def test_what_a_wrong_judgement_does(make_scenario) -> None:
-    """Always wrong: every miss is judged a kill, so its threat is never shot at again;
-    every kill is judged a miss, so the dead threat may draw a shot at nothing."""
-    j = judgements(make_scenario, 0.0, 40, 2)
+    """Always wrong, with one row per threat (``tracking.picture: by_threat``): every miss
+    is judged a kill, so its threat is never shot at again; every kill is judged a miss, so
+    the dead threat may draw a shot at nothing."""
+    j = judgements(make_scenario, 0.0, 40, 2, picture="by_threat")
     ev, r = j["ev"], j["r"]
     assert bool((j["judged"] != j["gone"]).all())
     launches = [(ev["t_s"][k], ev["threat"][k]) for k, kind in enumerate(ev["kind"])
@@ -79,8 +82,27 @@ def test_what_a_wrong_judgement_does(make_scenario) -> None:
     missed = {i for _, i in judged_dead_alive}
     assert any(r.outcome.fate[i] != INTERCEPTED for i in missed)
     # a perfect judge would have shot again at some of those
-    perfect = judgements(make_scenario, 1.0, 40, 2)
+    perfect = judgements(make_scenario, 1.0, 40, 2, picture="by_threat")
     assert perfect["r"].summary["threats"]["intercepted"] > r.summary["threats"]["intercepted"]
+
+
+def test_a_live_track_judged_destroyed_is_engaged_again_once_it_shows_alive(
+    make_scenario,
+) -> None:
+    """On system tracks, a miss judged a kill leaves its track alone only until the track
+    gathers ``confirm_m`` (3) more detections (the 2 s radar: 6 s at least): then the node
+    takes it for alive and may engage it again."""
+    j = judgements(make_scenario, 0.0, 40, 2)
+    ev = j["ev"]
+    launches = [(ev["t_s"][k], ev["threat"][k]) for k, kind in enumerate(ev["kind"])
+                if kind == "launch_interceptor"]  # fmt: skip
+    fooled = j["judged"] & ~j["gone"]
+    again = 0
+    for t_judged, i in zip(j["t"][fooled], j["threat"][fooled], strict=True):
+        later = [tl - t_judged for tl, ti in launches if ti == i and tl > t_judged]
+        assert all(dt >= 3 * 2.0 for dt in later), later
+        again += bool(later)
+    assert again > 0, "no live track judged destroyed was engaged again"
 
 
 def test_a_shot_at_a_destroyed_threat_misses_where_its_interceptor_flew(make_scenario) -> None:

@@ -213,7 +213,10 @@ def on_cycle(eng: Engine, t_s: float, k: int) -> None:
     flight.uplink(eng, k, t_s)
     firm = eng.pictures.firm(o)
     st = eng.status
-    firm = firm[~st.dead[o][firm]]
+    # a track judged destroyed that goes on gathering detections is alive to the node
+    # (system tracks; a row that is a threat stays judged)
+    revive = w.scenario.spec.tracking.confirm_m if eng.slots.per else 0
+    firm = firm[~st.judged_dead(o, firm, eng.pictures.updates[o], revive)]
     classification.update(eng, o, firm)
     est = eng.classes
     units = eng.node_units[k]

@@ -101,7 +101,7 @@ class Status:
     held : per owner, the engagements it knows are in flight, by threat: each one's miss
         chance and end (inf: until its assessment arrives).
     count : engagements the owner knows were started.
-    dead : threats the owner knows were judged destroyed.
+    dead : tracks the owner knows were judged destroyed (see :meth:`judged_dead`).
     true_until, true_miss : over every owner's engagements, each in flight from its start
         to its own assessment (known to no node): the yardstick of double engagements.
     in_flight : every engagement not yet assessed, by threat: its chance of failing.
@@ -120,6 +120,8 @@ class Status:
     node_reads: BOOL
     in_flight: dict[int, dict[int, float]] = field(default_factory=dict)
     held: list[dict[int, dict[int, tuple[float, float]]]] = field(default_factory=list)
+    dead_at: I64 = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    """(owners, n) the detections behind the track when it was judged destroyed."""
     expiry: F64 = field(default_factory=lambda: np.zeros((0, 0)))
     """(owners, n) when the first engagement held on the threat times out (inf: none)."""
     mail: dict[int, StatusMessage] = field(default_factory=dict)
@@ -159,6 +161,7 @@ class Status:
             node_reads=sends[owner_of][:, owner_of].T.copy(),
             held=[{} for _ in range(n_o)],
             pending=[[] for _ in range(n_o)],
+            dead_at=np.zeros((n_o, n), dtype=np.int64),
             expiry=np.full((n_o, n), np.inf),
         )
 
@@ -170,7 +173,17 @@ class Status:
         self.miss[o, rows] = 1.0
         self.count[o, rows] = 0
         self.dead[o, rows] = False
+        self.dead_at[o, rows] = 0
         self.expiry[o, rows] = np.inf
+
+    def judged_dead(self, o: int, ids: I64, updates: I64, revive: int) -> BOOL:
+        """Tracks ``ids`` owner ``o`` holds judged destroyed; with ``revive`` > 0, unless
+        the track has since gathered that many more detections (``updates`` (rows,): it
+        follows something alive, a live object judged destroyed or another it moved to)."""
+        dead = self.dead[o][ids]
+        if revive > 0:
+            dead &= updates[ids] - self.dead_at[o][ids] < revive
+        return np.asarray(dead)
 
     def covered(self, o: int, ids: I64, t_s: float, cover_pk: float) -> BOOL:
         """Threats ``ids`` owner ``o`` knows are covered by engagements in flight."""
@@ -398,5 +411,6 @@ def _apply(eng: Engine, t_s: float, msg: StatusMessage) -> None:
     else:
         if msg.destroyed:
             st.dead[o, i] = True
+            st.dead_at[o, i] = eng.pictures.updates[o, i]
         held.pop(msg.engagement, None)
     st.recount(o, i, t_s)
