@@ -491,7 +491,7 @@ def test_detections_equal_numpy(seed: int, k: int) -> None:
     want = draw < np.where(covered, pd_swerling1(snr, pfa), 0.0)
     np.testing.assert_array_equal(hit, want)
     if k > 100:
-        assert 0.05 < want.mean() < 0.95  # both decisions occur
+        assert want.any() and not want.all()  # both decisions occur
 
 
 def test_hit_samples_are_scipy_normal_quantiles() -> None:
