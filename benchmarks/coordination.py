@@ -7,7 +7,7 @@ the runs), then prints one markdown table: each design's mean of the headline fi
 of the coordination figures, and its paired difference from coordinated C2 over links of
 no latency, marked * where the 95 % interval of the difference excludes zero.
 
-    python benchmarks/coordination.py [--runs 20] [--workers 2] [--out runs/coordination]
+    python benchmarks/coordination.py [--runs 10] [--workers 2] [--out runs/coordination]
 
 The share links carry the partners' tracks as well as the engagement status (and a central
 node's orders), so a latency delays all of them. The bundled regional-raid's links have 2 s,
@@ -89,7 +89,7 @@ def cell(figures: dict[str, Any], baseline: bool) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/coordination"))
     args = parser.parse_args()
