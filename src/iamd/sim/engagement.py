@@ -162,8 +162,7 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
     the cycle that resolves it)."""
     job = eng.engagements[e]
     u = job.unit
-    # the real object it meets: for a kinetic shot, what its end game was flown against
-    i = job.threat if job.flight < 0 else int(eng.flights.real[job.flight])
+    i = met_object(eng, job)
     spec_u = eng.w.units[u]
     draws = eng.rng.intercept.uniform(0.0, 1.0, job.shots)
     eng.busy[u] -= 1
@@ -173,12 +172,8 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
     gone = i < 0 or eng.fate[i] != ALIVE or t_s >= eng.t_dead[i]
     if i < 0:  # a false track: nothing where it was guided
         detail = "false_track"
-        kind, miss_m, pos = "miss", np.nan, job.pip_m
-        if job.flight >= 0:
-            fl, f = eng.flights, job.flight
-            pos = fl.ending[f, INFO_X : INFO_X + 3].copy()
-            if not np.isfinite(pos).all():
-                pos = fl.y[f, :3].copy()
+        kind, miss_m = "miss", np.nan
+        pos = job.pip_m if job.flight < 0 else _end_point(eng, job.flight)
     elif job.flight < 0:  # a laser: its beam follows the target
         detail = "dwell"
         if gone:
@@ -193,9 +188,7 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
         f = job.flight
         status = int(fl.status[f])
         detail = STATUS_NAMES[status]
-        pos = fl.ending[f, INFO_X : INFO_X + 3].copy()
-        if not np.isfinite(pos).all():
-            pos = fl.y[f, :3].copy()
+        pos = _end_point(eng, f)
         on_target, miss_m = flight.end_game_kill_possible(eng, f)
         if gone or status in (GONE, CA_ESTIMATE):
             kind, miss_m = "miss_target_gone", float(fl.ending[f, INFO_MISS])
@@ -221,6 +214,19 @@ def on_intercept(eng: Engine, t_s: float, e: int) -> None:
         detail=detail,
     )
     eng.push(t_now + eng.doctrine.kill_assessment_s, Kind.KILL_ASSESSMENT, e)
+
+
+def met_object(eng: Engine, job: Engagement) -> int:
+    """The real object engagement ``job``'s shot meets (-1: none): for a kinetic shot, the
+    one its end game was flown against; a laser's beam, the one it was started on."""
+    return job.threat if job.flight < 0 else int(eng.flights.real[job.flight])
+
+
+def _end_point(eng: Engine, f: int) -> F64:
+    """Where flight ``f`` ended: its closest approach, else its last state (3,)."""
+    fl = eng.flights
+    pos = fl.ending[f, INFO_X : INFO_X + 3].copy()
+    return pos if np.isfinite(pos).all() else fl.y[f, :3].copy()
 
 
 def track_detail(eng: Engine, o: int, real: int) -> str:
@@ -290,7 +296,7 @@ def on_kill_assessment(eng: Engine, t_s: float, e: int) -> None:
     judged flies on unopposed); one judged alive may draw another shot (at nothing, if it
     was destroyed). The event's value is the judgement: 1 destroyed, 0 alive."""
     job = eng.engagements[e]
-    i = job.threat if job.flight < 0 else int(eng.flights.real[job.flight])
+    i = met_object(eng, job)
     o = eng.w.owners.index(eng.w.units[job.unit].owner)
     point = job.pip_m
     if job.flight >= 0 and np.isfinite(eng.flights.ending[job.flight, INFO_X]):
